@@ -1,0 +1,68 @@
+"""The ASGI callable: lifespan, HTTP dispatch, and lazy start-up for servers without lifespan.
+
+``baobab.asgi:app`` reads its settings from the file named by ``BAOBAB_CONFIG`` (defaults when
+unset), so it runs unchanged under Granian, uvicorn or hypercorn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from baobab.config.settings import Settings
+from baobab.types import Receive, Scope, Send
+
+from baobab.asgi.http import handle_http
+from baobab.asgi.state import AppState, start, stop
+
+__all__ = ["BaobabApp"]
+
+logger = logging.getLogger(__name__)
+
+
+class BaobabApp:
+    def __init__(self, settings: Settings | None = None) -> None:
+        self._settings = settings
+        self.state: AppState | None = None
+        self._lock = asyncio.Lock()
+
+    async def startup(self) -> AppState:
+        async with self._lock:
+            if self.state is None:
+                # Opening storages blocks (a network storage connects): keep it off the loop.
+                loop = asyncio.get_running_loop()
+                self.state = await loop.run_in_executor(None, start, self._settings)
+            return self.state
+
+    async def shutdown(self) -> None:
+        async with self._lock:
+            if self.state is not None:
+                state, self.state = self.state, None
+                await asyncio.get_running_loop().run_in_executor(None, stop, state)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            state = self.state or await self.startup()
+            await handle_http(state, scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+        elif kind == "websocket":
+            await receive()  # websocket.connect
+            await send({"type": "websocket.close", "code": 1008})
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:  # report start-up failure to the server, then stop
+                    logger.exception("start-up failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return

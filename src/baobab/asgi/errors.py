@@ -1,0 +1,59 @@
+"""The one table from errors to HTTP: status, envelope, and extra headers."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+import orjson
+
+from baobab import errors
+from baobab.request import Response
+
+__all__ = ["STATUS", "error_response", "internal_error_response"]
+
+logger = logging.getLogger(__name__)
+
+STATUS: dict[type[errors.BaobabError], int] = {
+    errors.BadRequest: 400,
+    errors.Unauthorized: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.MethodNotAllowed: 405,
+    errors.AlreadyExists: 409,
+    errors.Conflict: 409,
+    errors.PreconditionFailed: 412,
+    errors.PayloadTooLarge: 413,
+    errors.UnsupportedMediaType: 415,
+    errors.ValidationError: 422,
+    errors.ConfigError: 500,
+}
+
+
+def _status(exc: errors.BaobabError) -> int:
+    for klass in type(exc).__mro__:
+        status = STATUS.get(klass)  # type: ignore[call-overload]  # mro holds non-error bases
+        if status is not None:
+            return status
+    return 500
+
+
+def error_response(exc: errors.BaobabError) -> Response:
+    status = _status(exc)
+    headers: list[tuple[bytes, bytes]] = []
+    if status == 401:
+        headers.append((b"www-authenticate", b'Bearer realm="baobab", Basic realm="baobab"'))
+    if isinstance(exc, errors.PreconditionFailed) and exc.etag:
+        headers.append((b"etag", exc.etag.encode()))
+    if isinstance(exc, errors.MethodNotAllowed) and exc.allow:
+        headers.append((b"allow", ", ".join(exc.allow).encode()))
+    return Response(status=status, body=orjson.dumps(exc.to_dict()), headers=headers)
+
+
+def internal_error_response(exc: BaseException, *, debug: bool) -> Response:
+    logger.error("unhandled error", exc_info=exc)
+    details = None
+    if debug:
+        details = {"traceback": traceback.format_exception(exc)}
+    body = {"type": "InternalServerError", "message": "Internal server error", "details": details}
+    return Response(status=500, body=orjson.dumps(body))

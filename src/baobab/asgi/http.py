@@ -1,0 +1,126 @@
+"""One HTTP request: read the body, authenticate, publish through the bridge, send.
+
+Everything here runs on the event loop. The body is read fully into memory but capped at
+``request.max_body_size`` (checked against Content-Length before reading, and while reading).
+"""
+
+from __future__ import annotations
+
+import functools
+from urllib.parse import parse_qsl
+
+from baobab.errors import BaobabError, PayloadTooLarge, ValidationError
+from baobab.request import Request, Response
+from baobab.types import Receive, Scope, Send
+
+from baobab.asgi.errors import error_response, internal_error_response
+from baobab.asgi.state import AppState
+
+__all__ = ["handle_http"]
+
+_BODYLESS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
+
+
+class ClientDisconnected(Exception):
+    """The client went away before the request body was complete."""
+
+
+async def read_body(receive: Receive, headers: dict[str, str], limit: int) -> bytes:
+    declared = headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(
+            f"The body is {declared} bytes; at most {limit} are accepted",
+            details={"limit": limit},
+        )
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnected
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(
+                    f"The body is larger than {limit} bytes", details={"limit": limit}
+                )
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _base_url(scope: Scope, headers: dict[str, str]) -> str:
+    host = headers.get("host")
+    if not host:
+        server = scope.get("server")
+        host = f"{server[0]}:{server[1]}" if server else "localhost"
+    return f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}"
+
+
+async def _login_principal(state: AppState, request: Request) -> None:
+    """Check a ``@login`` body's credentials here, on the loop (argon2 goes to a thread)."""
+    data = request.json_object()
+    login, password = data.get("login"), data.get("password")
+    errors = [
+        {"field": key, "message": "is required and must be a string"}
+        for key, value in (("login", login), ("password", password))
+        if not isinstance(value, str)
+    ]
+    errors += [
+        {"field": key, "message": "is not accepted here"}
+        for key in sorted(set(data) - {"login", "password"})
+    ]
+    if errors:
+        raise ValidationError("`login` and `password` are required", details=errors)
+    assert isinstance(login, str) and isinstance(password, str)
+    request.login_principal = await state.authenticator.check_password(login, password)
+
+
+async def _respond(state: AppState, scope: Scope, receive: Receive) -> Response:
+    method: str = scope["method"]
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    settings = state.settings
+    body = b""
+    if method not in _BODYLESS or "content-length" in headers:
+        body = await read_body(receive, headers, settings.request.max_body_size)
+    principal = await state.authenticator.authenticate(headers.get("authorization"))
+    request = Request(
+        method=method,
+        path=scope["path"],
+        query=dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))),
+        headers=headers,
+        body=body,
+        base_url=_base_url(scope, headers),
+        principal=principal,
+        registry=state.registry,
+        policy=state.policy,
+        settings=settings,
+        tokens=state.authenticator.tokens,
+    )
+    if method == "POST" and request.path.rstrip("/").endswith("/@login"):
+        await _login_principal(state, request)
+    return await state.bridge.run(functools.partial(state.publisher.publish, request))
+
+
+async def send_response(send: Send, response: Response, *, head: bool) -> None:
+    headers = list(response.headers)
+    if response.content_type is not None:
+        headers.append((b"content-type", response.content_type))
+    if response.status != 304:
+        headers.append((b"content-length", str(len(response.body)).encode()))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    body = b"" if head or response.status == 304 else response.body
+    await send({"type": "http.response.body", "body": body})
+
+
+async def handle_http(state: AppState, scope: Scope, receive: Receive, send: Send) -> None:
+    try:
+        response = await _respond(state, scope, receive)
+    except ClientDisconnected:
+        return  # nothing to answer, nothing was written
+    except BaobabError as exc:
+        response = error_response(exc)
+    except Exception as exc:  # the ASGI error boundary: log, answer 500 with the envelope
+        response = internal_error_response(exc, debug=state.settings.debug)
+    await send_response(send, response, head=scope["method"] == "HEAD")

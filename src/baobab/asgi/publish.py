@@ -1,0 +1,104 @@
+"""The publish step: one unit of database work per request, run through the bridge.
+
+open a connection (own transaction manager) → check token revocation → traverse → find the
+service → check its permission → call it → commit (writes) or abort (reads and errors) →
+replay on ConflictError → close. Everything in here is synchronous; the caller decides on
+which thread it runs (``baobab.database.bridge``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from baobab.config.registry import Registry
+from baobab.content.resources import Application
+from baobab.database.transactions import ROOT_KEY, run_in_transaction
+from baobab.errors import BaobabError, Conflict, MethodNotAllowed, NotFound, Unauthorized
+from baobab.request import Request, Response
+from baobab.security.tokens import is_revoked
+from baobab.services.guards import require
+from baobab.traversal import split_path, traverse
+
+from baobab.asgi.errors import error_response, internal_error_response
+
+__all__ = ["Publisher"]
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class Publisher:
+    def __init__(
+        self,
+        databases: dict[str, Any],
+        registry: Registry,
+        *,
+        retries: int,
+        debug: bool,
+    ) -> None:
+        self.databases = databases
+        self.registry = registry
+        self.retries = retries
+        self.debug = debug
+        self.system = next(iter(databases))
+        self.application = Application(list(databases))
+
+    def publish(self, request: Request) -> Response:
+        segments = split_path(request.path)
+        if not segments or segments[0].startswith("@"):
+            db_name, rest, at_top = self.system, segments, True
+        else:
+            db_name, rest, at_top = segments[0], segments[1:], False
+            if db_name not in self.databases:
+                return error_response(NotFound(f"No database named {db_name!r}"))
+
+        def work(conn: Any) -> tuple[Response, bool]:
+            request.conn = conn
+            try:
+                response = self._run(request, conn, rest, at_top)
+            except BaobabError as exc:
+                return error_response(exc), False
+            commit = response.commit
+            if commit is None:
+                commit = request.method not in SAFE_METHODS and response.status < 400
+            return response, commit
+
+        try:
+            return run_in_transaction(
+                self.databases[db_name],
+                work,
+                retries=self.retries,
+                on_error=lambda exc: internal_error_response(exc, debug=self.debug),
+            )
+        except Conflict as exc:
+            return error_response(exc)
+        finally:
+            request.conn = None
+
+    def _run(self, request: Request, conn: Any, rest: tuple[str, ...], at_top: bool) -> Response:
+        principal = request.principal
+        if principal.token_id is not None:
+            system = conn.get_connection(self.system)
+            if is_revoked(system, principal.token_id):
+                raise Unauthorized("The token has been revoked (logged out)")
+        start = self.application if at_top else conn.root()[ROOT_KEY]
+        found = traverse(start, rest)
+        request.context = found.context
+        request.view_name = found.view_name
+        request.subpath = found.subpath
+        method = "GET" if request.method == "HEAD" else request.method
+        info = self.registry.lookup_service(found.context, method, found.view_name)
+        if info is None:
+            allowed = self.registry.allowed_methods(found.context, found.view_name)
+            if not allowed:
+                raise NotFound(f"Not found: {found.view_name or request.path}")
+            if "GET" in allowed:
+                allowed.append("HEAD")
+            raise MethodNotAllowed(
+                f"{request.method} is not allowed here", details={"allow": allowed}, allow=allowed
+            )
+        if found.subpath and not info.allow_subpath:
+            raise NotFound(f"Not found: {'/'.join(found.subpath)}")
+        assert info.permission is not None  # the registry refuses services without one
+        require(request, info.permission, found.context)
+        response: Response = info.handler(request)
+        return response

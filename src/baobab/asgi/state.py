@@ -1,0 +1,105 @@
+"""What start-up builds and shutdown closes: registry, databases, bridge, authenticator."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from baobab.config.registry import Registry
+from baobab.config.scan import scan
+from baobab.config.settings import Settings, load_settings
+from baobab.content.resources import DatabaseRoot
+from baobab.content.typeinfo import validate_registry
+from baobab.database.bridge import Bridge
+from baobab.database.storage import open_databases
+from baobab.database.transactions import ROOT_KEY, run_in_transaction
+from baobab.security.authentication import Authenticator
+from baobab.security.policy import SecurityPolicy
+from baobab.security.secrets import ensure_secrets
+
+from baobab.asgi.publish import Publisher
+
+__all__ = ["CONFIG_ENV", "AppState", "build_registry", "start", "stop"]
+
+logger = logging.getLogger(__name__)
+
+CONFIG_ENV = "BAOBAB_CONFIG"
+
+BUILTIN_PACKAGES = (
+    "baobab.security.vocabulary",
+    "baobab.content.behaviours",
+    "baobab.content.types",
+    "baobab.services",
+)
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    registry: Registry
+    policy: SecurityPolicy
+    databases: dict[str, Any]
+    bridge: Bridge
+    authenticator: Authenticator
+    publisher: Publisher
+
+
+def build_registry(settings: Settings) -> Registry:
+    """Scan the built-ins, then every add-on the configuration lists."""
+    registry = Registry()
+    for package in (*BUILTIN_PACKAGES, *settings.addons):
+        scan(registry, package)
+    validate_registry(registry)
+    return registry
+
+
+def _ensure_roots(databases: dict[str, Any]) -> None:
+    for name, db in databases.items():
+
+        def work(conn: Any, name: str = name) -> tuple[None, bool]:
+            root = conn.root()
+            if ROOT_KEY in root:
+                return None, False
+            root[ROOT_KEY] = DatabaseRoot(name, "Database")
+            logger.info("created content root of database %s", name)
+            return None, True
+
+        run_in_transaction(db, work, retries=3)
+
+
+def start(settings: Settings | None = None) -> AppState:
+    """Build the application state (blocking: call it before serving, or off the loop)."""
+    if settings is None:
+        settings = load_settings(os.environ.get(CONFIG_ENV) or None)
+    secrets, generated = ensure_secrets(settings)
+    if generated:
+        logger.warning("generated root password (shown once): %s", generated)
+    registry = build_registry(settings)
+    databases = open_databases(settings)
+    try:
+        _ensure_roots(databases)
+    except BaseException:
+        for db in databases.values():
+            db.close()
+        raise
+    publisher = Publisher(
+        databases, registry, retries=settings.request.conflict_retries, debug=settings.debug
+    )
+    return AppState(
+        settings=settings,
+        registry=registry,
+        policy=SecurityPolicy(registry),
+        databases=databases,
+        bridge=Bridge(settings),
+        authenticator=Authenticator(settings, secrets),
+        publisher=publisher,
+    )
+
+
+def stop(state: AppState) -> None:
+    state.bridge.close()
+    for db in state.databases.values():
+        db.close()
+    logger.info("databases closed")

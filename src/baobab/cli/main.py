@@ -1,0 +1,103 @@
+"""``baobab serve`` and ``baobab hash-password``: argument parsing and exit codes only."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import msgspec
+
+from baobab.config.settings import Settings, load_settings
+from baobab.errors import ConfigError
+from baobab.security.passwords import hash_password
+from baobab.security.secrets import ensure_secrets
+
+__all__ = ["main"]
+
+EXIT_CONFIG = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="baobab", description="Baobab content server")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve the API (HTTP/1.1 and HTTP/2 on one port)")
+    serve.add_argument("--config", "-c", help="JSON configuration file")
+    serve.add_argument("--host", help="address to bind (overrides server.host)")
+    serve.add_argument("--port", "-p", type=int, help="port to bind (overrides server.port)")
+    serve.add_argument("--workers", type=int, help="worker processes (overrides server.workers)")
+    serve.add_argument("--certfile", help="TLS certificate (PEM); enables HTTPS with ALPN h2")
+    serve.add_argument("--keyfile", help="TLS private key (PEM)")
+    sub.add_parser("hash-password", help="print an argon2 hash for auth.users in the config")
+    check = sub.add_parser("check-config", help="validate a configuration file and exit")
+    check.add_argument("config", help="JSON configuration file")
+    return parser
+
+
+def _with_overrides(settings: Settings, args: argparse.Namespace) -> Settings:
+    server = settings.server
+    changes = {
+        "host": args.host,
+        "port": args.port,
+        "workers": args.workers,
+        "certfile": args.certfile,
+        "keyfile": args.keyfile,
+    }
+    server = msgspec.structs.replace(server, **{k: v for k, v in changes.items() if v is not None})
+    return msgspec.structs.replace(settings, server=server)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from granian import Granian
+    from granian.constants import HTTPModes, Interfaces, Loops
+
+    config = str(Path(args.config).resolve()) if args.config else None
+    settings = _with_overrides(load_settings(config), args)
+    _, generated = ensure_secrets(settings)
+    if generated:
+        print(f"Generated the root password (shown once, kept hashed in "
+              f"{settings.var_path / 'secrets.json'}): {generated}", flush=True)
+    if config:
+        os.environ["BAOBAB_CONFIG"] = config
+    server = settings.server
+    tls = {}
+    if server.certfile and server.keyfile:
+        tls = {"ssl_cert": Path(server.certfile), "ssl_key": Path(server.keyfile)}
+    Granian(
+        target="baobab.asgi:app",
+        address=server.host,
+        port=server.port,
+        interface=Interfaces.ASGI,
+        workers=server.workers,
+        loop=Loops.uvloop,
+        http=HTTPModes.auto,
+        websockets=True,
+        backlog=server.backlog,
+        log_access=server.access_log,
+        **tls,  # type: ignore[arg-type]  # Path values for the ssl_* keywords
+    ).serve()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        if args.command == "serve":
+            return _serve(args)
+        if args.command == "check-config":
+            load_settings(args.config)
+            print(f"{args.config}: valid")
+            return 0
+        if args.command == "hash-password":
+            password = getpass.getpass("Password: ") if sys.stdin.isatty() else sys.stdin.readline()
+            print(hash_password(password.rstrip("\n")))
+            return 0
+    except ConfigError as exc:
+        print(f"baobab: {exc.message}", file=sys.stderr)
+        return EXIT_CONFIG
+    return 1  # pragma: no cover - argparse rejects unknown commands

@@ -1,0 +1,169 @@
+"""Inert declarations: decorators that only annotate, and vocabulary records.
+
+Nothing here registers anything. ``@content_type``, ``@behaviour`` and ``@service`` attach a
+:class:`Declaration` to the object they decorate; :func:`baobab.config.scan.scan` finds those
+(and module-level :class:`Permission` / :class:`Role` records) and fills a registry. Importing an
+add-on therefore changes nothing until the configuration lists it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+__all__ = [
+    "DECLARATIONS_ATTR",
+    "BehaviourInfo",
+    "ContentTypeInfo",
+    "Declaration",
+    "Permission",
+    "Role",
+    "ServiceInfo",
+    "behaviour",
+    "content_type",
+    "service",
+]
+
+DECLARATIONS_ATTR = "__baobab_declarations__"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Permission:
+    """A permission id (dotted, namespaced) and the roles that hold it by default."""
+
+    id: str
+    title: str = ""
+    default_roles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Role:
+    id: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class ContentTypeInfo:
+    name: str
+    factory: type[Any]
+    schema: type[Any] | None = None
+    behaviours: tuple[str, ...] = ()
+    allowed_types: tuple[str, ...] | None = None  # None: every globally addable type
+    add_permission: str = "baobab.AddContent"
+    global_allow: bool = True
+    title: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class BehaviourInfo:
+    name: str
+    schema: type[Any]
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    handler: Callable[..., Any]
+    method: str
+    name: str  # "" for the object itself, "@types" for a view
+    context: Any  # a zope.interface interface or a class
+    permission: str | None
+    allow_subpath: bool = False
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """What a decorator recorded, and where (for conflict reports)."""
+
+    kind: str  # "content_type" | "behaviour" | "service"
+    info: Any
+    where: str = field(default="", compare=False)
+
+
+def _where(depth: int = 2) -> str:
+    frame = sys._getframe(depth)
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+def _attach(obj: T, declaration: Declaration) -> T:
+    existing = obj.__dict__.get(DECLARATIONS_ATTR, ())
+    setattr(obj, DECLARATIONS_ATTR, (*existing, declaration))
+    return obj
+
+
+def content_type(
+    name: str,
+    *,
+    schema: type[Any] | None = None,
+    behaviours: Sequence[str] = ("baobab.dublincore",),
+    allowed_types: Sequence[str] | None = None,
+    add_permission: str = "baobab.AddContent",
+    global_allow: bool = True,
+    title: str = "",
+    description: str = "",
+) -> Callable[[type[T]], type[T]]:
+    """Declare a content type on a persistent class (a subclass of ``Item`` or ``Folder``)."""
+    where = _where()
+
+    def decorate(cls: type[T]) -> type[T]:
+        info = ContentTypeInfo(
+            name=name,
+            factory=cls,
+            schema=schema,
+            behaviours=tuple(behaviours),
+            allowed_types=None if allowed_types is None else tuple(allowed_types),
+            add_permission=add_permission,
+            global_allow=global_allow,
+            title=title or name,
+            description=description,
+        )
+        return _attach(cls, Declaration("content_type", info, where))
+
+    return decorate
+
+
+def behaviour(name: str, *, title: str = "") -> Callable[[type[T]], type[T]]:
+    """Declare a reusable field set: a plain class whose attributes are schema fields."""
+    where = _where()
+
+    def decorate(cls: type[T]) -> type[T]:
+        return _attach(cls, Declaration("behaviour", BehaviourInfo(name, cls, title), where))
+
+    return decorate
+
+
+def service(
+    *,
+    method: str,
+    permission: str | None,
+    context: Any,
+    name: str = "",
+    allow_subpath: bool = False,
+    summary: str = "",
+) -> Callable[[T], T]:
+    """Declare a service: ``handler(request) -> Response`` for ``method`` on ``context``.
+
+    ``permission`` is required; ``None`` is accepted here only so that the scan can refuse it
+    with a message naming the handler, instead of failing at import time.
+    """
+    where = _where()
+
+    def decorate(handler: T) -> T:
+        info = ServiceInfo(
+            handler=handler,  # type: ignore[arg-type]  # T is a callable by contract
+            method=method.upper(),
+            name=name,
+            context=context,
+            permission=permission,
+            allow_subpath=allow_subpath,
+            summary=summary,
+        )
+        return _attach(handler, Declaration("service", info, where))
+
+    return decorate

@@ -1,0 +1,120 @@
+"""The registry: what a scan found — types, behaviours, services, permissions and roles.
+
+One registry per application, no globals. Service lookup goes by (method, name) and then by the
+most specific interface the context provides (zope.interface's resolution order), cached per
+context class, so a hot lookup is one dict hit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from zope.interface import implementedBy
+from zope.interface.interface import InterfaceClass
+
+from baobab.config.declarations import (
+    BehaviourInfo,
+    ContentTypeInfo,
+    Permission,
+    Role,
+    ServiceInfo,
+)
+from baobab.errors import RegistrationConflict
+
+__all__ = ["Registry"]
+
+
+class Registry:
+    def __init__(self) -> None:
+        self.types: dict[str, ContentTypeInfo] = {}
+        self.behaviours: dict[str, BehaviourInfo] = {}
+        self.permissions: dict[str, Permission] = {}
+        self.roles: dict[str, Role] = {}
+        self._services: dict[tuple[str, str], list[ServiceInfo]] = {}
+        self._where: dict[tuple[str, Any], str] = {}
+        self._lookup_cache: dict[tuple[type[Any], str, str], ServiceInfo | None] = {}
+        # Derived data that lower layers compute once (resolved fields, role maps).
+        self.cache: dict[Any, Any] = {}
+
+    # registration -----------------------------------------------------------------------
+    def _claim(self, kind: str, key: Any, where: str) -> None:
+        previous = self._where.get((kind, key))
+        if previous is not None:
+            raise RegistrationConflict(
+                f"Conflicting {kind} registrations for {key!s}: {previous} and {where}"
+            )
+        self._where[(kind, key)] = where
+
+    def add_type(self, info: ContentTypeInfo, where: str) -> None:
+        self._claim("content type", info.name, where)
+        self.types[info.name] = info
+        self.cache.clear()
+
+    def add_behaviour(self, info: BehaviourInfo, where: str) -> None:
+        self._claim("behaviour", info.name, where)
+        self.behaviours[info.name] = info
+        self.cache.clear()
+
+    def add_permission(self, permission: Permission, where: str) -> None:
+        self._claim("permission", permission.id, where)
+        self.permissions[permission.id] = permission
+        self.cache.clear()
+
+    def add_role(self, role: Role, where: str) -> None:
+        self._claim("role", role.id, where)
+        self.roles[role.id] = role
+        self.cache.clear()
+
+    def add_service(self, info: ServiceInfo, where: str) -> None:
+        if not info.permission:
+            raise RegistrationConflict(
+                f"Service {info.method} {info.name or '(object)'} at {where} declares no "
+                "permission; every service must name one"
+            )
+        context_name = getattr(info.context, "__identifier__", None) or repr(info.context)
+        self._claim("service", (info.method, info.name, context_name), where)
+        self._services.setdefault((info.method, info.name), []).append(info)
+        self._lookup_cache.clear()
+
+    # lookup -----------------------------------------------------------------------------
+    def services(self) -> Iterator[ServiceInfo]:
+        for infos in self._services.values():
+            yield from infos
+
+    def lookup_service(self, context: Any, method: str, name: str) -> ServiceInfo | None:
+        """The most specific service for ``context``, or None."""
+        key = (type(context), method, name)
+        try:
+            return self._lookup_cache[key]
+        except KeyError:
+            pass
+        found = self._resolve(type(context), method, name)
+        self._lookup_cache[key] = found
+        return found
+
+    def allowed_methods(self, context: Any, name: str) -> list[str]:
+        methods = {m for (m, n) in self._services if n == name}
+        return sorted(m for m in methods if self.lookup_service(context, m, name) is not None)
+
+    def _resolve(self, cls: type[Any], method: str, name: str) -> ServiceInfo | None:
+        candidates = self._services.get((method, name))
+        if not candidates:
+            return None
+        order = list(implementedBy(cls).flattened())
+        best: ServiceInfo | None = None
+        best_rank = len(order) + len(cls.__mro__) + 1
+        for info in candidates:
+            rank = _rank(info.context, cls, order)
+            if rank is not None and rank < best_rank:
+                best, best_rank = info, rank
+        return best
+
+
+def _rank(context: Any, cls: type[Any], order: list[Any]) -> int | None:
+    """Position of ``context`` in the specificity order of ``cls`` (lower is more specific)."""
+    if isinstance(context, InterfaceClass):
+        return order.index(context) if context in order else None
+    if isinstance(context, type) and issubclass(cls, context):
+        return cls.__mro__.index(context)
+    return None

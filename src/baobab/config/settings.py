@@ -1,0 +1,184 @@
+"""Settings: one JSON file decoded into frozen, typed objects.
+
+Decoding is strict (msgspec): an unknown key or a wrong type stops start-up with a message that
+names the key path (``$.databases.db.storage``). Every key has a default, so ``{}`` — or no file
+at all — is a working configuration: database ``db`` on FileStorage under ``./var``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+from baobab.errors import ConfigError
+
+__all__ = [
+    "AuthSettings",
+    "DatabaseSettings",
+    "RequestSettings",
+    "ServerSettings",
+    "Settings",
+    "ThreadSettings",
+    "UserSettings",
+    "load_settings",
+    "parse_settings",
+]
+
+
+class _Strict(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class DatabaseSettings(_Strict):
+    """One ZODB database. ``storage`` picks the backend."""
+
+    storage: Literal["filestorage", "postgresql", "memory"] = "filestorage"
+    path: str | None = None  # FileStorage file; default <var_dir>/<name>.fs
+    blob_dir: str | None = None  # default <var_dir>/blobs/<name>
+    dsn: str | None = None  # PostgreSQL DSN, required for "postgresql"
+    cache_size: int = 20_000  # objects kept per connection cache
+    pool_size: int = 16  # connections kept open
+    blob_cache_size: int = 1 << 30  # RelStorage local blob cache, bytes
+
+
+class UserSettings(_Strict):
+    """A configured principal: an argon2 hash (``baobab hash-password``) and global roles."""
+
+    password_hash: str
+    roles: list[str] = msgspec.field(default_factory=list)
+    title: str = ""
+
+
+class AuthSettings(_Strict):
+    root_password: str | None = None  # else BAOBAB_ROOT_PASSWORD, else generated under var/
+    jwt_secret: str | None = None  # else BAOBAB_JWT_SECRET, else generated under var/
+    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
+    token_expiry: int = 12 * 3600  # seconds
+    users: dict[str, UserSettings] = msgspec.field(default_factory=dict)
+
+
+class RequestSettings(_Strict):
+    max_body_size: int = 1 << 20  # bytes of JSON accepted in memory
+    conflict_retries: int = 3  # replays of a request after a ConflictError, then 409
+    default_batch_size: int = 25
+    max_batch_size: int = 1000
+
+
+class ThreadSettings(_Strict):
+    """How publish steps reach the synchronous ZODB (see docs/architecture.md).
+
+    ``auto`` runs them inline on the event loop when every storage is local (FileStorage,
+    memory) and in a bounded worker pool when any is on the network (PostgreSQL).
+    """
+
+    mode: Literal["auto", "inline", "pool"] = "auto"
+    pool_size: int = 4
+
+
+class ServerSettings(_Strict):
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 1  # FileStorage is single-process: more than 1 needs PostgreSQL
+    certfile: str | None = None
+    keyfile: str | None = None
+    access_log: bool = True
+    backlog: int = 2048
+
+
+class Settings(_Strict):
+    debug: bool = False
+    var_dir: str = "var"
+    databases: dict[str, DatabaseSettings] = msgspec.field(
+        default_factory=lambda: {"db": DatabaseSettings()}
+    )
+    auth: AuthSettings = msgspec.field(default_factory=AuthSettings)
+    request: RequestSettings = msgspec.field(default_factory=RequestSettings)
+    threads: ThreadSettings = msgspec.field(default_factory=ThreadSettings)
+    server: ServerSettings = msgspec.field(default_factory=ServerSettings)
+    addons: list[str] = msgspec.field(default_factory=list)
+
+    @property
+    def var_path(self) -> Path:
+        return Path(self.var_dir)
+
+
+def _check(settings: Settings) -> Settings:
+    """Rules a type cannot express, each naming its key path."""
+    if not settings.databases:
+        raise ConfigError("Invalid configuration: `$.databases` must name at least one database")
+    for name, db in settings.databases.items():
+        where = f"$.databases.{name}"
+        if not name or name.startswith(("@", "_", ".")) or "/" in name:
+            raise ConfigError(f"Invalid configuration: `{where}` is not a valid database name")
+        if db.storage == "postgresql" and not db.dsn:
+            raise ConfigError(f"Invalid configuration: `{where}.dsn` is required for postgresql")
+        if db.cache_size < 0 or db.pool_size < 1:
+            raise ConfigError(f"Invalid configuration: `{where}` sizes must be positive")
+    positive = {
+        "$.request.max_body_size": settings.request.max_body_size,
+        "$.request.default_batch_size": settings.request.default_batch_size,
+        "$.request.max_batch_size": settings.request.max_batch_size,
+        "$.threads.pool_size": settings.threads.pool_size,
+        "$.server.workers": settings.server.workers,
+        "$.auth.token_expiry": settings.auth.token_expiry,
+    }
+    for path, value in positive.items():
+        if value < 1:
+            raise ConfigError(f"Invalid configuration: `{path}` must be at least 1")
+    if settings.request.conflict_retries < 0:
+        raise ConfigError("Invalid configuration: `$.request.conflict_retries` must be >= 0")
+    local = all(db.storage != "postgresql" for db in settings.databases.values())
+    if settings.server.workers > 1 and local:
+        raise ConfigError(
+            "Invalid configuration: `$.server.workers` > 1 needs every database on postgresql "
+            "(FileStorage is single-process)"
+        )
+    if bool(settings.server.certfile) != bool(settings.server.keyfile):
+        raise ConfigError("Invalid configuration: `$.server.certfile` and `keyfile` go together")
+    return settings
+
+
+def _name_keys(raw: bytes | str, exc: msgspec.ValidationError) -> str:
+    """Replace msgspec's ``[...]`` for a mapping key with the key that failed."""
+    message = str(exc)
+    if "[...]" not in message:
+        return message
+    data = msgspec.json.decode(raw)
+    tables = {
+        "$.databases": (data.get("databases"), DatabaseSettings),
+        "$.auth.users": ((data.get("auth") or {}).get("users"), UserSettings),
+    }
+    for prefix, (table, type_) in tables.items():
+        if f"`{prefix}[...]" not in message or not isinstance(table, dict):
+            continue
+        for key, value in table.items():
+            try:
+                msgspec.convert(value, type=type_)
+            except msgspec.ValidationError:
+                return message.replace(f"{prefix}[...]", f"{prefix}.{key}")
+    return message
+
+
+def parse_settings(raw: bytes | str) -> Settings:
+    """Decode and validate settings from JSON text."""
+    try:
+        settings = msgspec.json.decode(raw, type=Settings)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"Invalid configuration: {_name_keys(raw, exc)}") from None
+    except msgspec.DecodeError as exc:
+        raise ConfigError(f"Configuration is not valid JSON: {exc}") from None
+    return _check(settings)
+
+
+def load_settings(path: str | os.PathLike[str] | None) -> Settings:
+    """Load settings from ``path``; ``None`` gives the defaults."""
+    if path is None:
+        return _check(Settings())
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"Cannot read configuration file {path}: {exc.strerror}") from None
+    return parse_settings(raw)

@@ -1,0 +1,149 @@
+"""Changing the tree: create, update, delete, move and copy, with their invariants.
+
+These functions assume the caller checked permissions; they enforce what must hold whoever
+asks (valid and free ids, allowed types, no folder moved into itself) and keep the server-kept
+Dublin Core fields (created, modified, creators, contributors).
+"""
+
+from __future__ import annotations
+
+import copy as copy_
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from BTrees.Length import Length
+from BTrees.OOBTree import OOBTree
+
+from baobab.config.registry import Registry
+from baobab.content.ids import generate_id, validate_id
+from baobab.content.interfaces import IDatabaseRoot
+from baobab.content.resources import Folder, Resource, utcnow
+from baobab.content.typeinfo import check_addable, type_fields, type_info
+from baobab.errors import AlreadyExists, BadRequest, ValidationError
+from baobab.location import lineage
+from baobab.schema.schemas import validate_data
+
+__all__ = ["copy", "create", "delete", "move", "update"]
+
+_CREATE_KEYS = ("@type", "id")
+
+
+def _require_folder(obj: Any) -> Folder:
+    if not isinstance(obj, Folder):
+        raise BadRequest("This object cannot contain other objects")
+    return obj
+
+
+def create(
+    registry: Registry, parent: Any, data: Mapping[str, Any], principal_id: str
+) -> Resource:
+    """Create a child of ``parent`` from a JSON object with ``@type``, optional ``id``, fields."""
+    folder = _require_folder(parent)
+    type_name = data.get("@type")
+    if not isinstance(type_name, str):
+        raise ValidationError(
+            "`@type` is required", details=[{"field": "@type", "message": "is required"}]
+        )
+    info = type_info(registry, type_name)
+    check_addable(registry, folder, info)
+    fields = type_fields(registry, type_name)
+    values = validate_data(fields, data, create=True, ignore=_CREATE_KEYS)
+    if data.get("id") is None:
+        id_ = generate_id(values.get("title"), folder)
+    else:
+        id_ = validate_id(data["id"])
+        if id_ in folder:
+            raise AlreadyExists(f"{id_!r} already exists here", details={"id": id_})
+    obj: Resource = info.factory(id_, type_name)
+    for name, field in fields.items():
+        if not field.readonly:
+            setattr(obj, name, values.get(name, copy_.deepcopy(field.default)))
+    obj.creators = [principal_id]  # type: ignore[attr-defined]  # Dublin Core, server-kept
+    obj.contributors = []  # type: ignore[attr-defined]
+    folder._set_child(id_, obj)
+    return obj
+
+
+def _touch(obj: Resource, principal_id: str) -> None:
+    obj.modified = utcnow()
+    people = list(getattr(obj, "creators", ())) + list(getattr(obj, "contributors", ()))
+    if principal_id not in people:
+        obj.contributors = [*getattr(obj, "contributors", ()), principal_id]  # type: ignore[attr-defined]
+
+
+def update(
+    registry: Registry, obj: Resource, data: Mapping[str, Any], principal_id: str
+) -> None:
+    """Apply a validated partial update."""
+    values = validate_data(type_fields(registry, obj.type_name), data, create=False)
+    for name, value in values.items():
+        setattr(obj, name, value)
+    _touch(obj, principal_id)
+
+
+def delete(obj: Any) -> None:
+    parent = getattr(obj, "__parent__", None)
+    if not isinstance(obj, Resource) or not isinstance(parent, Folder):
+        raise BadRequest("This object cannot be deleted")
+    parent._del_child(obj.__name__)
+
+
+def _target(
+    registry: Registry, obj: Resource, destination: Any, new_id: Any
+) -> tuple[Folder, str]:
+    folder = _require_folder(destination)
+    if IDatabaseRoot.providedBy(obj) or not isinstance(obj.__parent__, Folder):
+        raise BadRequest("This object cannot be moved or copied")
+    if any(node is obj for node in lineage(folder)):
+        raise BadRequest("An object cannot be moved or copied into itself")
+    check_addable(registry, folder, type_info(registry, obj.type_name))
+    id_ = obj.__name__ if new_id is None else validate_id(new_id)
+    if id_ in folder:
+        raise AlreadyExists(f"{id_!r} already exists at the destination", details={"id": id_})
+    return folder, id_
+
+
+def move(
+    registry: Registry, obj: Resource, destination: Any, new_id: Any, principal_id: str
+) -> Resource:
+    """Move (or rename, when ``destination`` is the current parent) ``obj``."""
+    parent: Folder = obj.__parent__
+    if destination is parent and (new_id is None or new_id == obj.__name__):
+        return obj
+    folder, id_ = _target(registry, obj, destination, new_id)
+    parent._del_child(obj.__name__)
+    folder._set_child(id_, obj)
+    _touch(obj, principal_id)
+    return obj
+
+
+def _clone(obj: Resource, principal_id: str) -> Resource:
+    state: dict[str, Any] = obj.__getstate__()
+    skip = {"_children", "_count", "__parent__"}
+    fresh = {k: copy_.deepcopy(v) for k, v in state.items() if k not in skip}
+    clone: Resource = type(obj).__new__(type(obj))
+    clone.__setstate__(fresh)
+    clone.__parent__ = None
+    clone.uid = uuid.uuid4().hex
+    clone.created = clone.modified = utcnow()
+    clone.creators = [principal_id]  # type: ignore[attr-defined]
+    clone.contributors = []  # type: ignore[attr-defined]
+    if isinstance(obj, Folder) and isinstance(clone, Folder):
+        clone._children = OOBTree()
+        clone._count = Length()
+        for name, child in obj._children.items():
+            clone._set_child(name, _clone(child, principal_id))
+    return clone
+
+
+def copy(
+    registry: Registry, obj: Resource, destination: Any, new_id: Any, principal_id: str
+) -> Resource:
+    """Copy ``obj`` (and, for a folder, everything below it) into ``destination``."""
+    if destination is obj.__parent__ and new_id is None:
+        new_id = generate_id(obj.__name__, destination)
+    folder, id_ = _target(registry, obj, destination, new_id)
+    clone = _clone(obj, principal_id)
+    folder._set_child(id_, clone)
+    return clone

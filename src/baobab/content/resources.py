@@ -1,0 +1,134 @@
+"""The persistent classes of the tree. Their dotted paths are API: moving one needs an alias.
+
+Folders keep children in an ``OOBTree`` and their count in a ``BTrees.Length`` (constant-time
+``len`` and conflict-resolving increments), so a folder of a million children behaves like one
+of ten. Field values are plain attributes on the instance; ``_p_``/``_v_`` are persistence's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from BTrees.Length import Length
+from BTrees.OOBTree import OOBTree
+from persistent import Persistent
+from zope.interface import implementer
+
+from baobab.content.interfaces import (
+    IApplication,
+    IContainer,
+    IDatabaseRoot,
+    IFolderish,
+    IItem,
+    IResource,
+)
+
+__all__ = ["Application", "Container", "DatabaseRoot", "Folder", "Item", "Resource"]
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@implementer(IApplication)
+class Application:
+    """The non-persistent top of the URL space; its children are database names."""
+
+    __name__ = ""
+    __parent__ = None
+    type_name = "Application"
+
+    def __init__(self, database_names: list[str]) -> None:
+        self.database_names = database_names
+
+
+@implementer(IResource)
+class Resource(Persistent):
+    """Base of every content object."""
+
+    folderish = False
+
+    def __init__(self, id_: str, type_name: str) -> None:
+        self.__name__: str = id_
+        self.__parent__: Any = None
+        self.type_name = type_name
+        self.uid = uuid.uuid4().hex
+        self.review_state: str | None = None
+        now = utcnow()
+        self.created = now
+        self.modified = now
+
+    @property
+    def id(self) -> str:
+        return self.__name__
+
+
+@implementer(IItem)
+class Item(Resource):
+    """A leaf content object."""
+
+
+@implementer(IFolderish)
+class Folder(Resource):
+    """A content object with children."""
+
+    folderish = True
+
+    def __init__(self, id_: str, type_name: str) -> None:
+        super().__init__(id_, type_name)
+        self._children: OOBTree = OOBTree()
+        self._count = Length()
+
+    def __len__(self) -> int:
+        return int(self._count())
+
+    def __bool__(self) -> bool:  # a folder is truthy even when empty
+        return True
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._children
+
+    def __getitem__(self, name: str) -> Resource:
+        child: Resource = self._children[name]
+        return child
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._children.get(name, default)
+
+    def keys(self, start: int = 0, size: int | None = None) -> list[str]:
+        """Child ids in id order, from position ``start``."""
+        keys = self._children.keys()
+        stop = None if size is None else start + size
+        return list(keys[start:stop])
+
+    def values(self) -> Iterator[Resource]:
+        yield from self._children.values()
+
+    def items(self, start: int = 0, size: int | None = None) -> list[tuple[str, Resource]]:
+        """(id, child) pairs in id order, from position ``start``."""
+        stop = None if size is None else start + size
+        return list(self._children.items()[start:stop])
+
+    def _set_child(self, name: str, child: Resource) -> None:
+        child.__name__ = name
+        child.__parent__ = self
+        self._children[name] = child
+        self._count.change(1)
+
+    def _del_child(self, name: str) -> Resource:
+        child: Resource = self._children.pop(name)
+        self._count.change(-1)
+        return child
+
+
+@implementer(IContainer)
+class Container(Folder):
+    """A site: ``/{db}/{container}``."""
+
+
+@implementer(IDatabaseRoot)
+class DatabaseRoot(Folder):
+    """The content root of one database (``/{db}``); its children are containers."""

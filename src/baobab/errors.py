@@ -1,0 +1,144 @@
+"""The one error root and every domain error.
+
+Domain code raises these; it never builds HTTP responses. The ASGI layer owns the single
+table that maps each class to a status code (``baobab.asgi.errors``). Each error carries a
+stable ``type`` (its class name), a human ``message`` and JSON ``details``; where a builtin
+exception means the same thing, the error inherits it too (``NotFound`` is a ``KeyError``), as
+ZODB does with ``POSKeyError``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "AlreadyExists",
+    "BaobabError",
+    "BadRequest",
+    "ConfigError",
+    "Conflict",
+    "Forbidden",
+    "InvalidId",
+    "MalformedJSON",
+    "MethodNotAllowed",
+    "NotAllowedType",
+    "NotFound",
+    "PayloadTooLarge",
+    "PreconditionFailed",
+    "RegistrationConflict",
+    "Unauthorized",
+    "UnknownType",
+    "UnsupportedMediaType",
+    "ValidationError",
+]
+
+
+class BaobabError(Exception):
+    """Root of every error Baobab raises on purpose."""
+
+    default_message = "Error"
+
+    def __init__(self, message: str | None = None, details: Any = None) -> None:
+        self.message = message or self.default_message
+        self.details = details
+        super().__init__(self.message)
+
+    @property
+    def type(self) -> str:
+        return type(self).__name__
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "message": self.message, "details": self.details}
+
+
+class ConfigError(BaobabError, ValueError):
+    """The configuration is invalid; the message names the key path."""
+
+
+class RegistrationConflict(ConfigError):
+    """Two registrations claim the same slot; the message names both places."""
+
+
+class BadRequest(BaobabError, ValueError):
+    default_message = "Bad request"
+
+
+class MalformedJSON(BadRequest):
+    default_message = "The request body is not valid JSON"
+
+
+class InvalidId(BadRequest):
+    default_message = "Invalid id"
+
+
+class UnknownType(BadRequest):
+    default_message = "Unknown content type"
+
+
+class NotAllowedType(BadRequest):
+    default_message = "This type may not be added here"
+
+
+class ValidationError(BaobabError, ValueError):
+    """The body is well-formed but does not fit the schema; ``details`` lists each field."""
+
+    default_message = "The data does not fit the schema"
+
+
+class Unauthorized(BaobabError):
+    """No valid credentials were given (missing, wrong, expired, forged or revoked)."""
+
+    default_message = "Authentication required"
+
+
+class Forbidden(BaobabError):
+    """The authenticated principal lacks the permission."""
+
+    default_message = "Forbidden"
+
+
+class NotFound(BaobabError, KeyError):
+    default_message = "Not found"
+
+    def __str__(self) -> str:  # KeyError would repr-quote the message
+        return self.message
+
+
+class MethodNotAllowed(BaobabError):
+    default_message = "Method not allowed"
+
+    def __init__(
+        self, message: str | None = None, details: Any = None, allow: list[str] | None = None
+    ) -> None:
+        super().__init__(message, details)
+        self.allow = allow or []
+
+
+class AlreadyExists(BaobabError):
+    default_message = "An object with this id already exists"
+
+
+class Conflict(BaobabError):
+    """A write kept conflicting with concurrent writes after every retry."""
+
+    default_message = "The request conflicted with concurrent writes; try again"
+
+
+class PreconditionFailed(BaobabError):
+    """``If-Match`` named a stale version; ``details.existing`` holds the current copy."""
+
+    default_message = "The resource was modified meanwhile"
+
+    def __init__(
+        self, message: str | None = None, details: Any = None, etag: str | None = None
+    ) -> None:
+        super().__init__(message, details)
+        self.etag = etag
+
+
+class PayloadTooLarge(BaobabError):
+    default_message = "The request body is too large"
+
+
+class UnsupportedMediaType(BaobabError):
+    default_message = "Unsupported media type"

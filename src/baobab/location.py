@@ -1,0 +1,25 @@
+"""The location protocol: ``__name__`` / ``__parent__`` and the paths derived from them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = ["lineage", "resource_path", "resource_path_tuple"]
+
+
+def lineage(obj: Any) -> Iterator[Any]:
+    """``obj`` and its parents, up to the top of the tree."""
+    while obj is not None:
+        yield obj
+        obj = getattr(obj, "__parent__", None)
+
+
+def resource_path_tuple(obj: Any) -> tuple[str, ...]:
+    names = [getattr(o, "__name__", None) or "" for o in lineage(obj)]
+    return tuple(n for n in reversed(names) if n)
+
+
+def resource_path(obj: Any) -> str:
+    """``/db/container/folder/item`` for an object in the tree."""
+    return "/" + "/".join(resource_path_tuple(obj))

@@ -1,0 +1,96 @@
+"""What a service receives (:class:`Request`) and returns (:class:`Response`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from baobab.config.registry import Registry
+from baobab.config.settings import Settings
+from baobab.errors import BadRequest, MalformedJSON, UnsupportedMediaType
+from baobab.security.policy import SecurityPolicy
+from baobab.security.principals import Principal
+from baobab.security.tokens import TokenService
+
+__all__ = ["Request", "Response", "json_response"]
+
+
+@dataclass(slots=True)
+class Response:
+    status: int = 200
+    body: bytes = b""
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    content_type: bytes | None = b"application/json"
+    commit: bool | None = None  # None: commit unless the method is safe
+
+
+def json_response(
+    data: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    extra = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
+    return Response(status=status, body=orjson.dumps(data), headers=extra)
+
+
+@dataclass(slots=True)
+class Request:
+    """One HTTP request as the publish step and services see it."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+    base_url: str
+    principal: Principal
+    registry: Registry
+    policy: SecurityPolicy
+    settings: Settings
+    tokens: TokenService
+    login_principal: Principal | None = None  # credentials from a @login body, pre-checked
+    context: Any = None
+    view_name: str = ""
+    subpath: tuple[str, ...] = ()
+    conn: Any = None
+    _json: Any = None
+
+    def json(self) -> Any:
+        """The body as JSON (cached); 415 unless it is sent as JSON, 400 if malformed."""
+        if self._json is None:
+            ctype = self.headers.get("content-type", "application/json")
+            media = ctype.split(";", 1)[0].strip().lower()
+            if media != "application/json" and not media.endswith("+json"):
+                raise UnsupportedMediaType(
+                    f"Send the body as application/json, not {media or 'nothing'}"
+                )
+            if not self.body:
+                raise MalformedJSON("The request body is empty; a JSON object is expected")
+            try:
+                self._json = orjson.loads(self.body)
+            except orjson.JSONDecodeError as exc:
+                raise MalformedJSON(f"The request body is not valid JSON: {exc}") from None
+        return self._json
+
+    def json_object(self) -> dict[str, Any]:
+        data = self.json()
+        if not isinstance(data, dict):
+            raise BadRequest("The request body must be a JSON object")
+        return data
+
+    def query_int(self, name: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
+        raw = self.query.get(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise BadRequest(f"Query parameter {name!r} must be an integer") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            upper = "" if maximum is None else f" and at most {maximum}"
+            raise BadRequest(f"Query parameter {name!r} must be at least {minimum}{upper}")
+        return value
+
+    def url_for(self, path: str) -> str:
+        return self.base_url + path

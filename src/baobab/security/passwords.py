@@ -1,0 +1,53 @@
+"""Password hashing (argon2id) and a verification cache.
+
+An argon2 verification costs tens of milliseconds by design; Basic auth would pay it on every
+request. Successful verifications are remembered, keyed by a SHA-256 of (hash, password) — the
+password itself is never kept — for ``ttl`` seconds, so only the first request pays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import OrderedDict
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+__all__ = ["PasswordVerifier", "hash_password"]
+
+_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+class PasswordVerifier:
+    def __init__(self, ttl: float = 300.0, size: int = 4096) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._ok: OrderedDict[bytes, float] = OrderedDict()
+
+    def _key(self, hashed: str, password: str) -> bytes:
+        return hashlib.sha256(f"{hashed}\x00{password}".encode()).digest()
+
+    def cached(self, hashed: str, password: str) -> bool:
+        """True when this pair verified recently (cheap; safe on the event loop)."""
+        key = self._key(hashed, password)
+        stamp = self._ok.get(key)
+        if stamp is None or time.monotonic() - stamp > self.ttl:
+            return False
+        self._ok.move_to_end(key)
+        return True
+
+    def verify(self, hashed: str, password: str) -> bool:
+        """Full argon2 verification (slow: run it off the event loop)."""
+        try:
+            _hasher.verify(hashed, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+        self._ok[self._key(hashed, password)] = time.monotonic()
+        while len(self._ok) > self.size:
+            self._ok.popitem(last=False)
+        return True

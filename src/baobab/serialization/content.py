@@ -1,0 +1,88 @@
+"""Content → JSON in plone.restapi's shape, with behaviour fields flat."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from baobab.content.interfaces import IApplication, IDatabaseRoot
+from baobab.content.resources import Folder, Resource
+from baobab.content.typeinfo import type_fields
+from baobab.location import resource_path
+from baobab.request import Request
+
+__all__ = ["serialize", "summary"]
+
+
+def summary(obj: Any, request: Request) -> dict[str, Any]:
+    """The short form used in listings and for ``parent``."""
+    if IDatabaseRoot.providedBy(obj):
+        return {
+            "@id": request.url_for(resource_path(obj)),
+            "@type": "Database",
+            "id": obj.__name__,
+            "is_folderish": True,
+        }
+    return {
+        "@id": request.url_for(resource_path(obj)),
+        "@type": obj.type_name,
+        "id": obj.__name__,
+        "UID": obj.uid,
+        "title": getattr(obj, "title", ""),
+        "description": getattr(obj, "description", ""),
+        "review_state": obj.review_state,
+        "is_folderish": obj.folderish,
+    }
+
+
+def _batch(folder: Folder, request: Request, url: str) -> dict[str, Any]:
+    limits = request.settings.request
+    size = request.query_int("b_size", limits.default_batch_size, 1, limits.max_batch_size)
+    start = request.query_int("b_start", 0)
+    total = len(folder)
+    out: dict[str, Any] = {
+        "items": [summary(child, request) for _, child in folder.items(start, size)],
+        "items_total": total,
+    }
+    if total > size or start:
+
+        def link(b_start: int) -> str:
+            return f"{url}?{urlencode({'b_start': b_start, 'b_size': size})}"
+
+        last = max(0, (total - 1) // size * size)
+        batching = {"@id": link(start), "first": link(0), "last": link(last)}
+        if start + size < total:
+            batching["next"] = link(start + size)
+        if start > 0:
+            batching["prev"] = link(max(0, start - size))
+        out["batching"] = batching
+    return out
+
+
+def serialize(obj: Any, request: Request) -> dict[str, Any]:
+    """The full representation of ``obj`` (what GET returns)."""
+    if IApplication.providedBy(obj):
+        return {
+            "@id": request.url_for("/"),
+            "@type": "Application",
+            "databases": [request.url_for(f"/{name}") for name in obj.database_names],
+        }
+    url = request.url_for(resource_path(obj))
+    if IDatabaseRoot.providedBy(obj):
+        return {**summary(obj, request), **_batch(obj, request, url)}
+    assert isinstance(obj, Resource)
+    parent = obj.__parent__
+    data: dict[str, Any] = {
+        "@id": url,
+        "@type": obj.type_name,
+        "id": obj.__name__,
+        "UID": obj.uid,
+        "parent": summary(parent, request) if parent is not None else {},
+        "review_state": obj.review_state,
+        "is_folderish": obj.folderish,
+    }
+    for name, field in type_fields(request.registry, obj.type_name).items():
+        data[name] = getattr(obj, name, field.default)
+    if isinstance(obj, Folder):
+        data.update(_batch(obj, request, url))
+    return data

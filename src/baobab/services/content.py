@@ -1,0 +1,95 @@
+"""GET, POST, PATCH and DELETE on every object of the tree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from baobab.config.declarations import service
+from baobab.content import operations
+from baobab.content.interfaces import IDatabaseRoot, IFolderish, IResource
+from baobab.content.typeinfo import type_info
+from baobab.errors import MethodNotAllowed
+from baobab.location import resource_path
+from baobab.request import Request, Response
+from baobab.serialization.content import serialize
+from baobab.serialization.etags import etag_for, etag_matches
+from baobab.services.guards import check_if_match, require
+
+__all__ = ["create_child", "delete_object", "get_object", "patch_object"]
+
+
+def representation(request: Request, obj: Any, status: int = 200) -> Response:
+    """``obj`` as JSON with its ETag; 304 when ``If-None-Match`` already has it."""
+    body = orjson.dumps(serialize(obj, request))
+    etag = etag_for(body)
+    headers = [(b"etag", etag.encode())]
+    inm = request.headers.get("if-none-match")
+    if status == 200 and inm is not None and etag_matches(inm, etag):
+        return Response(status=304, headers=headers, content_type=None)
+    return Response(status=status, body=body, headers=headers)
+
+
+@service(method="GET", context=IResource, permission="baobab.View", summary="Read an object")
+def get_object(request: Request) -> Response:
+    return representation(request, request.context)
+
+
+@service(
+    method="POST",
+    context=IFolderish,
+    permission="baobab.AddContent",
+    summary="Create a child object",
+)
+def create_child(request: Request) -> Response:
+    data = request.json_object()
+    type_name = data.get("@type")
+    if isinstance(type_name, str):
+        require(request, type_info(request.registry, type_name).add_permission, request.context)
+    obj = operations.create(request.registry, request.context, data, request.principal.id)
+    response = representation(request, obj, status=201)
+    response.headers.append((b"location", request.url_for(resource_path(obj)).encode()))
+    return response
+
+
+def _not_on_database(request: Request) -> None:
+    if IDatabaseRoot.providedBy(request.context):
+        raise MethodNotAllowed("A database cannot be changed or deleted over the API")
+
+
+def _prefers_representation(request: Request) -> bool:
+    prefer = request.headers.get("prefer", "")
+    return any(p.strip() == "return=representation" for p in prefer.split(","))
+
+
+@service(
+    method="PATCH",
+    context=IResource,
+    permission="baobab.ModifyContent",
+    summary="Update fields",
+)
+def patch_object(request: Request) -> Response:
+    _not_on_database(request)
+    data = request.json_object()
+    check_if_match(request, request.context)
+    operations.update(request.registry, request.context, data, request.principal.id)
+    if _prefers_representation(request):
+        response = representation(request, request.context)
+        response.headers.append((b"preference-applied", b"return=representation"))
+        return response
+    etag = etag_for(orjson.dumps(serialize(request.context, request)))
+    return Response(status=204, headers=[(b"etag", etag.encode())], content_type=None)
+
+
+@service(
+    method="DELETE",
+    context=IResource,
+    permission="baobab.DeleteObjects",
+    summary="Delete an object",
+)
+def delete_object(request: Request) -> Response:
+    _not_on_database(request)
+    check_if_match(request, request.context)
+    operations.delete(request.context)
+    return Response(status=204, content_type=None)

@@ -1,0 +1,102 @@
+"""``@move`` and ``@copy``: POST on the object, ``{"destination": path, "new_id": id}``.
+
+``destination`` is a path inside the same database (``/db/site/folder``) or a full URL of this
+server; omitted, it is the current parent (a rename, or a copy beside the original).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlparse
+
+from baobab.config.declarations import service
+from baobab.content import operations
+from baobab.content.interfaces import IResource
+from baobab.content.resources import Resource
+from baobab.content.typeinfo import type_info
+from baobab.errors import BadRequest, NotFound, ValidationError
+from baobab.location import resource_path, resource_path_tuple
+from baobab.request import Request, Response
+from baobab.services.content import representation
+from baobab.services.guards import check_if_match, require
+from baobab.traversal import split_path, traverse
+
+__all__ = ["copy_object", "move_object"]
+
+
+def _parse(request: Request) -> tuple[Any, Any]:
+    data = request.json_object()
+    unknown = set(data) - {"destination", "new_id"}
+    if unknown:
+        raise ValidationError(
+            "Unknown keys: " + ", ".join(sorted(unknown)),
+            details=[{"field": k, "message": "is not accepted here"} for k in sorted(unknown)],
+        )
+    obj = request.context
+    if not isinstance(obj, Resource) or obj.__parent__ is None:
+        raise BadRequest("This object cannot be moved or copied")
+    destination = data.get("destination")
+    if destination is None:
+        target = obj.__parent__
+    else:
+        if not isinstance(destination, str):
+            raise ValidationError(
+                "`destination` must be a path",
+                details=[{"field": "destination", "message": "must be a string"}],
+            )
+        target = _resolve(request, destination)
+    return target, data.get("new_id")
+
+
+def _resolve(request: Request, destination: str) -> Any:
+    path = split_path(urlparse(destination).path)
+    here = resource_path_tuple(request.context)
+    if not path or path[0] != here[0]:
+        raise BadRequest("The destination must be in the same database")
+    root = request.context
+    while root.__parent__ is not None:
+        root = root.__parent__
+    try:
+        found = traverse(root, path[1:])
+    except NotFound:
+        raise NotFound(f"Destination not found: {destination}") from None
+    if found.view_name:
+        raise NotFound(f"Destination not found: {destination}")
+    return found.context
+
+
+def _guard_destination(request: Request, target: Any) -> None:
+    require(request, type_info(request.registry, request.context.type_name).add_permission, target)
+
+
+@service(
+    method="POST",
+    context=IResource,
+    name="@move",
+    permission="baobab.DeleteObjects",
+    summary="Move or rename an object",
+)
+def move_object(request: Request) -> Response:
+    target, new_id = _parse(request)
+    check_if_match(request, request.context)
+    _guard_destination(request, target)
+    obj = operations.move(request.registry, request.context, target, new_id, request.principal.id)
+    response = representation(request, obj)
+    response.headers.append((b"location", request.url_for(resource_path(obj)).encode()))
+    return response
+
+
+@service(
+    method="POST",
+    context=IResource,
+    name="@copy",
+    permission="baobab.View",
+    summary="Copy an object (with everything below it)",
+)
+def copy_object(request: Request) -> Response:
+    target, new_id = _parse(request)
+    _guard_destination(request, target)
+    obj = operations.copy(request.registry, request.context, target, new_id, request.principal.id)
+    response = representation(request, obj, status=201)
+    response.headers.append((b"location", request.url_for(resource_path(obj)).encode()))
+    return response

@@ -1,0 +1,42 @@
+"""Path → (context, view name, subpath), with no side effects.
+
+Segments starting with ``@`` select a view (service); the segments after it are its subpath.
+``_``-prefixed, ``.`` and ``..`` segments never traverse (404), so nothing private is reachable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from baobab.errors import NotFound
+
+__all__ = ["Traversed", "split_path", "traverse"]
+
+
+@dataclass(frozen=True, slots=True)
+class Traversed:
+    context: Any
+    view_name: str
+    subpath: tuple[str, ...]
+
+
+def split_path(path: str) -> tuple[str, ...]:
+    """``/db/site/doc/`` → ``("db", "site", "doc")`` (empty segments dropped)."""
+    return tuple(segment for segment in path.split("/") if segment)
+
+
+def traverse(start: Any, segments: Sequence[str]) -> Traversed:
+    context = start
+    for index, segment in enumerate(segments):
+        if segment.startswith("@"):
+            return Traversed(context, segment, tuple(segments[index + 1 :]))
+        if segment.startswith("_") or segment in (".", ".."):
+            raise NotFound(f"Not found: {segment!r}")
+        getter = getattr(context, "get", None) if getattr(context, "folderish", False) else None
+        child = getter(segment) if getter is not None else None
+        if child is None:
+            raise NotFound(f"Not found: {segment!r}", details={"path": "/".join(segments)})
+        context = child
+    return Traversed(context, "", ())
