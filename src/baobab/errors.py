@@ -13,8 +13,8 @@ from typing import Any
 
 __all__ = [
     "AlreadyExists",
-    "BaobabError",
     "BadRequest",
+    "BaobabError",
     "ConfigError",
     "Conflict",
     "Forbidden",

@@ -79,7 +79,9 @@ class Request:
             raise BadRequest("The request body must be a JSON object")
         return data
 
-    def query_int(self, name: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
+    def query_int(
+        self, name: str, default: int, minimum: int = 0, maximum: int | None = None
+    ) -> int:
         raw = self.query.get(name)
         if raw is None:
             return default

@@ -9,11 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from baobab.config.settings import Settings
-from baobab.types import Receive, Scope, Send
-
 from baobab.asgi.http import handle_http
 from baobab.asgi.state import AppState, start, stop
+from baobab.config.settings import Settings
+from baobab.types import Receive, Scope, Send
 
 __all__ = ["BaobabApp"]
 

@@ -32,7 +32,7 @@ STATUS: dict[type[errors.BaobabError], int] = {
 
 def _status(exc: errors.BaobabError) -> int:
     for klass in type(exc).__mro__:
-        status = STATUS.get(klass)  # type: ignore[call-overload]  # mro holds non-error bases
+        status = STATUS.get(klass)
         if status is not None:
             return status
     return 500

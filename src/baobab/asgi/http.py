@@ -9,12 +9,11 @@ from __future__ import annotations
 import functools
 from urllib.parse import parse_qsl
 
+from baobab.asgi.errors import error_response, internal_error_response
+from baobab.asgi.state import AppState
 from baobab.errors import BaobabError, PayloadTooLarge, ValidationError
 from baobab.request import Request, Response
 from baobab.types import Receive, Scope, Send
-
-from baobab.asgi.errors import error_response, internal_error_response
-from baobab.asgi.state import AppState
 
 __all__ = ["handle_http"]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from baobab.asgi.errors import error_response, internal_error_response
 from baobab.config.registry import Registry
 from baobab.content.resources import Application
 from baobab.database.transactions import ROOT_KEY, run_in_transaction
@@ -18,8 +19,6 @@ from baobab.request import Request, Response
 from baobab.security.tokens import is_revoked
 from baobab.services.guards import require
 from baobab.traversal import split_path, traverse
-
-from baobab.asgi.errors import error_response, internal_error_response
 
 __all__ = ["Publisher"]
 

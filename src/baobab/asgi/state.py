@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from baobab.asgi.publish import Publisher
 from baobab.config.registry import Registry
 from baobab.config.scan import scan
 from baobab.config.settings import Settings, load_settings
@@ -18,8 +19,6 @@ from baobab.database.transactions import ROOT_KEY, run_in_transaction
 from baobab.security.authentication import Authenticator
 from baobab.security.policy import SecurityPolicy
 from baobab.security.secrets import ensure_secrets
-
-from baobab.asgi.publish import Publisher
 
 __all__ = ["CONFIG_ENV", "AppState", "build_registry", "start", "stop"]
 

@@ -59,8 +59,11 @@ def _serve(args: argparse.Namespace) -> int:
     settings = _with_overrides(load_settings(config), args)
     _, generated = ensure_secrets(settings)
     if generated:
-        print(f"Generated the root password (shown once, kept hashed in "
-              f"{settings.var_path / 'secrets.json'}): {generated}", flush=True)
+        print(
+            f"Generated the root password (shown once, kept hashed in "
+            f"{settings.var_path / 'secrets.json'}): {generated}",
+            flush=True,
+        )
     if config:
         os.environ["BAOBAB_CONFIG"] = config
     server = settings.server

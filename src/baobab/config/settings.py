@@ -32,7 +32,7 @@ class _Strict(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=T
     pass
 
 
-class DatabaseSettings(_Strict):
+class DatabaseSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """One ZODB database. ``storage`` picks the backend."""
 
     storage: Literal["filestorage", "postgresql", "memory"] = "filestorage"
@@ -44,7 +44,7 @@ class DatabaseSettings(_Strict):
     blob_cache_size: int = 1 << 30  # RelStorage local blob cache, bytes
 
 
-class UserSettings(_Strict):
+class UserSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """A configured principal: an argon2 hash (``baobab hash-password``) and global roles."""
 
     password_hash: str
@@ -52,7 +52,7 @@ class UserSettings(_Strict):
     title: str = ""
 
 
-class AuthSettings(_Strict):
+class AuthSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
     root_password: str | None = None  # else BAOBAB_ROOT_PASSWORD, else generated under var/
     jwt_secret: str | None = None  # else BAOBAB_JWT_SECRET, else generated under var/
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
@@ -60,14 +60,14 @@ class AuthSettings(_Strict):
     users: dict[str, UserSettings] = msgspec.field(default_factory=dict)
 
 
-class RequestSettings(_Strict):
+class RequestSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
     max_body_size: int = 1 << 20  # bytes of JSON accepted in memory
     conflict_retries: int = 3  # replays of a request after a ConflictError, then 409
     default_batch_size: int = 25
     max_batch_size: int = 1000
 
 
-class ThreadSettings(_Strict):
+class ThreadSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """How publish steps reach the synchronous ZODB (see docs/architecture.md).
 
     ``auto`` runs them inline on the event loop when every storage is local (FileStorage,
@@ -78,7 +78,7 @@ class ThreadSettings(_Strict):
     pool_size: int = 4
 
 
-class ServerSettings(_Strict):
+class ServerSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 1  # FileStorage is single-process: more than 1 needs PostgreSQL
@@ -88,7 +88,7 @@ class ServerSettings(_Strict):
     backlog: int = 2048
 
 
-class Settings(_Strict):
+class Settings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
     debug: bool = False
     var_dir: str = "var"
     databases: dict[str, DatabaseSettings] = msgspec.field(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy as copy_
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from BTrees.Length import Length
 from BTrees.OOBTree import OOBTree
@@ -35,9 +35,7 @@ def _require_folder(obj: Any) -> Folder:
     return obj
 
 
-def create(
-    registry: Registry, parent: Any, data: Mapping[str, Any], principal_id: str
-) -> Resource:
+def create(registry: Registry, parent: Any, data: Mapping[str, Any], principal_id: str) -> Resource:
     """Create a child of ``parent`` from a JSON object with ``@type``, optional ``id``, fields."""
     folder = _require_folder(parent)
     type_name = data.get("@type")
@@ -59,8 +57,8 @@ def create(
     for name, field in fields.items():
         if not field.readonly:
             setattr(obj, name, values.get(name, copy_.deepcopy(field.default)))
-    obj.creators = [principal_id]  # type: ignore[attr-defined]  # Dublin Core, server-kept
-    obj.contributors = []  # type: ignore[attr-defined]
+    obj.creators = [principal_id]  # Dublin Core, server-kept
+    obj.contributors = []
     folder._set_child(id_, obj)
     return obj
 
@@ -69,12 +67,10 @@ def _touch(obj: Resource, principal_id: str) -> None:
     obj.modified = utcnow()
     people = list(getattr(obj, "creators", ())) + list(getattr(obj, "contributors", ()))
     if principal_id not in people:
-        obj.contributors = [*getattr(obj, "contributors", ()), principal_id]  # type: ignore[attr-defined]
+        obj.contributors = [*getattr(obj, "contributors", ()), principal_id]
 
 
-def update(
-    registry: Registry, obj: Resource, data: Mapping[str, Any], principal_id: str
-) -> None:
+def update(registry: Registry, obj: Resource, data: Mapping[str, Any], principal_id: str) -> None:
     """Apply a validated partial update."""
     values = validate_data(type_fields(registry, obj.type_name), data, create=False)
     for name, value in values.items():
@@ -89,9 +85,7 @@ def delete(obj: Any) -> None:
     parent._del_child(obj.__name__)
 
 
-def _target(
-    registry: Registry, obj: Resource, destination: Any, new_id: Any
-) -> tuple[Folder, str]:
+def _target(registry: Registry, obj: Resource, destination: Any, new_id: Any) -> tuple[Folder, str]:
     folder = _require_folder(destination)
     if IDatabaseRoot.providedBy(obj) or not isinstance(obj.__parent__, Folder):
         raise BadRequest("This object cannot be moved or copied")
@@ -119,7 +113,7 @@ def move(
 
 
 def _clone(obj: Resource, principal_id: str) -> Resource:
-    state: dict[str, Any] = obj.__getstate__()
+    state: dict[str, Any] = cast(dict[str, Any], obj.__getstate__())
     skip = {"_children", "_count", "__parent__"}
     fresh = {k: copy_.deepcopy(v) for k, v in state.items() if k not in skip}
     clone: Resource = type(obj).__new__(type(obj))
@@ -127,8 +121,8 @@ def _clone(obj: Resource, principal_id: str) -> Resource:
     clone.__parent__ = None
     clone.uid = uuid.uuid4().hex
     clone.created = clone.modified = utcnow()
-    clone.creators = [principal_id]  # type: ignore[attr-defined]
-    clone.contributors = []  # type: ignore[attr-defined]
+    clone.creators = [principal_id]
+    clone.contributors = []
     if isinstance(obj, Folder) and isinstance(clone, Folder):
         clone._children = OOBTree()
         clone._count = Length()

@@ -23,8 +23,22 @@ __all__ = [
 
 # Names that the JSON shape or the persistence machinery already uses.
 RESERVED_FIELD_NAMES = frozenset(
-    {"id", "uid", "UID", "type_name", "review_state", "items", "items_total", "parent",
-     "batching", "is_folderish", "folderish", "keys", "values", "get"}
+    {
+        "id",
+        "uid",
+        "UID",
+        "type_name",
+        "review_state",
+        "items",
+        "items_total",
+        "parent",
+        "batching",
+        "is_folderish",
+        "folderish",
+        "keys",
+        "values",
+        "get",
+    }
 )
 
 
@@ -92,9 +106,10 @@ def check_addable(registry: Registry, parent: Any, info: ContentTypeInfo) -> Non
         where = getattr(parent, "type_name", "this object")
         raise NotAllowedType(
             f"A {info.name} may not be added to a {where}",
-            details={"@type": info.name, "allowed": [
-                i.name for i in addable_types(registry, parent)
-            ]},
+            details={
+                "@type": info.name,
+                "allowed": [i.name for i in addable_types(registry, parent)],
+            },
         )
 
 

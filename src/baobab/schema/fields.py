@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 __all__ = [
     "Bool",
@@ -136,16 +136,15 @@ class String(Text):
 class _Number(Field):
     kinds: tuple[type, ...] = ()
 
-    def __init__(
-        self, *, min: float | None = None, max: float | None = None, **kw: Any
-    ) -> None:
+    def __init__(self, *, min: float | None = None, max: float | None = None, **kw: Any) -> None:
         super().__init__(**kw)
         self.min = min
         self.max = max
 
-    def _convert(self, value: Any) -> Any:
-        if isinstance(value, bool) or not isinstance(value, self.kinds):
-            raise FieldError(f"must be {self.json_type_article}, not {_json_name(value)}")
+    def _convert(self, raw: Any) -> Any:
+        if isinstance(raw, bool) or not isinstance(raw, self.kinds):
+            raise FieldError(f"must be {self.json_type_article}, not {_json_name(raw)}")
+        value: float = cast(float, raw)
         if isinstance(value, float) and not math.isfinite(value):
             raise FieldError("must be a finite number")
         if self.min is not None and value < self.min:

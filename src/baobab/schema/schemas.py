@@ -52,9 +52,9 @@ def validate_data(
             errors.append({"field": key, "message": exc.message})
     if create:
         for name, field in fields.items():
-            if field.required and name not in values and field.default is None:
-                if not any(err["field"] == name for err in errors):
-                    errors.append({"field": name, "message": "is required"})
+            missing = field.required and name not in values and field.default is None
+            if missing and not any(err["field"] == name for err in errors):
+                errors.append({"field": name, "message": "is required"})
     if errors:
         names = ", ".join(sorted({err["field"] for err in errors}))
         raise ValidationError(f"Invalid data for: {names}", details=errors)

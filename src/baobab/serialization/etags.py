@@ -20,6 +20,6 @@ def etag_matches(header: str, etag: str) -> bool:
     """Whether an ``If-Match``/``If-None-Match`` header value names ``etag`` (or ``*``)."""
     for candidate in header.split(","):
         tag = candidate.strip()
-        if tag == "*" or tag == etag or tag.removeprefix("W/") == etag:
+        if tag in ("*", etag) or tag.removeprefix("W/") == etag:
             return True
     return False

@@ -6,8 +6,8 @@ from baobab.config.declarations import service
 from baobab.content.interfaces import IApplication, IContainer
 from baobab.errors import Unauthorized
 from baobab.request import Request, Response, json_response
-from baobab.security.tokens import revoke
 from baobab.security.principals import Principal
+from baobab.security.tokens import revoke
 
 __all__ = ["login", "login_renew", "logout"]
 
@@ -47,5 +47,3 @@ def logout(request: Request) -> Response:
 @service(method="POST", context=IContainer, name="@login-renew", permission="baobab.Public")
 def login_renew(request: Request) -> Response:
     return _token(request, _token_principal(request))
-
-

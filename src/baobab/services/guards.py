@@ -20,9 +20,7 @@ def require(request: Request, permission: str, context: Any) -> None:
     if decision:
         return
     if not request.principal.authenticated:
-        raise Unauthorized(
-            "Authentication required", details={"permission": permission}
-        )
+        raise Unauthorized("Authentication required", details={"permission": permission})
     raise Forbidden(
         f"{request.principal.id} may not do this here", details={"permission": permission}
     )

@@ -1,0 +1,23 @@
+"""The shipped test kit: settings and app factories, clients, and the pytest plugin."""
+
+from __future__ import annotations
+
+from baobab.testing.kit import (
+    ROOT_PASSWORD,
+    TEST_USERS,
+    BaobabClient,
+    make_settings,
+    postgres_dsn,
+    require_postgres,
+    zap_postgres,
+)
+
+__all__ = [
+    "ROOT_PASSWORD",
+    "TEST_USERS",
+    "BaobabClient",
+    "make_settings",
+    "postgres_dsn",
+    "require_postgres",
+    "zap_postgres",
+]

@@ -1,0 +1,115 @@
+"""Factories for settings, apps and clients that tests (ours and add-ons') share."""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+
+from baobab.config.settings import Settings, parse_settings
+from baobab.security.passwords import hash_password
+
+__all__ = [
+    "ROOT_PASSWORD",
+    "TEST_USERS",
+    "BaobabClient",
+    "make_settings",
+    "postgres_dsn",
+    "require_postgres",
+    "zap_postgres",
+]
+
+ROOT_PASSWORD = "root-secret"
+# login → (password, global roles)
+TEST_USERS: dict[str, tuple[str, list[str]]] = {
+    "reader": ("reader-secret", ["baobab.Reader"]),
+    "editor": ("editor-secret", ["baobab.Editor"]),
+    "member": ("member-secret", []),
+}
+
+DSN_ENV = "BAOBAB_TEST_DSN"
+
+
+def postgres_dsn() -> str:
+    return os.environ.get(DSN_ENV, "host=127.0.0.1 port=5432 dbname=test")
+
+
+def require_postgres() -> str:
+    """The DSN if PostgreSQL answers; else skip (fail under CI, where it must run)."""
+    import psycopg2
+
+    dsn = postgres_dsn()
+    try:
+        psycopg2.connect(dsn, connect_timeout=3).close()
+    except psycopg2.OperationalError as exc:
+        message = (
+            f"PostgreSQL unreachable at {dsn!r} ({exc}); start it with "
+            "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return dsn
+
+
+def zap_postgres(dsn: str) -> None:
+    """Empty RelStorage's tables so each test starts from a blank database."""
+    from relstorage.adapters.postgresql import PostgreSQLAdapter
+    from relstorage.options import Options
+    from relstorage.storage import RelStorage
+
+    options = Options(keep_history=False)
+    storage = RelStorage(PostgreSQLAdapter(dsn=dsn, options=options), options=options)
+    try:
+        storage.zap_all()
+    finally:
+        storage.close()
+
+
+@functools.cache
+def _user_hashes() -> dict[str, str]:
+    return {login: hash_password(password) for login, (password, _) in TEST_USERS.items()}
+
+
+def make_settings(var_dir: Path, storage: str = "memory", **overrides: Any) -> Settings:
+    """Settings for a test app: one database ``db`` on ``storage``, the test users."""
+    database: dict[str, Any] = {"storage": storage}
+    if storage == "postgresql":
+        database["dsn"] = postgres_dsn()
+    hashes = _user_hashes()
+    raw: dict[str, Any] = {
+        "var_dir": str(var_dir),
+        "databases": {"db": database},
+        "auth": {
+            "root_password": ROOT_PASSWORD,
+            "jwt_secret": "test-jwt-secret-that-is-long-enough-for-hs256",
+            "users": {
+                login: {"password_hash": hashes[login], "roles": roles}
+                for login, (_, roles) in TEST_USERS.items()
+            },
+        },
+    }
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(raw.get(key), dict):
+            raw[key] = {**raw[key], **value}
+        else:
+            raw[key] = value
+    return parse_settings(msgspec.json.encode(raw))
+
+
+class BaobabClient(httpx.AsyncClient):
+    """An httpx client bound to an in-process Baobab app."""
+
+    def as_user(self, login: str | None) -> BaobabClient:
+        """A client sharing the app, authenticated as ``login`` (None: anonymous)."""
+        auth: Any = None
+        if login == "root":
+            auth = ("root", ROOT_PASSWORD)
+        elif login is not None:
+            auth = (login, TEST_USERS[login][0])
+        return BaobabClient(transport=self._transport, base_url=self.base_url, auth=auth)
