@@ -128,6 +128,8 @@ def _check(settings: Settings) -> Settings:
     for path, value in positive.items():
         if value < 1:
             raise ConfigError(f"Invalid configuration: `{path}` must be at least 1")
+    if settings.auth.jwt_secret is not None and len(settings.auth.jwt_secret) < 32:
+        raise ConfigError("Invalid configuration: `$.auth.jwt_secret` needs at least 32 characters")
     if settings.request.conflict_retries < 0:
         raise ConfigError("Invalid configuration: `$.request.conflict_retries` must be >= 0")
     local = all(db.storage != "postgresql" for db in settings.databases.values())

@@ -1,0 +1,483 @@
+"""Benchmark a real ``baobab serve`` with wrk (HTTP/1.1) and h2load (HTTP/2, h2c).
+
+Starts the server on a free port of 127.0.0.1 with a throw-away var dir, seeds
+``/db/site/folder/doc``, logs in as root and measures, each for ``--duration`` seconds after a
+short warm-up:
+
+* ``GET h1``: GET of the Document's JSON with wrk over HTTP/1.1;
+* ``GET h1 (h2load)``: the same with h2load ``--h1`` — the same client as the HTTP/2 rows, so
+  the h2/h1 comparison is not a wrk-vs-h2load comparison;
+* ``GET h2 m1`` / ``GET h2 m10``: h2load over cleartext HTTP/2 (prior knowledge), one or ten
+  concurrent streams per connection;
+* ``POST``: create Documents (no title, so each gets a UUID id) in ``/db/site/inbox``;
+* ``PATCH``: update the Document's description.
+
+Then prints a table (req/s, p50, p99, non-2xx, server CPU per request) and the server's peak
+RSS, and writes the same as JSON to ``bench/results/``. Run with ``.venv/bin/python
+bench/run.py --help``; see bench/README.md for the figures measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import http.client
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+HOST = "127.0.0.1"
+ROOT_PASSWORD = "bench-root-password"
+JWT_SECRET = "bench-jwt-secret-that-is-long-enough-for-hs256-signing"
+PG_DSN = "host=127.0.0.1 port=5432 dbname=test"
+DOC_PATH = "/db/site/folder/doc"
+BENCH_DIR = Path(__file__).resolve().parent
+VENV_BIN = Path(sys.executable).parent
+
+DOCUMENT = {
+    "@type": "Document",
+    "id": "doc",
+    "title": "Baobab benchmark document",
+    "description": "A page of ordinary size, read and written by the benchmark.",
+    "text": (
+        "Baobabs store water in their trunks to live through the dry season. " * 20
+    ).strip(),
+    "subjects": ["benchmark", "performance", "asgi"],
+    "language": "en",
+    "effective": "2024-01-01T09:00:00+00:00",
+    "expires": "2034-01-01T09:00:00+00:00",
+}
+
+POST_LUA = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local n = 0
+request = function()
+  n = n + 1
+  local body = '{"@type":"Document","description":"Created by the benchmark, number '
+    .. n .. '.","text":"Some text for document ' .. n .. '.","subjects":["bench"]}'
+  return wrk.format(nil, nil, nil, body)
+end
+"""
+
+PATCH_LUA = """
+wrk.method = "PATCH"
+wrk.headers["Content-Type"] = "application/json"
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format(nil, nil, nil, '{"description":"Revision ' .. n .. '"}')
+end
+"""
+
+
+@dataclass
+class Result:
+    name: str
+    tool: str
+    command: str
+    requests: int = 0
+    rps: float = 0.0
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    mean_ms: float | None = None
+    non_2xx: int = 0
+    errors: int = 0
+    server_cpu_us_per_req: float | None = None
+    raw: str = field(default="", repr=False)
+
+
+# --- the server -----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def write_config(var_dir: Path, storage: str, threads_mode: str, pool_size: int) -> Path:
+    database: dict[str, Any] = {"storage": storage}
+    if storage == "postgresql":
+        database["dsn"] = PG_DSN
+    config = {
+        "var_dir": str(var_dir),
+        "databases": {"db": database},
+        "auth": {"root_password": ROOT_PASSWORD, "jwt_secret": JWT_SECRET},
+        "threads": {"mode": threads_mode, "pool_size": pool_size},
+        "server": {"access_log": False},
+    }
+    path = var_dir / "bench-config.json"
+    path.write_text(json.dumps(config, indent=2))
+    return path
+
+
+def zap_postgres() -> None:
+    from baobab.testing.kit import zap_postgres as zap
+
+    zap(PG_DSN)
+
+
+@contextlib.contextmanager
+def running_server(config: Path, port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    command = [str(VENV_BIN / "baobab"), "serve", "--config", str(config), "--port", str(port)]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_until_up(proc, port, log)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def wait_until_up(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}:\n{log.read_text()}")
+        try:
+            status, _ = call(port, "GET", "/")
+        except OSError:
+            time.sleep(0.1)
+            continue
+        if status < 500:
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"server did not answer on port {port} within 60 s:\n{log.read_text()}")
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Granian runs its workers as child processes)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    out: list[int] = []
+    todo = [pid]
+    while todo:
+        kids = children.get(todo.pop(), [])
+        out += kids
+        todo += kids
+    return out
+
+
+def proc_status_kib(pid: int, key: str) -> int | None:
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    match = re.search(rf"^{key}:\s+(\d+) kB", text, re.MULTILINE)
+    return int(match.group(1)) if match else None
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of ``pids`` (threads included)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+# --- HTTP set-up ------------------------------------------------------------------------------
+
+
+def call(
+    port: int, method: str, path: str, body: Any = None, token: str | None = None
+) -> tuple[int, Any]:
+    conn = http.client.HTTPConnection(HOST, port, timeout=10)
+    headers = {"Accept": "application/json"}
+    payload = None
+    if body is not None:
+        payload = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    try:
+        conn.request(method, path, body=payload, headers=headers)
+        response = conn.getresponse()
+        data = response.read()
+    finally:
+        conn.close()
+    return response.status, (json.loads(data) if data else None)
+
+
+def expect(port: int, method: str, path: str, body: Any, token: str | None, status: int) -> Any:
+    got, data = call(port, method, path, body, token)
+    if got != status:
+        raise SystemExit(f"{method} {path}: expected {status}, got {got}: {data}")
+    return data
+
+
+def seed(port: int) -> str:
+    """Log in as root and create the site, folders and the Document; return the token."""
+    login = {"login": "root", "password": ROOT_PASSWORD}
+    token: str = expect(port, "POST", "/@login", login, None, 200)["token"]
+    expect(port, "POST", "/db", {"@type": "Container", "id": "site"}, token, 201)
+    for name in ("folder", "inbox"):
+        folder = {"@type": "Folder", "id": name, "title": name.title()}
+        expect(port, "POST", "/db/site", folder, token, 201)
+    expect(port, "POST", "/db/site/folder", DOCUMENT, token, 201)
+    doc = expect(port, "GET", DOC_PATH, None, token, 200)
+    print(f"seeded {DOC_PATH}: {len(doc)} keys, {len(json.dumps(doc))} bytes of JSON")
+    return token
+
+
+# --- load generators --------------------------------------------------------------------------
+
+_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if not match:
+        raise ValueError(f"unparsable wrk duration {text!r}")
+    return float(match.group(1)) * _UNIT_MS[match.group(2)]
+
+
+def parse_wrk(out: str) -> dict[str, Any]:
+    parsed: dict[str, Any] = {"non_2xx": 0, "errors": 0}
+    if m := re.search(r"Requests/sec:\s+([\d.]+)", out):
+        parsed["rps"] = float(m.group(1))
+    if m := re.search(r"(\d+) requests in", out):
+        parsed["requests"] = int(m.group(1))
+    if m := re.search(r"^\s+Latency\s+(\S+)", out, re.MULTILINE):
+        parsed["mean_ms"] = _ms(m.group(1))
+    for pct, key in (("50", "p50_ms"), ("99", "p99_ms")):
+        if m := re.search(rf"^\s+{pct}%\s+(\S+)", out, re.MULTILINE):
+            parsed[key] = _ms(m.group(1))
+    if m := re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out):
+        parsed["non_2xx"] = int(m.group(1))
+    if m := re.search(r"Socket errors: (.*)", out):
+        parsed["errors"] = sum(int(n) for n in re.findall(r"\d+", m.group(1)))
+    return parsed
+
+
+def parse_h2load(out: str, log_file: Path) -> dict[str, Any]:
+    parsed: dict[str, Any] = {"non_2xx": 0, "errors": 0}
+    if m := re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", out):
+        parsed["rps"] = float(m.group(1))
+    if m := re.search(r"requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded", out):
+        parsed["requests"] = int(m.group(1))
+        parsed["non_2xx"] = int(m.group(1)) - int(m.group(2))
+    if m := re.search(r"(\d+) failed, (\d+) errored, (\d+) timeout", out):
+        parsed["errors"] = int(m.group(1)) + int(m.group(2)) + int(m.group(3))
+    # Per-request log: start µs, status, µs to the end of the response. h2load prints no
+    # percentiles, so they come from here (the log covers the measurement window only).
+    latencies = []
+    with contextlib.suppress(OSError):
+        for line in log_file.read_text().splitlines():
+            cols = line.split("\t")
+            if len(cols) >= 3 and cols[1].startswith("2"):
+                latencies.append(int(cols[2]) / 1000)
+    if len(latencies) >= 100:
+        cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+        parsed.update(p50_ms=cuts[49], p99_ms=cuts[98], mean_ms=statistics.fmean(latencies))
+    return parsed
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, port: int, token: str, workdir: Path) -> None:
+        self.args = args
+        self.port = port
+        self.token = token
+        self.workdir = workdir
+        self.server_pids: list[int] = []
+
+    def url(self, path: str) -> str:
+        return f"http://{HOST}:{self.port}{path}"
+
+    def measure(self, name: str, tool: str, command: list[str], parse: Any) -> Result:
+        shown = " ".join(command).replace(self.token, "$TOKEN")
+        print(f"\n== {name}\n$ {shown}", flush=True)
+        before = cpu_seconds(self.server_pids)
+        run = subprocess.run(command, capture_output=True, text=True, check=False)
+        spent = cpu_seconds(self.server_pids) - before
+        if run.returncode != 0:
+            raise SystemExit(f"{tool} failed ({run.returncode}):\n{run.stdout}\n{run.stderr}")
+        result = Result(name=name, tool=tool, command=shown, raw=run.stdout)
+        for key, value in parse(run.stdout).items():
+            setattr(result, key, value)
+        if result.requests:
+            # the warm-up's CPU is counted too, so this overstates a little
+            result.server_cpu_us_per_req = spent / result.requests * 1e6
+        print(summary_line(result), flush=True)
+        return result
+
+    def wrk(self, name: str, path: str, script: str | None = None) -> Result:
+        a = self.args
+        auth = f"Authorization: Bearer {self.token}"
+        base = ["wrk", f"-t{a.wrk_threads}", f"-c{a.connections}", "-H", auth, "--latency"]
+        extra: list[str] = []
+        if script is not None:
+            lua = self.workdir / (re.sub(r"\W+", "-", name.lower()) + ".lua")
+            lua.write_text(script)
+            extra = ["-s", str(lua)]
+        url = self.url(path)
+        # warm-up: caches, JIT-free but connection set-up and object cache loading
+        subprocess.run([*base, *extra, "-d2s", url], capture_output=True, check=False)
+        return self.measure(name, "wrk", [*base, *extra, f"-d{a.duration}s", url], parse_wrk)
+
+    def h2load(self, name: str, path: str, streams: int, *, h1: bool = False) -> Result:
+        a = self.args
+        log = self.workdir / (re.sub(r"\W+", "-", name.lower()) + ".log")
+        command = [
+            "h2load",
+            f"-c{a.connections}",
+            f"-m{streams}",
+            "-t1",
+            f"-D{a.duration}",
+            "--warm-up-time=2",
+            "-H",
+            f"authorization: Bearer {self.token}",
+            f"--log-file={log}",
+        ]
+        if h1:
+            command.append("--h1")
+        command.append(self.url(path))
+        return self.measure(name, "h2load", command, lambda out: parse_h2load(out, log))
+
+
+def summary_line(r: Result) -> str:
+    def ms(v: float | None) -> str:
+        return "-" if v is None else f"{v:.2f}"
+
+    cpu = "-" if r.server_cpu_us_per_req is None else f"{r.server_cpu_us_per_req:.0f}"
+    return (
+        f"{r.name:<20} {r.tool:<7} {r.rps:>10.0f} {ms(r.p50_ms):>9} {ms(r.p99_ms):>9} "
+        f"{r.non_2xx + r.errors:>7} {cpu:>9}"
+    )
+
+
+def print_table(results: list[Result], header: str) -> None:
+    print(f"\n{header}")
+    print(
+        f"{'case':<20} {'tool':<7} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} "
+        f"{'bad':>7} {'cpu µs/r':>9}"
+    )
+    for r in results:
+        print(summary_line(r))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else "")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--wrk-threads", type=int, default=1, help="wrk -t (default 1)")
+    parser.add_argument("--threads-mode", choices=["auto", "inline", "pool"], default="auto")
+    parser.add_argument("--pool-size", type=int, default=4, help="threads.pool_size")
+    parser.add_argument("--storage", choices=["filestorage", "postgresql"], default="filestorage")
+    parser.add_argument("--only", nargs="*", help="cases to run: get h2 post patch (all)")
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir (server log)")
+    parser.add_argument("--no-json", action="store_true", help="do not write bench/results/")
+    args = parser.parse_args(argv)
+    only = set(args.only or ["get", "h2", "post", "patch"])
+    for tool in ("wrk", "h2load"):
+        if shutil.which(tool) is None:
+            raise SystemExit(f"{tool} is not installed")
+
+    workdir = Path(tempfile.mkdtemp(prefix="baobab-bench-"))
+    results: list[Result] = []
+    try:
+        if args.storage == "postgresql":
+            zap_postgres()
+        config = write_config(workdir, args.storage, args.threads_mode, args.pool_size)
+        port = free_port()
+        with running_server(config, port, workdir / "server.log") as proc:
+            token = seed(port)
+            bench = Bench(args, port, token, workdir)
+            bench.server_pids = [proc.pid, *descendants(proc.pid)]
+            if "get" in only:
+                results.append(bench.wrk("GET h1", DOC_PATH))
+            if "h2" in only:
+                results.append(bench.h2load("GET h1 (h2load)", DOC_PATH, 1, h1=True))
+                results.append(bench.h2load("GET h2 m1", DOC_PATH, 1))
+                results.append(bench.h2load("GET h2 m10", DOC_PATH, 10))
+            if "post" in only:
+                results.append(bench.wrk("POST create", "/db/site/inbox", POST_LUA))
+            if "patch" in only:
+                results.append(bench.wrk("PATCH", DOC_PATH, PATCH_LUA))
+            rss = {
+                pid: (proc_status_kib(pid, "VmHWM"), proc_status_kib(pid, "VmRSS"))
+                for pid in bench.server_pids
+            }
+    finally:
+        if args.keep:
+            print(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    header = (
+        f"storage={args.storage} threads.mode={args.threads_mode} "
+        f"connections={args.connections} wrk -t{args.wrk_threads} duration={args.duration}s"
+    )
+    print_table(results, header)
+    print("\nserver processes (peak RSS = VmHWM):")
+    for pid, (hwm, now) in rss.items():
+        role = "main" if pid == proc.pid else "worker"
+        print(f"  {role:<6} pid {pid}: peak {fmt_kib(hwm)}, now {fmt_kib(now)}")
+    if not args.no_json:
+        write_json(args, results, rss, proc.pid)
+    return 0
+
+
+def fmt_kib(kib: int | None) -> str:
+    return "?" if kib is None else f"{kib / 1024:.1f} MiB"
+
+
+def write_json(
+    args: argparse.Namespace,
+    results: list[Result],
+    rss: dict[int, tuple[int | None, int | None]],
+    main_pid: int,
+) -> None:
+    now = dt.datetime.now(dt.UTC)
+    out = {
+        "date": now.isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "args": vars(args),
+        "results": [{k: v for k, v in asdict(r).items() if k != "raw"} for r in results],
+        "peak_rss_kib": {
+            ("main" if pid == main_pid else f"worker-{pid}"): hwm for pid, (hwm, _) in rss.items()
+        },
+    }
+    folder = BENCH_DIR / "results"
+    folder.mkdir(exist_ok=True)
+    name = f"{now:%Y%m%dT%H%M%S}-{args.storage}-{args.threads_mode}.json"
+    (folder / name).write_text(json.dumps(out, indent=2) + "\n")
+    print(f"\nwrote bench/results/{name}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

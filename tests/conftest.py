@@ -1,0 +1,1 @@
+"""Shared fixtures come from the shipped plugin (``baobab.testing.plugin``)."""
