@@ -54,6 +54,7 @@ class UserSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=Tru
 
 class AuthSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
     root_password: str | None = None  # else BAOBAB_ROOT_PASSWORD, else generated under var/
+    root_password_hash: str | None = None  # an argon2 hash instead (`baobab hash-password`)
     jwt_secret: str | None = None  # else BAOBAB_JWT_SECRET, else generated under var/
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     token_expiry: int = 12 * 3600  # seconds
@@ -146,6 +147,8 @@ def _check(settings: Settings) -> Settings:
 def _name_keys(raw: bytes | str, exc: msgspec.ValidationError) -> str:
     """Replace msgspec's ``[...]`` for a mapping key with the key that failed."""
     message = str(exc)
+    if " - at `" not in message:
+        return f"{message} - at `$`"
     if "[...]" not in message:
         return message
     data = msgspec.json.decode(raw)

@@ -58,7 +58,9 @@ def ensure_secrets(settings: Settings) -> tuple[Secrets, str | None]:
     generated: str | None = None
 
     password = settings.auth.root_password or os.environ.get(ROOT_PASSWORD_ENV)
-    if password:
+    if settings.auth.root_password_hash:
+        root_hash = settings.auth.root_password_hash
+    elif password:
         root_hash = hash_password(password)
     elif "root_password_hash" in stored:
         root_hash = stored["root_password_hash"]

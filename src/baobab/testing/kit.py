@@ -11,8 +11,9 @@ import httpx
 import msgspec
 import pytest
 
+from argon2 import PasswordHasher
+
 from baobab.config.settings import Settings, parse_settings
-from baobab.security.passwords import hash_password
 
 __all__ = [
     "ROOT_PASSWORD",
@@ -73,7 +74,12 @@ def zap_postgres(dsn: str) -> None:
 
 @functools.cache
 def _user_hashes() -> dict[str, str]:
-    return {login: hash_password(password) for login, (password, _) in TEST_USERS.items()}
+    """Argon2 hashes with the cheapest parameters: real verification, milliseconds not seconds."""
+    cheap = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    users = {login: password for login, (password, _) in TEST_USERS.items()}
+    return {
+        login: cheap.hash(password) for login, password in {**users, "root": ROOT_PASSWORD}.items()
+    }
 
 
 def make_settings(var_dir: Path, storage: str = "memory", **overrides: Any) -> Settings:
@@ -86,7 +92,7 @@ def make_settings(var_dir: Path, storage: str = "memory", **overrides: Any) -> S
         "var_dir": str(var_dir),
         "databases": {"db": database},
         "auth": {
-            "root_password": ROOT_PASSWORD,
+            "root_password_hash": hashes["root"],
             "jwt_secret": "test-jwt-secret-that-is-long-enough-for-hs256",
             "users": {
                 login: {"password_hash": hashes[login], "roles": roles}

@@ -1,0 +1,81 @@
+"""An add-on's types, behaviours, permissions and services, through the API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from baobab.config import Settings
+from baobab.testing import BaobabClient, make_settings
+
+
+@pytest.fixture
+def baobab_settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path / "var", "memory", addons=["baobab_sample_addon"])
+
+
+@pytest.fixture
+async def agenda(client: BaobabClient) -> str:
+    await client.post("/db", json={"@type": "Container", "id": "site"})
+    resp = await client.post("/db/site", json={"@type": "Agenda", "id": "agenda"})
+    assert resp.status_code == 201
+    return "/db/site/agenda"
+
+
+async def test_addon_type_with_behaviour_fields(client: BaobabClient, agenda: str) -> None:
+    resp = await client.post(
+        agenda,
+        json={
+            "@type": "Event",
+            "id": "conf",
+            "title": "Conference",
+            "start": "2027-03-01",
+            "capacity": 200,
+            "price": 9.5,
+            "stars": 4,
+            "extra": {"rooms": 3},
+        },
+    )
+    assert resp.status_code == 201, resp.text
+    body = resp.json()
+    assert (body["start"], body["kind"], body["stars"]) == ("2027-03-01", "talk", 4)
+
+
+async def test_addon_validation(client: BaobabClient, agenda: str) -> None:
+    resp = await client.post(
+        agenda, json={"@type": "Event", "capacity": 0, "stars": 9, "kind": "party"}
+    )
+    assert resp.status_code == 422
+    fields = {d["field"] for d in resp.json()["details"]}
+    assert fields == {"start", "capacity", "stars", "kind"}
+
+
+async def test_allowed_types_are_enforced(client: BaobabClient, agenda: str) -> None:
+    resp = await client.post(agenda, json={"@type": "Document"})
+    assert resp.status_code == 400
+    assert resp.json()["details"]["allowed"] == ["Event"]
+    resp = await client.post("/db/site", json={"@type": "Event", "start": "2027-01-01"})
+    assert resp.status_code == 201  # Event is globally addable
+
+
+async def test_addon_permission(client: BaobabClient, agenda: str) -> None:
+    event = {"@type": "Event", "start": "2027-01-01"}
+    async with client.as_user("editor") as editor:
+        assert (await editor.post(agenda, json=event)).status_code == 201
+    async with client.as_user("reader") as reader:
+        assert (await reader.post(agenda, json=event)).status_code == 403
+
+
+async def test_addon_service_with_subpath(client: BaobabClient, agenda: str) -> None:
+    resp = await client.get(f"{agenda}/@hello/a/b")
+    assert resp.status_code == 404  # @hello does not take a subpath
+    resp = await client.get(f"{agenda}/@hello")
+    assert resp.json() == {"hello": "root", "subpath": []}
+
+
+async def test_type_schema_of_addon(client: BaobabClient, agenda: str) -> None:
+    schema = (await client.get(f"{agenda}/@types/Event")).json()
+    assert schema["required"] == ["start"]
+    assert schema["properties"]["kind"]["enum"] == ["talk", "workshop", None]
+    assert schema["properties"]["stars"]["maximum"] == 5
