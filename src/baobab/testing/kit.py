@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
-
 from argon2 import PasswordHasher
 
 from baobab.config.settings import Settings, parse_settings
