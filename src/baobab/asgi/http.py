@@ -113,7 +113,21 @@ async def send_response(send: Send, response: Response, *, head: bool) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def _origin(state: AppState, scope: Scope) -> str | None:
+    if not state.cors.enabled:
+        return None
+    for name, value in scope["headers"]:
+        if name == b"origin":
+            origin = value.decode("latin-1")
+            return origin if state.cors.allowed(origin) else None
+    return None
+
+
 async def handle_http(state: AppState, scope: Scope, receive: Receive, send: Send) -> None:
+    origin = _origin(state, scope)
+    if origin is not None and scope["method"] == "OPTIONS":
+        await send_response(send, state.cors.preflight(origin), head=True)
+        return
     try:
         response = await _respond(state, scope, receive)
     except ClientDisconnected:
@@ -122,4 +136,6 @@ async def handle_http(state: AppState, scope: Scope, receive: Receive, send: Sen
         response = error_response(exc)
     except Exception as exc:  # the ASGI error boundary: log, answer 500 with the envelope
         response = internal_error_response(exc, debug=state.settings.debug)
+    if origin is not None:
+        state.cors.decorate(response, origin)
     await send_response(send, response, head=scope["method"] == "HEAD")

@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from baobab.asgi.cors import Cors
 from baobab.asgi.publish import Publisher
 from baobab.config.registry import Registry
 from baobab.config.scan import scan
@@ -43,6 +44,7 @@ class AppState:
     bridge: Bridge
     authenticator: Authenticator
     publisher: Publisher
+    cors: Cors
 
 
 def build_registry(settings: Settings) -> Registry:
@@ -94,6 +96,7 @@ def start(settings: Settings | None = None) -> AppState:
         bridge=Bridge(settings),
         authenticator=Authenticator(settings, secrets),
         publisher=publisher,
+        cors=Cors(settings.cors),
     )
 
 

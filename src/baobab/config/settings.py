@@ -17,6 +17,7 @@ from baobab.errors import ConfigError
 
 __all__ = [
     "AuthSettings",
+    "CorsSettings",
     "DatabaseSettings",
     "RequestSettings",
     "ServerSettings",
@@ -79,6 +80,27 @@ class ThreadSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=T
     pool_size: int = 4
 
 
+class CorsSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Cross-origin access for browser front ends on other origins (none by default)."""
+
+    allow_origins: list[str] = msgspec.field(default_factory=list)  # exact origins, or "*"
+    allow_methods: list[str] = msgspec.field(
+        default_factory=lambda: ["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"]
+    )
+    allow_headers: list[str] = msgspec.field(
+        default_factory=lambda: [
+            "Authorization",
+            "Content-Type",
+            "If-Match",
+            "If-None-Match",
+            "Prefer",
+        ]
+    )
+    expose_headers: list[str] = msgspec.field(default_factory=lambda: ["ETag", "Location"])
+    allow_credentials: bool = False
+    max_age: int = 600
+
+
 class ServerSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 8080
@@ -99,6 +121,7 @@ class Settings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
     request: RequestSettings = msgspec.field(default_factory=RequestSettings)
     threads: ThreadSettings = msgspec.field(default_factory=ThreadSettings)
     server: ServerSettings = msgspec.field(default_factory=ServerSettings)
+    cors: CorsSettings = msgspec.field(default_factory=CorsSettings)
     addons: list[str] = msgspec.field(default_factory=list)
 
     @property
@@ -106,8 +129,7 @@ class Settings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
         return Path(self.var_dir)
 
 
-def _check(settings: Settings) -> Settings:
-    """Rules a type cannot express, each naming its key path."""
+def _check_databases(settings: Settings) -> None:
     if not settings.databases:
         raise ConfigError("Invalid configuration: `$.databases` must name at least one database")
     for name, db in settings.databases.items():
@@ -118,6 +140,11 @@ def _check(settings: Settings) -> Settings:
             raise ConfigError(f"Invalid configuration: `{where}.dsn` is required for postgresql")
         if db.cache_size < 0 or db.pool_size < 1:
             raise ConfigError(f"Invalid configuration: `{where}` sizes must be positive")
+
+
+def _check(settings: Settings) -> Settings:
+    """Rules a type cannot express, each naming its key path."""
+    _check_databases(settings)
     positive = {
         "$.request.max_body_size": settings.request.max_body_size,
         "$.request.default_batch_size": settings.request.default_batch_size,
@@ -138,6 +165,10 @@ def _check(settings: Settings) -> Settings:
         raise ConfigError(
             "Invalid configuration: `$.server.workers` > 1 needs every database on postgresql "
             "(FileStorage is single-process)"
+        )
+    if "*" in settings.cors.allow_origins and settings.cors.allow_credentials:
+        raise ConfigError(
+            'Invalid configuration: `$.cors.allow_origins` may not be "*" with allow_credentials'
         )
     if bool(settings.server.certfile) != bool(settings.server.keyfile):
         raise ConfigError("Invalid configuration: `$.server.certfile` and `keyfile` go together")
