@@ -39,3 +39,11 @@ async def test_reader_sees_types_but_cannot_add(client: BaobabClient, site: str)
         resp = await reader.get(f"{site}/@types")
     assert resp.status_code == 200
     assert all(t["addable"] is False for t in resp.json())
+
+
+async def test_every_get_has_an_etag(client: BaobabClient, site: str) -> None:
+    for path in ("/", f"{site}/@types", f"{site}/@types/Document"):
+        resp = await client.get(path)
+        etag = resp.headers["etag"]
+        again = await client.get(path, headers={"If-None-Match": etag})
+        assert again.status_code == 304, path

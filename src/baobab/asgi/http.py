@@ -13,6 +13,7 @@ from baobab.asgi.errors import error_response, internal_error_response
 from baobab.asgi.state import AppState
 from baobab.errors import BaobabError, PayloadTooLarge, ValidationError
 from baobab.request import Request, Response
+from baobab.serialization.etags import etag_for, etag_matches
 from baobab.types import Receive, Scope, Send
 
 __all__ = ["handle_http"]
@@ -99,7 +100,22 @@ async def _respond(state: AppState, scope: Scope, receive: Receive) -> Response:
     )
     if method == "POST" and request.path.rstrip("/").endswith("/@login"):
         await _login_principal(state, request)
-    return await state.bridge.run(functools.partial(state.publisher.publish, request))
+    response = await state.bridge.run(functools.partial(state.publisher.publish, request))
+    if method in ("GET", "HEAD") and response.status == 200:
+        return _conditional(headers, response)
+    return response
+
+
+def _conditional(headers: dict[str, str], response: Response) -> Response:
+    """Every successful GET carries an ETag; ``If-None-Match`` naming it gives 304."""
+    etag = next((v for k, v in response.headers if k == b"etag"), None)
+    if etag is None:
+        etag = etag_for(response.body).encode()
+        response.headers.append((b"etag", etag))
+    inm = headers.get("if-none-match")
+    if inm is not None and etag_matches(inm, etag.decode()):
+        return Response(status=304, headers=[(b"etag", etag)], content_type=None)
+    return response
 
 
 async def send_response(send: Send, response: Response, *, head: bool) -> None:
