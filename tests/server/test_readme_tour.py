@@ -1,0 +1,54 @@
+"""The README's API tour, run verbatim with curl against a real server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.server
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def _tour() -> str:
+    text = README.read_text()
+    block = text.split("## API tour", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    assert block.startswith("B=http://127.0.0.1:8080;")
+    return block
+
+
+def test_readme_api_tour(servers: Any) -> None:
+    server = servers.serve()
+    script = _tour().replace("http://127.0.0.1:8080", server.url, 1)
+    done = subprocess.run(
+        ["bash", "-c", f"set -u\nPW={servers.root_password}\n{script}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    answers = [json.loads(line) for line in lines if line.startswith(("{", "["))]
+    codes = [line for line in lines if not line.startswith(("{", "["))]
+    # PATCH with the current ETag, DELETE, @logout; then HTTP/2 on the same port
+    assert codes == ["204", "204", "204", "2 200"]
+    created = answers[:3]
+    assert [a["@type"] for a in created] == ["Container", "Folder", "Document"]
+    assert answers[3]["text"] == "First post"
+    assert answers[4]["items_total"] == 1
+    stale = answers[5]
+    assert stale["type"] == "PreconditionFailed"
+    assert stale["details"]["existing"]["title"] == "Hi"
+    assert answers[6]["subjects"] == ["intro"]
+    assert answers[7]["@id"].endswith("/db/site/welcome")
+    assert answers[8]["@id"].endswith("/db/site/news/welcome")
+    assert {t["id"] for t in answers[9]} == {"Document", "Folder"}
+    assert answers[10]["type"] == "object"
+    assert answers[11]["id"] == "welcome"  # read with the token
+    assert "token" in answers[12]  # renewed
+    assert answers[13]["type"] == "Unauthorized"  # after logout
