@@ -117,20 +117,20 @@ class ServerProcess:
         """Live processes of this server's group: the server and its workers."""
         return live_group_members(self.pid)
 
-    def wait_ready(self, timeout: float = STARTUP_TIMEOUT) -> None:
-        """Poll ``GET /`` until it answers 200; fail early if the process exits."""
+    def wait_ready(self, timeout: float = STARTUP_TIMEOUT) -> bool:
+        """Poll ``GET /`` until it answers 200 (True); False if the process exits first."""
         deadline = time.monotonic() + timeout
         last: object = None
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                pytest.fail(f"{self.name} exited while starting\n{self.output()}")
+                return False
             try:
                 response = httpx.get(self.url + "/", timeout=2.0, verify=self.verify)
             except httpx.TransportError as exc:
                 last = exc
             else:
                 if response.status_code == 200:
-                    return
+                    return True
                 last = response
             time.sleep(0.1)
         pytest.fail(
@@ -169,6 +169,9 @@ class ServerProcess:
         if self.proc.poll() is None or live_group_members(self.pid):
             _signal_group(self.pid, signal.SIGKILL)
             self.proc.wait(STOP_TIMEOUT)
+            deadline = time.monotonic() + STOP_TIMEOUT
+            while live_group_members(self.pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
 
 
 @dataclass
@@ -224,9 +227,27 @@ class Servers:
         env: dict[str, str] | None = None,
         scheme: str = "http",
         verify: Any = False,
-        ready: bool = True,
     ) -> ServerProcess:
         """Run ``argv(port)`` in ``cwd`` with a clean environment; wait until it answers."""
+        attempts = 3
+        for attempt in range(1, attempts + 1):
+            server = self._spawn(name, argv, env=env, scheme=scheme, verify=verify)
+            if server.wait_ready():
+                return server
+            if attempt < attempts and "address already in use" in server.output().lower():
+                continue  # another process took the free port before the server bound it
+            break
+        pytest.fail(f"{name} exited while starting\n{server.output()}")
+
+    def _spawn(
+        self,
+        name: str,
+        argv: Callable[[int], Sequence[str]],
+        *,
+        env: dict[str, str] | None,
+        scheme: str,
+        verify: Any,
+    ) -> ServerProcess:
         port = free_port()
         args = [str(a) for a in argv(port)]
         index = len(self.started)
@@ -254,8 +275,6 @@ class Servers:
             verify=verify,
         )
         self.started.append(server)
-        if ready:
-            server.wait_ready()
         return server
 
     def serve(

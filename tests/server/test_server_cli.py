@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 import stat
 
 import httpx
@@ -25,39 +26,43 @@ BAD_CONFIGS = {
 }
 
 
-@pytest.fixture(params=["serve", "check-config"])
-def validate(request, servers, cli):
-    """Run ``baobab serve --config F`` or ``baobab check-config F`` on a config text."""
-
-    def run(text: str | None):
-        path = servers.tmp_path / "config.json"
-        if text is not None:
-            path.write_text(text)
-        if request.param == "serve":
-            return cli("serve", "--config", str(path), "--host", "127.0.0.1", "--port", "1")
-        return cli("check-config", str(path))
-
-    return run
+def check(servers, cli, command: str, text: str | None):
+    """``baobab serve --config F`` or ``baobab check-config F`` on a configuration text."""
+    path = servers.tmp_path / "config.json"
+    if text is not None:
+        path.write_text(text)
+    if command == "serve":
+        return cli("serve", "--config", str(path), "--host", "127.0.0.1", "--port", "0")
+    return cli("check-config", str(path))
 
 
-@pytest.mark.parametrize("case", sorted(BAD_CONFIGS))
-def test_a_bad_config_exits_2_naming_the_key(case, validate, servers) -> None:
+CASES = [
+    *(("check-config", case) for case in sorted(BAD_CONFIGS)),
+    # serve validates through the same code: the two cases that matter most, as a process.
+    ("serve", "unknown-key"),
+    ("serve", "wrong-type"),
+]
+
+
+@pytest.mark.parametrize(("command", "case"), CASES)
+def test_a_bad_config_exits_2_naming_the_key(command, case, servers, cli) -> None:
     text, expected = BAD_CONFIGS[case]
-    done = validate(text)
+    done = check(servers, cli, command, text)
     assert done.returncode == EXIT_CONFIG, done
     for fragment in expected:
         assert fragment in done.stderr, done.stderr
-    assert done.stderr.startswith("baobab: ")
+    assert done.stderr.startswith("baobab: "), done.stderr
     assert "Traceback" not in done.stderr
     assert done.stdout == ""
     # Nothing was created: the configuration is checked before anything touches the disk.
     assert not (servers.cwd / "var").exists()
 
 
-def test_a_missing_config_file_exits_2(validate) -> None:
-    done = validate(None)
+@pytest.mark.parametrize("command", ["serve", "check-config"])
+def test_a_missing_config_file_exits_2(command, servers, cli) -> None:
+    done = check(servers, cli, command, None)
     assert done.returncode == EXIT_CONFIG
-    assert "Cannot read configuration file" in done.stderr
+    assert done.stderr.startswith("baobab: Cannot read configuration file ")
     assert "Traceback" not in done.stderr
 
 
@@ -107,3 +112,18 @@ def test_first_start_generates_the_root_password_once(servers) -> None:
     bearer = {"Authorization": f"Bearer {token['token']}"}
     response = httpx.get(f"{second.url}/db/site", headers=bearer, timeout=20)
     assert response.status_code == 200, response.text
+
+
+def test_unusable_ports_exit_2_with_one_line(servers, cli) -> None:
+    path = servers.config()
+    done = cli("serve", "--config", str(path), "--host", "127.0.0.1", "--port", "99999")
+    assert done.returncode == 2
+    assert "`$.server.port`" in done.stderr
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = cli("serve", "--config", str(path), "--host", "127.0.0.1", "--port", str(port))
+    assert done.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr

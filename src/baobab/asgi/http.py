@@ -10,6 +10,7 @@ import functools
 from urllib.parse import parse_qsl
 
 from baobab.asgi.errors import error_response, internal_error_response
+from baobab.asgi.publish import SAFE_METHODS
 from baobab.asgi.state import AppState
 from baobab.errors import BaobabError, PayloadTooLarge, ValidationError
 from baobab.request import Request, Response
@@ -100,7 +101,9 @@ async def _respond(state: AppState, scope: Scope, receive: Receive) -> Response:
     )
     if method == "POST" and request.path.rstrip("/").endswith("/@login"):
         await _login_principal(state, request)
-    response = await state.bridge.run(functools.partial(state.publisher.publish, request))
+    response = await state.bridge.run(
+        functools.partial(state.publisher.publish, request), write=method not in SAFE_METHODS
+    )
     if method in ("GET", "HEAD") and response.status == 200:
         return _conditional(headers, response)
     return response

@@ -6,13 +6,14 @@ import argparse
 import getpass
 import logging
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import msgspec
 
-from baobab.config.settings import Settings, load_settings
+from baobab.config.settings import Settings, check_settings, load_settings
 from baobab.errors import ConfigError
 from baobab.security.passwords import hash_password
 from baobab.security.secrets import ensure_secrets
@@ -51,12 +52,23 @@ def _with_overrides(settings: Settings, args: argparse.Namespace) -> Settings:
     return msgspec.structs.replace(settings, server=server)
 
 
+def _check_bind(host: str, port: int) -> None:
+    """Fail with one clear line (not a Rust backtrace) when the address cannot be bound."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
 def _serve(args: argparse.Namespace) -> int:
     from granian import Granian
     from granian.constants import HTTPModes, Interfaces, Loops
 
     config = str(Path(args.config).resolve()) if args.config else None
-    settings = _with_overrides(load_settings(config), args)
+    settings = check_settings(_with_overrides(load_settings(config), args))
     _, generated = ensure_secrets(settings)
     if generated:
         print(
@@ -67,6 +79,7 @@ def _serve(args: argparse.Namespace) -> int:
     if config:
         os.environ["BAOBAB_CONFIG"] = config
     server = settings.server
+    _check_bind(server.host, server.port)
     tls = {}
     if server.certfile and server.keyfile:
         tls = {"ssl_cert": Path(server.certfile), "ssl_key": Path(server.keyfile)}

@@ -24,6 +24,7 @@ __all__ = [
     "Settings",
     "ThreadSettings",
     "UserSettings",
+    "check_settings",
     "load_settings",
     "parse_settings",
 ]
@@ -72,11 +73,12 @@ class RequestSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=
 class ThreadSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """How publish steps reach the synchronous ZODB (see docs/architecture.md).
 
-    ``auto`` runs them inline on the event loop when every storage is local (FileStorage,
-    memory) and in a bounded worker pool when any is on the network (PostgreSQL).
+    ``auto`` is ``split`` when every storage is local (FileStorage, memory: reads inline on the
+    event loop, writes in a bounded worker pool so a commit's fsync never stalls the loop) and
+    ``pool`` when any is on the network (PostgreSQL).
     """
 
-    mode: Literal["auto", "inline", "pool"] = "auto"
+    mode: Literal["auto", "inline", "split", "pool"] = "auto"
     pool_size: int = 4
 
 
@@ -142,7 +144,7 @@ def _check_databases(settings: Settings) -> None:
             raise ConfigError(f"Invalid configuration: `{where}` sizes must be positive")
 
 
-def _check(settings: Settings) -> Settings:
+def check_settings(settings: Settings) -> Settings:
     """Rules a type cannot express, each naming its key path."""
     _check_databases(settings)
     positive = {
@@ -156,6 +158,8 @@ def _check(settings: Settings) -> Settings:
     for path, value in positive.items():
         if value < 1:
             raise ConfigError(f"Invalid configuration: `{path}` must be at least 1")
+    if not 0 <= settings.server.port <= 65535:
+        raise ConfigError("Invalid configuration: `$.server.port` must be between 0 and 65535")
     if settings.auth.jwt_secret is not None and len(settings.auth.jwt_secret) < 32:
         raise ConfigError("Invalid configuration: `$.auth.jwt_secret` needs at least 32 characters")
     if settings.request.conflict_retries < 0:
@@ -206,13 +210,13 @@ def parse_settings(raw: bytes | str) -> Settings:
         raise ConfigError(f"Invalid configuration: {_name_keys(raw, exc)}") from None
     except msgspec.DecodeError as exc:
         raise ConfigError(f"Configuration is not valid JSON: {exc}") from None
-    return _check(settings)
+    return check_settings(settings)
 
 
 def load_settings(path: str | os.PathLike[str] | None) -> Settings:
     """Load settings from ``path``; ``None`` gives the defaults."""
     if path is None:
-        return _check(Settings())
+        return check_settings(Settings())
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:

@@ -1,10 +1,18 @@
 """The one sync↔async bridge: how the event loop reaches the synchronous ZODB.
 
-``inline`` runs a publish step directly on the loop: right for local storages, where a whole
-request's database work is ~15 µs and a thread hop costs 60–90 µs. ``pool`` runs it in a
-bounded thread pool: right for network storages, so a PostgreSQL round trip never stalls the
-loop. ``auto`` picks ``pool`` as soon as any configured database is on the network. The
-measurements behind this are in docs/architecture.md.
+Modes (``threads.mode``):
+
+- ``inline``: every publish step runs on the loop. A local read is tens of microseconds and a
+  thread hop costs 60–90 µs, so reads are cheapest here — but a FileStorage commit fsyncs
+  (10–25 ms on this VM), and inline that stalls every other request.
+- ``split``: reads inline, writes in a bounded thread pool. Reads keep their speed; a commit's
+  fsync waits on a worker thread while the loop serves other requests.
+- ``pool``: every step in the pool: right for network storages, where even a read waits on a
+  PostgreSQL round trip (invalidation poll, loads) that must never stall the loop.
+- ``auto`` (default): ``pool`` as soon as any configured database is on the network, else
+  ``split``.
+
+The measurements behind this are in docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -27,17 +35,20 @@ class Bridge:
         mode = settings.threads.mode
         if mode == "auto":
             network = any(is_network_storage(db) for db in settings.databases.values())
-            mode = "pool" if network else "inline"
+            mode = "pool" if network else "split"
         self.mode = mode
+        self._inline_reads = mode in ("inline", "split")
+        self._inline_writes = mode == "inline"
         self._executor: ThreadPoolExecutor | None = None
-        if mode == "pool":
+        if mode != "inline":
             self._executor = ThreadPoolExecutor(
                 max_workers=settings.threads.pool_size, thread_name_prefix="baobab-db"
             )
 
-    async def run(self, fn: Callable[[], T]) -> T:
-        """Run one unit of blocking database work without stalling the loop on network I/O."""
-        if self._executor is None:
+    async def run(self, fn: Callable[[], T], *, write: bool) -> T:
+        """Run one unit of blocking database work; ``write`` if it may commit."""
+        inline = self._inline_writes if write else self._inline_reads
+        if inline or self._executor is None:
             return fn()
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
 
