@@ -13,7 +13,7 @@ from typing import Any
 from baobab.asgi.errors import error_response, internal_error_response
 from baobab.config.registry import Registry
 from baobab.content.resources import Application
-from baobab.database.transactions import ROOT_KEY, run_in_transaction
+from baobab.database.transactions import ROOT_KEY, Connections, run_in_transaction
 from baobab.errors import BaobabError, Conflict, MethodNotAllowed, NotFound, Unauthorized
 from baobab.request import Request, Response
 from baobab.security.tokens import is_revoked
@@ -40,6 +40,10 @@ class Publisher:
         self.debug = debug
         self.system = next(iter(databases))
         self.application = Application(list(databases))
+        self.connections = Connections()
+
+    def close(self) -> None:
+        self.connections.close_all()
 
     def publish(self, request: Request) -> Response:
         segments = split_path(request.path)
@@ -67,6 +71,7 @@ class Publisher:
                 work,
                 retries=self.retries,
                 on_error=lambda exc: internal_error_response(exc, debug=self.debug),
+                connections=self.connections,
             )
         except Conflict as exc:
             return error_response(exc)

@@ -102,6 +102,7 @@ def start(settings: Settings | None = None) -> AppState:
 
 def stop(state: AppState) -> None:
     state.bridge.close()
+    state.publisher.close()
     for db in state.databases.values():
         db.close()
     logger.info("databases closed")

@@ -1,14 +1,19 @@
-"""One transaction per unit of work, owned here: open, run, commit or abort, replay on conflict.
+"""One transaction per unit of work, owned here: begin, run, commit or abort, replay on conflict.
 
-Each unit gets its own explicit ``TransactionManager`` (never the thread-local default), so a
-unit can run on the loop thread or a pool thread alike. ``ConflictError`` (and the other
-transient errors ZODB marks retryable) replays the whole unit up to ``retries`` times, then
-raises :class:`baobab.errors.Conflict`.
+Each unit runs under an explicit ``TransactionManager`` (never the thread-local default).
+Request units reuse one open connection per thread and database (:class:`Connections`):
+opening and closing a ZODB connection per request costs more than a whole warm read, and a
+connection kept open stays correct because ``begin()`` on an explicit manager syncs it
+(polls invalidations) before every unit. ``ConflictError`` (and ZODB's other transient
+errors) replays the whole unit up to ``retries`` times, then raises
+:class:`baobab.errors.Conflict`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -19,7 +24,7 @@ from ZODB.POSException import ConflictError
 
 from baobab.errors import Conflict
 
-__all__ = ["ROOT_KEY", "run_in_transaction"]
+__all__ = ["ROOT_KEY", "Connections", "run_in_transaction"]
 
 logger = logging.getLogger(__name__)
 
@@ -28,23 +33,96 @@ T = TypeVar("T")
 ROOT_KEY = "baobab"  # the ZODB root mapping key holding a database's content root
 
 
+class Connections:
+    """One open connection, with its own explicit transaction manager, per thread and db.
+
+    The event loop thread runs inline units one at a time and each pool thread one unit at
+    a time, so a connection is never used by two units at once.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._open: set[Any] = set()
+
+    def get(self, db: ZODB.DB) -> tuple[transaction.TransactionManager, Any]:
+        cache: dict[int, tuple[transaction.TransactionManager, Any]] = (
+            self._local.__dict__.setdefault("cache", {})
+        )
+        pair = cache.get(id(db))
+        if pair is None:
+            tm = transaction.TransactionManager(explicit=True)
+            pair = cache[id(db)] = (tm, db.open(transaction_manager=tm))
+            with self._lock:
+                self._open.add(pair[1])
+        return pair
+
+    def discard(self, db: ZODB.DB) -> None:
+        """Close this thread's connection to ``db`` (after an unexpected error)."""
+        pair = self._local.__dict__.get("cache", {}).pop(id(db), None)
+        if pair is not None:
+            self._close(pair[1])
+
+    def _close(self, conn: Any) -> None:
+        with self._lock:
+            self._open.discard(conn)
+        with contextlib.suppress(Exception):  # closing is best effort after a failure
+            conn.transaction_manager.abort()
+        with contextlib.suppress(Exception):
+            conn.close()
+
+    def close_all(self) -> None:
+        """Close every connection (at shutdown, once no unit runs any more)."""
+        with self._lock:
+            conns = list(self._open)
+        for conn in conns:
+            self._close(conn)
+
+
 def run_in_transaction(
     db: ZODB.DB,
     work: Callable[[Connection], tuple[T, bool]],
     *,
     retries: int,
-    on_error: Callable[[BaseException], T] | None = None,
+    on_error: Callable[[Exception], T] | None = None,
+    connections: Connections | None = None,
 ) -> T:
     """Run ``work(conn) -> (result, commit)`` in a fresh transaction.
 
     ``commit`` false aborts (reads). An exception aborts; if ``on_error`` is given it turns a
-    non-conflict exception into a result (the transaction still aborts).
+    non-conflict exception into a result. Without ``connections`` a connection is opened for
+    this unit and closed after it; with it, the thread's connection is reused, and dropped
+    after an unexpected error so the next unit starts afresh.
     """
+    if connections is None:
+        tm = transaction.TransactionManager(explicit=True)
+        conn: Any = db.open(transaction_manager=tm)
+    else:
+        tm, conn = connections.get(db)
+    try:
+        return _attempts(tm, conn, work, retries)
+    except Conflict:
+        raise
+    except Exception as exc:
+        if connections is not None:
+            connections.discard(db)
+        if on_error is None:
+            raise
+        return on_error(exc)
+    finally:
+        if connections is None:
+            conn.close()
+
+
+def _attempts(
+    tm: transaction.TransactionManager,
+    conn: Any,
+    work: Callable[[Connection], tuple[T, bool]],
+    retries: int,
+) -> T:
     attempt = 0
     while True:
-        tm = transaction.TransactionManager(explicit=True)
         tm.begin()
-        conn: Any = db.open(transaction_manager=tm)
         try:
             result, commit = work(conn)
             if commit:
@@ -59,10 +137,6 @@ def run_in_transaction(
                 logger.warning("conflict persisted after %d retries: %s", retries, exc)
                 raise Conflict(details={"retries": retries}) from None
             logger.info("conflict, replaying (attempt %d of %d)", attempt, retries)
-        except BaseException as exc:
+        except BaseException:
             tm.abort()
-            if on_error is None or not isinstance(exc, Exception):
-                raise
-            return on_error(exc)
-        finally:
-            conn.close()
+            raise

@@ -14,17 +14,18 @@ from baobab.request import Request
 __all__ = ["serialize", "summary"]
 
 
-def summary(obj: Any, request: Request) -> dict[str, Any]:
-    """The short form used in listings and for ``parent``."""
+def summary(obj: Any, request: Request, url: str | None = None) -> dict[str, Any]:
+    """The short form used in listings and for ``parent`` (``url``: its ``@id`` if known)."""
+    url = url or request.url_for(resource_path(obj))
     if IDatabaseRoot.providedBy(obj):
         return {
-            "@id": request.url_for(resource_path(obj)),
+            "@id": url,
             "@type": "Database",
             "id": obj.__name__,
             "is_folderish": True,
         }
     return {
-        "@id": request.url_for(resource_path(obj)),
+        "@id": url,
         "@type": obj.type_name,
         "id": obj.__name__,
         "UID": obj.uid,
@@ -36,12 +37,15 @@ def summary(obj: Any, request: Request) -> dict[str, Any]:
 
 
 def _batch(folder: Folder, request: Request, url: str) -> dict[str, Any]:
+    """One page of children; their ``@id`` is built from the folder's, not walked again."""
     limits = request.settings.request
     size = request.query_int("b_size", limits.default_batch_size, 1, limits.max_batch_size)
     start = request.query_int("b_start", 0)
     total = len(folder)
     out: dict[str, Any] = {
-        "items": [summary(child, request) for _, child in folder.items(start, size)],
+        "items": [
+            summary(child, request, f"{url}/{name}") for name, child in folder.items(start, size)
+        ],
         "items_total": total,
     }
     if total > size or start:
@@ -67,17 +71,19 @@ def serialize(obj: Any, request: Request) -> dict[str, Any]:
             "@type": "Application",
             "databases": [request.url_for(f"/{name}") for name in obj.database_names],
         }
-    url = request.url_for(resource_path(obj))
     if IDatabaseRoot.providedBy(obj):
-        return {**summary(obj, request), **_batch(obj, request, url)}
+        url = request.url_for(resource_path(obj))
+        return {**summary(obj, request, url), **_batch(obj, request, url)}
     assert isinstance(obj, Resource)
-    parent = obj.__parent__
+    parent = obj.__parent__  # every Resource below a DatabaseRoot has one
+    parent_url = request.url_for(resource_path(parent))
+    url = f"{parent_url}/{obj.__name__}"
     data: dict[str, Any] = {
         "@id": url,
         "@type": obj.type_name,
         "id": obj.__name__,
         "UID": obj.uid,
-        "parent": summary(parent, request) if parent is not None else {},
+        "parent": summary(parent, request, parent_url),
         "review_state": obj.review_state,
         "is_folderish": obj.folderish,
     }
