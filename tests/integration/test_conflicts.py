@@ -50,3 +50,12 @@ async def test_conflict_after_every_retry_is_409(client: BaobabClient) -> None:
     assert len(conflicts.ATTEMPTS) == 3
     # the rival's commit stands; none of ours does
     assert (await client.get(path)).json()["title"] == "rival"
+
+
+async def test_reads_cannot_write(client: BaobabClient) -> None:
+    path = await _doc(client)
+    resp = await client.get(f"{path}/@sneaky-write")
+    assert resp.status_code == 500
+    assert resp.json()["type"] == "InternalServerError"
+    assert (await client.get(path)).json()["title"] == ""
+    assert (await client.get(path)).status_code == 200  # the connection was reset and works

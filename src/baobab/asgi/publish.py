@@ -13,7 +13,7 @@ from typing import Any
 from baobab.asgi.errors import error_response, internal_error_response
 from baobab.config.registry import Registry
 from baobab.content.resources import Application
-from baobab.database.transactions import ROOT_KEY, Connections, run_in_transaction
+from baobab.database.transactions import ROOT_KEY, Connections, run_in_transaction, run_read
 from baobab.errors import BaobabError, Conflict, MethodNotAllowed, NotFound, Unauthorized
 from baobab.request import Request, Response
 from baobab.security.tokens import is_revoked
@@ -66,6 +66,13 @@ class Publisher:
             return response, commit
 
         try:
+            if request.method in SAFE_METHODS:
+                return run_read(
+                    self.databases[db_name],
+                    lambda conn: work(conn)[0],
+                    on_error=lambda exc: internal_error_response(exc, debug=self.debug),
+                    connections=self.connections,
+                )
             return run_in_transaction(
                 self.databases[db_name],
                 work,
