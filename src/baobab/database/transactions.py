@@ -69,9 +69,9 @@ class Connections:
         with contextlib.suppress(Exception):  # closing is best effort after a failure
             conn.transaction_manager.abort()
         with contextlib.suppress(Exception):
-            # The connection goes back to ZODB's pool: make its next user start from a
-            # cache that holds nothing this failed unit may have touched.
-            conn.invalidateCache()
+            # The connection goes back to ZODB's pool: abort (above) reverted what the unit
+            # changed; also drop every loaded state so its next user starts from the storage.
+            conn.cacheMinimize()
             conn.close()
 
     def close_all(self) -> None:
