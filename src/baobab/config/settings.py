@@ -74,8 +74,8 @@ class ThreadSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=T
     """How publish steps reach the synchronous ZODB (see docs/architecture.md).
 
     ``auto`` is ``split`` when every storage is local (FileStorage, memory: reads inline on the
-    event loop, writes in a bounded worker pool so a commit's fsync never stalls the loop) and
-    ``pool`` when any is on the network (PostgreSQL).
+    event loop, writes on one writer thread so a commit's fsync never stalls the loop) and
+    ``pool`` (``pool_size`` threads) when any is on the network (PostgreSQL).
     """
 
     mode: Literal["auto", "inline", "split", "pool"] = "auto"
