@@ -10,10 +10,14 @@ short warm-up:
 * ``GET h2 m1`` / ``GET h2 m10``: h2load over cleartext HTTP/2 (prior knowledge), one or ten
   concurrent streams per connection;
 * ``POST``: create Documents (no title, so each gets a UUID id) in ``/db/site/inbox``;
-* ``PATCH``: update the Document's description.
+* ``PATCH``: update the Document's description — one object written by every connection,
+  so with a thread pool or PostgreSQL this measures conflict handling (409 after the retries);
+* ``PATCH spread``: the same update spread round-robin over ``--spread`` Documents in
+  ``/db/site/many``: write throughput without a single hot object.
 
-Then prints a table (req/s, p50, p99, non-2xx, server CPU per request) and the server's peak
-RSS, and writes the same as JSON to ``bench/results/``. Run with ``.venv/bin/python
+Then prints a table (req/s, p50, p99, non-2xx, server CPU per request, CPU use of the server,
+the load generator, PostgreSQL, everything else and the hypervisor's steal) and the server's
+peak RSS, and writes the same as JSON to ``bench/results/``. Run with ``.venv/bin/python
 bench/run.py --help``; see bench/README.md for the figures measured.
 """
 
@@ -27,6 +31,8 @@ import json
 import os
 import platform
 import re
+import resource
+import shlex
 import shutil
 import signal
 import socket
@@ -45,6 +51,7 @@ ROOT_PASSWORD = "bench-root-password"
 JWT_SECRET = "bench-jwt-secret-that-is-long-enough-for-hs256-signing"
 PG_DSN = "host=127.0.0.1 port=5432 dbname=test"
 DOC_PATH = "/db/site/folder/doc"
+MANY_PATH = "/db/site/many"
 BENCH_DIR = Path(__file__).resolve().parent
 VENV_BIN = Path(sys.executable).parent
 
@@ -53,9 +60,7 @@ DOCUMENT = {
     "id": "doc",
     "title": "Baobab benchmark document",
     "description": "A page of ordinary size, read and written by the benchmark.",
-    "text": (
-        "Baobabs store water in their trunks to live through the dry season. " * 20
-    ).strip(),
+    "text": ("Baobabs store water in their trunks to live through the dry season. " * 20).strip(),
     "subjects": ["benchmark", "performance", "asgi"],
     "language": "en",
     "effective": "2024-01-01T09:00:00+00:00",
@@ -84,6 +89,17 @@ request = function()
 end
 """
 
+PATCH_SPREAD_LUA = """
+wrk.method = "PATCH"
+wrk.headers["Content-Type"] = "application/json"
+local n = 0
+request = function()
+  n = n + 1
+  local path = "%(folder)s/d" .. (n %% %(count)d)
+  return wrk.format(nil, path, nil, '{"description":"Revision ' .. n .. '"}')
+end
+"""
+
 
 @dataclass
 class Result:
@@ -98,6 +114,12 @@ class Result:
     non_2xx: int = 0
     errors: int = 0
     server_cpu_us_per_req: float | None = None
+    server_cpu_pct: float = 0.0
+    client_cpu_pct: float = 0.0
+    pg_cpu_pct: float = 0.0
+    other_cpu_pct: float = 0.0
+    steal_pct: float = 0.0
+    runs_rps: list[float] = field(default_factory=list)  # every run of --repeat
     raw: str = field(default="", repr=False)
 
 
@@ -188,6 +210,17 @@ def descendants(pid: int) -> list[int]:
     return out
 
 
+def pids_named(name: str) -> list[int]:
+    """Processes whose command name is ``name`` (PostgreSQL's backends: ``postgres``)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (entry / "comm").read_text().strip() == name:
+                    out.append(int(entry.name))
+    return out
+
+
 def proc_status_kib(pid: int, key: str) -> int | None:
     try:
         text = Path(f"/proc/{pid}/status").read_text()
@@ -195,6 +228,23 @@ def proc_status_kib(pid: int, key: str) -> int | None:
         return None
     match = re.search(rf"^{key}:\s+(\d+) kB", text, re.MULTILINE)
     return int(match.group(1)) if match else None
+
+
+def machine_seconds() -> tuple[float, float]:
+    """(busy, stolen) CPU time of the whole machine, all cores, from /proc/stat.
+
+    Busy excludes steal: time the hypervisor gave to other guests, which slows everything
+    here without showing up as any process's CPU time.
+    """
+    fields = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    tick = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq) / tick, steal / tick
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -233,23 +283,27 @@ def call(
     return response.status, (json.loads(data) if data else None)
 
 
-def expect(port: int, method: str, path: str, body: Any, token: str | None, status: int) -> Any:
+def expect(port: int, method: str, path: str, body: Any, *, token: str | None, status: int) -> Any:
     got, data = call(port, method, path, body, token)
     if got != status:
         raise SystemExit(f"{method} {path}: expected {status}, got {got}: {data}")
     return data
 
 
-def seed(port: int) -> str:
-    """Log in as root and create the site, folders and the Document; return the token."""
+def seed(port: int, spread: int) -> str:
+    """Log in as root and create the site, folders and Documents; return the token."""
     login = {"login": "root", "password": ROOT_PASSWORD}
-    token: str = expect(port, "POST", "/@login", login, None, 200)["token"]
-    expect(port, "POST", "/db", {"@type": "Container", "id": "site"}, token, 201)
-    for name in ("folder", "inbox"):
+    token: str = expect(port, "POST", "/@login", login, token=None, status=200)["token"]
+    site = {"@type": "Container", "id": "site"}
+    expect(port, "POST", "/db", site, token=token, status=201)
+    for name in ("folder", "inbox", "many"):
         folder = {"@type": "Folder", "id": name, "title": name.title()}
-        expect(port, "POST", "/db/site", folder, token, 201)
-    expect(port, "POST", "/db/site/folder", DOCUMENT, token, 201)
-    doc = expect(port, "GET", DOC_PATH, None, token, 200)
+        expect(port, "POST", "/db/site", folder, token=token, status=201)
+    expect(port, "POST", "/db/site/folder", DOCUMENT, token=token, status=201)
+    for n in range(spread):
+        doc = {**DOCUMENT, "id": f"d{n}", "title": f"Document {n}"}
+        expect(port, "POST", MANY_PATH, doc, token=token, status=201)
+    doc = expect(port, "GET", DOC_PATH, None, token=token, status=200)
     print(f"seeded {DOC_PATH}: {len(doc)} keys, {len(json.dumps(doc))} bytes of JSON")
     return token
 
@@ -301,6 +355,7 @@ def parse_h2load(out: str, log_file: Path) -> dict[str, Any]:
             cols = line.split("\t")
             if len(cols) >= 3 and cols[1].startswith("2"):
                 latencies.append(int(cols[2]) / 1000)
+        log_file.unlink()  # h2load appends: the next run of the case needs an empty log
     if len(latencies) >= 100:
         cuts = statistics.quantiles(latencies, n=100, method="inclusive")
         parsed.update(p50_ms=cuts[49], p99_ms=cuts[98], mean_ms=statistics.fmean(latencies))
@@ -319,19 +374,41 @@ class Bench:
         return f"http://{HOST}:{self.port}{path}"
 
     def measure(self, name: str, tool: str, command: list[str], parse: Any) -> Result:
-        shown = " ".join(command).replace(self.token, "$TOKEN")
+        """Run ``command`` ``--repeat`` times; keep the run with the median req/s."""
+        shown = shlex.join(command).replace(self.token, "$TOKEN")
         print(f"\n== {name}\n$ {shown}", flush=True)
-        before = cpu_seconds(self.server_pids)
+        runs = [self.run_once(name, tool, shown, command, parse) for _ in range(self.args.repeat)]
+        result = sorted(runs, key=lambda r: r.rps)[len(runs) // 2]
+        result.runs_rps = [r.rps for r in runs]
+        return result
+
+    def run_once(self, name: str, tool: str, shown: str, command: list[str], parse: Any) -> Result:
+        pg = pids_named("postgres")
+        server0, client0, pg0 = cpu_seconds(self.server_pids), children_cpu(), cpu_seconds(pg)
+        busy0, steal0 = machine_seconds()
+        wall0 = time.monotonic()
         run = subprocess.run(command, capture_output=True, text=True, check=False)
-        spent = cpu_seconds(self.server_pids) - before
+        wall = time.monotonic() - wall0
+        server = cpu_seconds(self.server_pids) - server0
+        client = children_cpu() - client0
+        db = cpu_seconds(pg) - pg0
+        busy1, steal1 = machine_seconds()
+        busy, steal = busy1 - busy0, steal1 - steal0
         if run.returncode != 0:
             raise SystemExit(f"{tool} failed ({run.returncode}):\n{run.stdout}\n{run.stderr}")
         result = Result(name=name, tool=tool, command=shown, raw=run.stdout)
         for key, value in parse(run.stdout).items():
             setattr(result, key, value)
         if result.requests:
-            # the warm-up's CPU is counted too, so this overstates a little
-            result.server_cpu_us_per_req = spent / result.requests * 1e6
+            result.server_cpu_us_per_req = server / result.requests * 1e6
+        # CPU as % of one core: the server, the load generator, PostgreSQL (whoever uses it),
+        # everything else on the machine, and time stolen by the hypervisor. High "other" or
+        # "steal" means a noisy machine: compare such figures with care.
+        result.server_cpu_pct = 100 * server / wall
+        result.client_cpu_pct = 100 * client / wall
+        result.pg_cpu_pct = 100 * db / wall
+        result.other_cpu_pct = max(0.0, 100 * (busy - server - client - db) / wall)
+        result.steal_pct = 100 * steal / wall
         print(summary_line(result), flush=True)
         return result
 
@@ -345,7 +422,7 @@ class Bench:
             lua.write_text(script)
             extra = ["-s", str(lua)]
         url = self.url(path)
-        # warm-up: caches, JIT-free but connection set-up and object cache loading
+        # warm-up (object caches, connection pools), not measured
         subprocess.run([*base, *extra, "-d2s", url], capture_output=True, check=False)
         return self.measure(name, "wrk", [*base, *extra, f"-d{a.duration}s", url], parse_wrk)
 
@@ -357,15 +434,13 @@ class Bench:
             f"-c{a.connections}",
             f"-m{streams}",
             "-t1",
-            f"-D{a.duration}",
-            "--warm-up-time=2",
             "-H",
             f"authorization: Bearer {self.token}",
-            f"--log-file={log}",
+            *(["--h1"] if h1 else []),
         ]
-        if h1:
-            command.append("--h1")
-        command.append(self.url(path))
+        url = self.url(path)
+        subprocess.run([*command, "-D2", url], capture_output=True, check=False)  # warm-up
+        command += [f"-D{a.duration}", f"--log-file={log}", url]
         return self.measure(name, "h2load", command, lambda out: parse_h2load(out, log))
 
 
@@ -375,80 +450,139 @@ def summary_line(r: Result) -> str:
 
     cpu = "-" if r.server_cpu_us_per_req is None else f"{r.server_cpu_us_per_req:.0f}"
     return (
-        f"{r.name:<20} {r.tool:<7} {r.rps:>10.0f} {ms(r.p50_ms):>9} {ms(r.p99_ms):>9} "
-        f"{r.non_2xx + r.errors:>7} {cpu:>9}"
+        f"{r.name:<16} {r.tool:<6} {r.rps:>8.0f} {ms(r.p50_ms):>7} {ms(r.p99_ms):>7} "
+        f"{r.non_2xx + r.errors:>5} {cpu:>7} "
+        + " ".join(
+            f"{pct:>5.0f}%"
+            for pct in (
+                r.server_cpu_pct,
+                r.client_cpu_pct,
+                r.pg_cpu_pct,
+                r.other_cpu_pct,
+                r.steal_pct,
+            )
+        )
     )
 
 
 def print_table(results: list[Result], header: str) -> None:
     print(f"\n{header}")
     print(
-        f"{'case':<20} {'tool':<7} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} "
-        f"{'bad':>7} {'cpu µs/r':>9}"
+        f"{'case':<16} {'tool':<6} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'bad':>5} "
+        f"{'µs/req':>7} {'server':>6} {'client':>6} {'pg':>6} {'other':>6} {'steal':>6}"
     )
     for r in results:
         print(summary_line(r))
 
 
-def main(argv: list[str] | None = None) -> int:
+CASES = ("get", "h2", "post", "patch", "patch-spread")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else "")
     parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--wrk-threads", type=int, default=1, help="wrk -t (default 1)")
-    parser.add_argument("--threads-mode", choices=["auto", "inline", "pool"], default="auto")
+    parser.add_argument(
+        "--threads-mode", choices=["auto", "inline", "split", "pool"], default="auto"
+    )
     parser.add_argument("--pool-size", type=int, default=4, help="threads.pool_size")
     parser.add_argument("--storage", choices=["filestorage", "postgresql"], default="filestorage")
-    parser.add_argument("--only", nargs="*", help="cases to run: get h2 post patch (all)")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs per case; the median (by req/s) is kept"
+    )
+    parser.add_argument(
+        "--spread", type=int, default=64, help="Documents the 'PATCH spread' case writes to"
+    )
+    parser.add_argument("--only", nargs="*", choices=CASES, help="cases to run (default: all)")
+    parser.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="priority change for the server and the load generators "
+        "(e.g. -10, as root, on a machine busy with other work)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (server log)")
     parser.add_argument("--no-json", action="store_true", help="do not write bench/results/")
-    args = parser.parse_args(argv)
-    only = set(args.only or ["get", "h2", "post", "patch"])
+    return parser.parse_args(argv)
+
+
+def run_cases(bench: Bench, only: set[str]) -> list[Result]:
+    results: list[Result] = []
+    if "get" in only:
+        results.append(bench.wrk("GET h1", DOC_PATH))
+    if "h2" in only:
+        results.append(bench.h2load("GET h1 (h2load)", DOC_PATH, 1, h1=True))
+        results.append(bench.h2load("GET h2 m1", DOC_PATH, 1))
+        results.append(bench.h2load("GET h2 m10", DOC_PATH, 10))
+    if "post" in only:
+        results.append(bench.wrk("POST create", "/db/site/inbox", POST_LUA))
+    if "patch" in only:
+        results.append(bench.wrk("PATCH", DOC_PATH, PATCH_LUA))
+    if "patch-spread" in only:
+        lua = PATCH_SPREAD_LUA % {"folder": MANY_PATH, "count": bench.args.spread}
+        results.append(bench.wrk("PATCH spread", MANY_PATH, lua))
+    return results
+
+
+@dataclass
+class Memory:
+    role: str
+    pid: int
+    peak_kib: int | None  # VmHWM
+    now_kib: int | None  # VmRSS
+
+
+def memory(server_pid: int, pids: list[int]) -> list[Memory]:
+    return [
+        Memory(
+            "main" if pid == server_pid else "worker",
+            pid,
+            proc_status_kib(pid, "VmHWM"),
+            proc_status_kib(pid, "VmRSS"),
+        )
+        for pid in pids
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     for tool in ("wrk", "h2load"):
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} is not installed")
-
+    if args.nice:
+        try:
+            os.nice(args.nice)  # inherited by the server and by wrk/h2load
+        except PermissionError:
+            raise SystemExit("--nice below 0 needs root (or CAP_SYS_NICE)") from None
     workdir = Path(tempfile.mkdtemp(prefix="baobab-bench-"))
-    results: list[Result] = []
     try:
         if args.storage == "postgresql":
             zap_postgres()
         config = write_config(workdir, args.storage, args.threads_mode, args.pool_size)
         port = free_port()
         with running_server(config, port, workdir / "server.log") as proc:
-            token = seed(port)
-            bench = Bench(args, port, token, workdir)
+            bench = Bench(args, port, seed(port, args.spread), workdir)
             bench.server_pids = [proc.pid, *descendants(proc.pid)]
-            if "get" in only:
-                results.append(bench.wrk("GET h1", DOC_PATH))
-            if "h2" in only:
-                results.append(bench.h2load("GET h1 (h2load)", DOC_PATH, 1, h1=True))
-                results.append(bench.h2load("GET h2 m1", DOC_PATH, 1))
-                results.append(bench.h2load("GET h2 m10", DOC_PATH, 10))
-            if "post" in only:
-                results.append(bench.wrk("POST create", "/db/site/inbox", POST_LUA))
-            if "patch" in only:
-                results.append(bench.wrk("PATCH", DOC_PATH, PATCH_LUA))
-            rss = {
-                pid: (proc_status_kib(pid, "VmHWM"), proc_status_kib(pid, "VmRSS"))
-                for pid in bench.server_pids
-            }
+            results = run_cases(bench, set(args.only or CASES))
+            mem = memory(proc.pid, bench.server_pids)
     finally:
         if args.keep:
             print(f"kept {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
 
-    header = (
+    print_table(
+        results,
         f"storage={args.storage} threads.mode={args.threads_mode} "
-        f"connections={args.connections} wrk -t{args.wrk_threads} duration={args.duration}s"
+        f"connections={args.connections} wrk -t{args.wrk_threads} duration={args.duration}s "
+        f"repeat={args.repeat} commit={source_version()}",
     )
-    print_table(results, header)
     print("\nserver processes (peak RSS = VmHWM):")
-    for pid, (hwm, now) in rss.items():
-        role = "main" if pid == proc.pid else "worker"
-        print(f"  {role:<6} pid {pid}: peak {fmt_kib(hwm)}, now {fmt_kib(now)}")
+    for m in mem:
+        print(f"  {m.role:<6} pid {m.pid}: peak {fmt_kib(m.peak_kib)}, now {fmt_kib(m.now_kib)}")
     if not args.no_json:
-        write_json(args, results, rss, proc.pid)
+        write_json(args, results, mem)
     return 0
 
 
@@ -456,21 +590,38 @@ def fmt_kib(kib: int | None) -> str:
     return "?" if kib is None else f"{kib / 1024:.1f} MiB"
 
 
-def write_json(
-    args: argparse.Namespace,
-    results: list[Result],
-    rss: dict[int, tuple[int | None, int | None]],
-    main_pid: int,
-) -> None:
+def source_version() -> str:
+    """The checked-out commit, ``+dirty`` when src/ differs from it (read-only git commands)."""
+    root = BENCH_DIR.parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+        diff = subprocess.run(
+            ["git", "diff", "--quiet", "HEAD", "--", "src"], cwd=root, check=False
+        ).returncode
+    except OSError:
+        return "unknown"
+    return f"{head}+dirty" if diff else head or "unknown"
+
+
+def write_json(args: argparse.Namespace, results: list[Result], mem: list[Memory]) -> None:
     now = dt.datetime.now(dt.UTC)
     out = {
         "date": now.isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "commit": source_version(),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "loadavg": Path("/proc/loadavg").read_text().split()[:3],
+        },
         "args": vars(args),
         "results": [{k: v for k, v in asdict(r).items() if k != "raw"} for r in results],
-        "peak_rss_kib": {
-            ("main" if pid == main_pid else f"worker-{pid}"): hwm for pid, (hwm, _) in rss.items()
-        },
+        "memory": [asdict(m) for m in mem],
     }
     folder = BENCH_DIR / "results"
     folder.mkdir(exist_ok=True)
