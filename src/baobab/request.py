@@ -24,7 +24,7 @@ class Response:
     body: bytes = b""
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     content_type: bytes | None = b"application/json"
-    commit: bool | None = None  # None: commit unless the method is safe
+    commit: bool | None = None  # None: a write commits unless it answers an error; reads never
 
 
 def json_response(

@@ -60,9 +60,9 @@ class Publisher:
                 response = self._run(request, conn, rest, at_top)
             except BaobabError as exc:
                 return error_response(exc), False
-            commit = response.commit
-            if commit is None:
-                commit = request.method not in SAFE_METHODS and response.status < 400
+            # Safe methods run through run_read and never commit; a write commits unless it
+            # failed or its service said otherwise.
+            commit = response.commit if response.commit is not None else response.status < 400
             return response, commit
 
         try:

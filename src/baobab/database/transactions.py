@@ -97,8 +97,7 @@ def run_read(
     manager refuses any write (``NoTransaction``), so a read unit cannot change data.
     """
     _tm, conn = connections.get(db)
-    synced = list(conn.connections.values())
-    for each in synced:
+    for each in conn.connections.values():
         each.newTransaction(None, True)
     try:
         return work(conn)

@@ -15,7 +15,7 @@ from baobab.location import resource_path
 from baobab.request import Request, Response
 from baobab.serialization.content import serialize
 from baobab.serialization.etags import etag_for
-from baobab.services.guards import check_if_match, require
+from baobab.services.guards import check_if_match, current_etag, require
 
 __all__ = ["create_child", "delete_object", "get_object", "patch_object"]
 
@@ -73,7 +73,7 @@ def patch_object(request: Request) -> Response:
         response = representation(request, request.context)
         response.headers.append((b"preference-applied", b"return=representation"))
         return response
-    etag = etag_for(orjson.dumps(serialize(request.context, request)))
+    etag, _ = current_etag(request, request.context)
     return Response(status=204, headers=[(b"etag", etag.encode())], content_type=None)
 
 
