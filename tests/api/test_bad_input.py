@@ -186,7 +186,7 @@ async def test_missing_and_forged_credentials(
         assert_envelope(resp, 401, "Unauthorized")
 
 
-async def test_internal_errors_leak_nothing(client: BaobabClient, site: str) -> None:
+async def test_bad_batch_parameters(client: BaobabClient, site: str) -> None:
     resp = await client.get(site, params={"b_size": "lots"})
     assert_envelope(resp, 400, "BadRequest")
     resp = await client.get(site, params={"b_size": "0"})

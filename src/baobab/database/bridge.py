@@ -3,8 +3,8 @@
 Modes (``threads.mode``):
 
 - ``inline``: every publish step runs on the loop. A local read is tens of microseconds and a
-  thread hop costs 60–90 µs, so reads are cheapest here; a FileStorage commit fsyncs, and
-  while it does the loop waits (about 1 ms on this VM when quiet, tens of ms when loaded).
+  thread hop cost ≈95 µs of server CPU here (bench/README.md), so reads are cheapest here; a
+  FileStorage commit fsyncs, and while it does the loop waits (0.5 ms measured on this VM).
 - ``split``: reads inline, writes on one writer thread. Reads keep their speed and never
   wait behind a commit's fsync; writes stay serialized as they are inline. One writer, not a
   pool: a local storage commits one transaction at a time anyway, and concurrent writers to
