@@ -16,7 +16,7 @@ import msgspec
 from baobab.config.settings import Settings, check_settings, load_settings
 from baobab.errors import ConfigError
 from baobab.security.passwords import hash_password
-from baobab.security.secrets import ensure_secrets
+from baobab.security.secrets import ROOT_PASSWORD_HASH_ENV, ensure_secrets
 
 __all__ = ["main"]
 
@@ -69,7 +69,10 @@ def _serve(args: argparse.Namespace) -> int:
 
     config = str(Path(args.config).resolve()) if args.config else None
     settings = check_settings(_with_overrides(load_settings(config), args))
-    _, generated = ensure_secrets(settings)
+    secrets, generated = ensure_secrets(settings)
+    # Hand the hash to the workers: each would otherwise argon2-hash a plain password again
+    # (64 MiB and tens of ms per process at start-up).
+    os.environ[ROOT_PASSWORD_HASH_ENV] = secrets.root_password_hash
     if generated:
         print(
             f"Generated the root password (shown once, kept hashed in "

@@ -17,9 +17,10 @@ from baobab.config.settings import Settings
 from baobab.errors import ConfigError
 from baobab.security.passwords import hash_password
 
-__all__ = ["Secrets", "ensure_secrets"]
+__all__ = ["ROOT_PASSWORD_HASH_ENV", "Secrets", "ensure_secrets"]
 
 ROOT_PASSWORD_ENV = "BAOBAB_ROOT_PASSWORD"
+ROOT_PASSWORD_HASH_ENV = "BAOBAB_ROOT_PASSWORD_HASH"
 JWT_SECRET_ENV = "BAOBAB_JWT_SECRET"
 
 
@@ -58,8 +59,9 @@ def ensure_secrets(settings: Settings) -> tuple[Secrets, str | None]:
     generated: str | None = None
 
     password = settings.auth.root_password or os.environ.get(ROOT_PASSWORD_ENV)
-    if settings.auth.root_password_hash:
-        root_hash = settings.auth.root_password_hash
+    hashed = settings.auth.root_password_hash or os.environ.get(ROOT_PASSWORD_HASH_ENV)
+    if hashed:
+        root_hash = hashed
     elif password:
         root_hash = hash_password(password)
     elif "root_password_hash" in stored:
