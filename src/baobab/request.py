@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,11 +11,20 @@ import orjson
 from baobab.config.registry import Registry
 from baobab.config.settings import Settings
 from baobab.errors import BadRequest, MalformedJSON, UnsupportedMediaType
-from baobab.security.policy import SecurityPolicy
-from baobab.security.principals import Principal
-from baobab.security.tokens import TokenService
+from baobab.security.authentication import Authenticator, Credentials
+from baobab.security.policy import Checker, SecurityPolicy
+from baobab.security.principals import ANONYMOUS_PRINCIPAL, Principal
 
-__all__ = ["Request", "Response", "json_response"]
+__all__ = ["OffloadNeeded", "Request", "Response", "json_response"]
+
+
+class OffloadNeeded(Exception):
+    """The publish step needs ``fn()`` computed off its thread (argon2); see Request.offload."""
+
+    def __init__(self, key: Any, fn: Callable[[], Any]) -> None:
+        super().__init__(key)
+        self.key = key
+        self.fn = fn
 
 
 @dataclass(slots=True)
@@ -25,6 +34,7 @@ class Response:
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     content_type: bytes | None = b"application/json"
     commit: bool | None = None  # None: a write commits unless it answers an error; reads never
+    offload: Any = None  # an OffloadNeeded: the pipeline computes it and publishes again
 
 
 def json_response(
@@ -44,17 +54,39 @@ class Request:
     headers: dict[str, str]  # lower-case names
     body: bytes
     base_url: str
-    principal: Principal
+    credentials: Credentials
     registry: Registry
     policy: SecurityPolicy
     settings: Settings
-    tokens: TokenService
-    login_principal: Principal | None = None  # credentials from a @login body, pre-checked
+    auth: Authenticator
+    principal: Principal = ANONYMOUS_PRINCIPAL  # set by the publish step from credentials
+    offloaded: dict[Any, Any] = field(default_factory=dict)
     context: Any = None
     view_name: str = ""
     subpath: tuple[str, ...] = ()
     conn: Any = None
     _json: Any = None
+    _checker: Checker | None = None
+
+    @property
+    def security(self) -> Checker:
+        """The policy's checker for this request's principal (caches for the request)."""
+        checker = self._checker
+        if checker is None or checker.principal is not self.principal:
+            checker = self._checker = self.policy.checker(self.principal)
+        return checker
+
+    def offload(self, key: Any, fn: Callable[[], Any]) -> Any:
+        """``fn()``'s result, computed on a worker thread.
+
+        The publish step runs on the event loop in inline mode, where an argon2 hash or check
+        (tens of milliseconds) would stall every connection. The first call raises
+        :class:`OffloadNeeded`; the pipeline aborts the transaction, runs ``fn`` in a thread,
+        stores the result under ``key`` and publishes the request again, when this returns it.
+        """
+        if key in self.offloaded:
+            return self.offloaded[key]
+        raise OffloadNeeded(key, fn)
 
     def json(self) -> Any:
         """The body as JSON (cached); 415 unless it is sent as JSON, 400 if malformed."""

@@ -61,9 +61,9 @@ async def test_login_on_missing_container(client: BaobabClient) -> None:
         resp = await anon.post("/db/nosite/@login", json=good)
         assert resp.status_code == 404
         assert resp.json()["type"] == "NotFound"
-        # credentials are checked before traversal: a wrong password learns nothing more
+        # a wrong password learns nothing more than a right one: the container is missing
         resp = await anon.post("/db/nosite/@login", json={"login": "root", "password": "x"})
-        assert resp.status_code == 401
+        assert resp.status_code == 404
 
 
 async def test_wrong_password_is_401(client: BaobabClient) -> None:
@@ -99,9 +99,15 @@ async def test_401_for_anonymous_403_for_authenticated(client: BaobabClient, sit
     async with client.as_user(None) as anon:
         assert (await anon.get(f"{site}/doc")).status_code == 401
     async with client.as_user("member") as member:
+        # may not even know the private doc exists: the same 404 as for a missing object
         resp = await member.get(f"{site}/doc")
+        assert resp.status_code == 404
+        missing = await member.get(f"{site}/nodoc")
+        assert resp.json()["message"] == missing.json()["message"].replace("nodoc", "doc")
+        # sees the (published) site but may not change it: 403 naming the permission
+        resp = await member.patch(site, json={"title": "x"})
         assert resp.status_code == 403
-        assert resp.json()["details"] == {"permission": "baobab.View"}
+        assert resp.json()["details"] == {"permission": "baobab.ModifyContent"}
     async with client.as_user("reader") as reader:
         assert (await reader.get(f"{site}/doc")).status_code == 200
         assert (await reader.patch(f"{site}/doc", json={"title": "x"})).status_code == 403

@@ -61,8 +61,8 @@ async def test_allowed_types_are_enforced(client: BaobabClient, agenda: str) -> 
 
 async def test_addon_permission(client: BaobabClient, agenda: str) -> None:
     event = {"@type": "Event", "start": "2027-01-01"}
-    async with client.as_user("editor") as editor:
-        assert (await editor.post(agenda, json=event)).status_code == 201
+    async with client.as_user("contributor") as contributor:
+        assert (await contributor.post(agenda, json=event)).status_code == 201
     async with client.as_user("reader") as reader:
         assert (await reader.post(agenda, json=event)).status_code == 403
 

@@ -6,19 +6,21 @@ Everything here runs on the event loop. The body is read fully into memory but c
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from urllib.parse import parse_qsl
 
 from baobab.asgi.errors import error_response, internal_error_response
 from baobab.asgi.publish import SAFE_METHODS
 from baobab.asgi.state import AppState
-from baobab.errors import BaobabError, PayloadTooLarge, ValidationError
+from baobab.errors import BaobabError, PayloadTooLarge
 from baobab.request import Request, Response
 from baobab.serialization.etags import etag_for, etag_matches
 from baobab.types import Receive, Scope, Send
 
 __all__ = ["handle_http"]
 
+_MAX_OFFLOADS = 4
 _BODYLESS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 
 
@@ -59,25 +61,6 @@ def _base_url(scope: Scope, headers: dict[str, str]) -> str:
     return f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}"
 
 
-async def _login_principal(state: AppState, request: Request) -> None:
-    """Check a ``@login`` body's credentials here, on the loop (argon2 goes to a thread)."""
-    data = request.json_object()
-    login, password = data.get("login"), data.get("password")
-    errors = [
-        {"field": key, "message": "is required and must be a string"}
-        for key, value in (("login", login), ("password", password))
-        if not isinstance(value, str)
-    ]
-    errors += [
-        {"field": key, "message": "is not accepted here"}
-        for key in sorted(set(data) - {"login", "password"})
-    ]
-    if errors:
-        raise ValidationError("`login` and `password` are required", details=errors)
-    assert isinstance(login, str) and isinstance(password, str)
-    request.login_principal = await state.authenticator.check_password(login, password)
-
-
 async def _respond(state: AppState, scope: Scope, receive: Receive) -> Response:
     method: str = scope["method"]
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
@@ -85,7 +68,7 @@ async def _respond(state: AppState, scope: Scope, receive: Receive) -> Response:
     body = b""
     if method not in _BODYLESS or "content-length" in headers:
         body = await read_body(receive, headers, settings.request.max_body_size)
-    principal = await state.authenticator.authenticate(headers.get("authorization"))
+    credentials = await state.authenticator.authenticate(headers.get("authorization"))
     request = Request(
         method=method,
         path=scope["path"],
@@ -93,20 +76,34 @@ async def _respond(state: AppState, scope: Scope, receive: Receive) -> Response:
         headers=headers,
         body=body,
         base_url=_base_url(scope, headers),
-        principal=principal,
+        credentials=credentials,
         registry=state.registry,
         policy=state.policy,
         settings=settings,
-        tokens=state.authenticator.tokens,
+        auth=state.authenticator,
     )
-    if method == "POST" and request.path.rstrip("/").endswith("/@login"):
-        await _login_principal(state, request)
-    response = await state.bridge.run(
-        functools.partial(state.publisher.publish, request), write=method not in SAFE_METHODS
-    )
+    response = await _publish(state, request)
     if method in ("GET", "HEAD") and response.status == 200:
         return _conditional(headers, response)
     return response
+
+
+async def _publish(state: AppState, request: Request) -> Response:
+    """Publish through the bridge; compute what the publish step offloaded and publish again.
+
+    A request needs at most a few offloaded computations (a password check, a new hash), each
+    found on one pass; the bound stops a handler that would ask for a new one every time.
+    """
+    publish = functools.partial(state.publisher.publish, request)
+    write = request.method not in SAFE_METHODS
+    loop = asyncio.get_running_loop()
+    for _ in range(_MAX_OFFLOADS + 1):
+        response = await state.bridge.run(publish, write=write)
+        needed = response.offload
+        if needed is None:
+            return response
+        request.offloaded[needed.key] = await loop.run_in_executor(None, needed.fn)
+    raise RuntimeError(f"{request.path}: more than {_MAX_OFFLOADS} offloaded computations")
 
 
 def _conditional(headers: dict[str, str], response: Response) -> Response:

@@ -1,9 +1,11 @@
 """The publish step: one unit of database work per request, run through the bridge.
 
-open a connection (own transaction manager) → check token revocation → traverse → find the
-service → check its permission → call it → commit (writes) or abort (reads and errors) →
-replay on ConflictError → close. Everything in here is synchronous; the caller decides on
-which thread it runs (``baobab.database.bridge``).
+open a connection (own transaction manager) → traverse → finish authentication (users stored
+in the container) → check token revocation → find the service → check its permission → call
+it → commit (writes) or abort (reads and errors) → replay on ConflictError → close. A step that
+needs an argon2 computation raises ``OffloadNeeded``: the unit is aborted and answered with a
+marker the HTTP layer resolves (compute off-thread, publish again). Everything in here is
+synchronous; the caller decides on which thread it runs (``baobab.database.bridge``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from baobab.config.registry import Registry
 from baobab.content.resources import Application
 from baobab.database.transactions import ROOT_KEY, Connections, run_in_transaction, run_read
 from baobab.errors import BaobabError, Conflict, MethodNotAllowed, NotFound, Unauthorized
-from baobab.request import Request, Response
+from baobab.request import OffloadNeeded, Request, Response
+from baobab.security.authentication import Authenticator
 from baobab.security.tokens import is_revoked
 from baobab.services.guards import require
 from baobab.traversal import split_path, traverse
@@ -30,12 +33,14 @@ class Publisher:
         self,
         databases: dict[str, Any],
         registry: Registry,
+        auth: Authenticator,
         *,
         retries: int,
         debug: bool,
     ) -> None:
         self.databases = databases
         self.registry = registry
+        self.auth = auth
         self.retries = retries
         self.debug = debug
         self.system = next(iter(databases))
@@ -60,6 +65,8 @@ class Publisher:
                 response = self._run(request, conn, rest, at_top)
             except BaobabError as exc:
                 return error_response(exc), False
+            except OffloadNeeded as needed:
+                return Response(status=0, offload=needed), False
             # Safe methods run through run_read and never commit; a write commits unless it
             # failed or its service said otherwise.
             commit = response.commit if response.commit is not None else response.status < 400
@@ -86,13 +93,14 @@ class Publisher:
             request.conn = None
 
     def _run(self, request: Request, conn: Any, rest: tuple[str, ...], at_top: bool) -> Response:
-        principal = request.principal
+        start = self.application if at_top else conn.root()[ROOT_KEY]
+        found = traverse(start, rest)
+        principal = self.auth.resolve(request.credentials, found.context, request.offload)
+        request.principal = principal
         if principal.token_id is not None:
             system = conn.get_connection(self.system)
             if is_revoked(system, principal.token_id):
                 raise Unauthorized("The token has been revoked (logged out)")
-        start = self.application if at_top else conn.root()[ROOT_KEY]
-        found = traverse(start, rest)
         request.context = found.context
         request.view_name = found.view_name
         request.subpath = found.subpath

@@ -20,6 +20,7 @@ from baobab.database.transactions import ROOT_KEY, run_in_transaction
 from baobab.security.authentication import Authenticator
 from baobab.security.policy import SecurityPolicy
 from baobab.security.secrets import ensure_secrets
+from baobab.security.workflows import Workflows
 
 __all__ = ["CONFIG_ENV", "AppState", "build_registry", "start", "stop"]
 
@@ -78,6 +79,7 @@ def start(settings: Settings | None = None) -> AppState:
     if generated:
         logger.warning("generated root password (shown once): %s", generated)
     registry = build_registry(settings)
+    workflows = Workflows.build(settings.workflows, registry)
     databases = open_databases(settings)
     try:
         _ensure_roots(databases)
@@ -85,16 +87,21 @@ def start(settings: Settings | None = None) -> AppState:
         for db in databases.values():
             db.close()
         raise
+    authenticator = Authenticator(settings, secrets)
     publisher = Publisher(
-        databases, registry, retries=settings.request.conflict_retries, debug=settings.debug
+        databases,
+        registry,
+        authenticator,
+        retries=settings.request.conflict_retries,
+        debug=settings.debug,
     )
     return AppState(
         settings=settings,
         registry=registry,
-        policy=SecurityPolicy(registry),
+        policy=SecurityPolicy(registry, workflows),
         databases=databases,
         bridge=Bridge(settings),
-        authenticator=Authenticator(settings, secrets),
+        authenticator=authenticator,
         publisher=publisher,
         cors=Cors(settings.cors),
     )

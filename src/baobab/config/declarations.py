@@ -42,8 +42,12 @@ class Permission:
 
 @dataclass(frozen=True)
 class Role:
+    """A role id and title; ``delegate`` is the permission needed to grant it through
+    ``@sharing`` (None: the role cannot be shared, only given globally or by the server)."""
+
     id: str
     title: str = ""
+    delegate: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,10 +57,11 @@ class ContentTypeInfo:
     schema: type[Any] | None = None
     behaviours: tuple[str, ...] = ()
     allowed_types: tuple[str, ...] | None = None  # None: every globally addable type
-    add_permission: str = "baobab.AddContent"
+    add_permission: str = ""  # "" until the scan fills in the type's own permission
     global_allow: bool = True
     title: str = ""
     description: str = ""
+    workflow: str | None = ""  # "": the configured default; None: no workflow
 
 
 @dataclass(frozen=True)
@@ -103,12 +108,19 @@ def content_type(
     schema: type[Any] | None = None,
     behaviours: Sequence[str] = ("baobab.dublincore",),
     allowed_types: Sequence[str] | None = None,
-    add_permission: str = "baobab.AddContent",
+    add_permission: str = "",
     global_allow: bool = True,
     title: str = "",
     description: str = "",
+    workflow: str | None = "",
 ) -> Callable[[type[T]], type[T]]:
-    """Declare a content type on a persistent class (a subclass of ``Item`` or ``Folder``)."""
+    """Declare a content type on a persistent class (a subclass of ``Item`` or ``Folder``).
+
+    ``add_permission`` defaults to a permission of the type's own, ``baobab.Add<name>``, held
+    by the roles of ``baobab.AddContent``; the scan declares it unless it already exists.
+    ``workflow`` names the type's workflow ("" for the configured default, None for none);
+    ``workflows.types`` in the configuration overrides it.
+    """
     where = _where()
 
     def decorate(cls: type[T]) -> type[T]:
@@ -122,6 +134,7 @@ def content_type(
             global_allow=global_allow,
             title=title or name,
             description=description,
+            workflow=workflow,
         )
         return _attach(cls, Declaration("content_type", info, where))
 

@@ -7,6 +7,7 @@ context class, so a hot lookup is one dict hit.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -48,6 +49,8 @@ class Registry:
 
     def add_type(self, info: ContentTypeInfo, where: str) -> None:
         self._claim("content type", info.name, where)
+        if not info.add_permission:
+            info = dataclasses.replace(info, add_permission=f"baobab.Add{info.name}")
         self.types[info.name] = info
         self.cache.clear()
 

@@ -16,6 +16,7 @@ import msgspec
 from baobab.errors import ConfigError
 
 __all__ = [
+    "Argon2Settings",
     "AuthSettings",
     "CorsSettings",
     "DatabaseSettings",
@@ -24,6 +25,7 @@ __all__ = [
     "Settings",
     "ThreadSettings",
     "UserSettings",
+    "WorkflowSettings",
     "check_settings",
     "load_settings",
     "parse_settings",
@@ -54,6 +56,15 @@ class UserSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=Tru
     title: str = ""
 
 
+class Argon2Settings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Cost of new password hashes (argon2id; the defaults are argon2-cffi's, RFC 9106's
+    low-memory profile). Existing hashes keep the parameters they were made with."""
+
+    time_cost: int = 3
+    memory_cost: int = 65536  # KiB
+    parallelism: int = 4
+
+
 class AuthSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
     root_password: str | None = None  # else BAOBAB_ROOT_PASSWORD, else generated under var/
     root_password_hash: str | None = None  # an argon2 hash instead (`baobab hash-password`)
@@ -61,6 +72,15 @@ class AuthSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=Tru
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     token_expiry: int = 12 * 3600  # seconds
     users: dict[str, UserSettings] = msgspec.field(default_factory=dict)
+    argon2: Argon2Settings = msgspec.field(default_factory=Argon2Settings)
+
+
+class WorkflowSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Which workflow each content type follows (see ``baobab.security.workflows``)."""
+
+    default: str | None = "simple_publication_workflow"  # for types that do not name one
+    types: dict[str, str | None] = msgspec.field(default_factory=dict)  # null: no workflow
+    files: list[str] = msgspec.field(default_factory=list)  # extra JSON definitions
 
 
 class RequestSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -125,6 +145,7 @@ class Settings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
     threads: ThreadSettings = msgspec.field(default_factory=ThreadSettings)
     server: ServerSettings = msgspec.field(default_factory=ServerSettings)
     cors: CorsSettings = msgspec.field(default_factory=CorsSettings)
+    workflows: WorkflowSettings = msgspec.field(default_factory=WorkflowSettings)
     addons: list[str] = msgspec.field(default_factory=list)
 
     @property

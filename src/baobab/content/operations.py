@@ -126,6 +126,7 @@ def _clone(obj: Resource, principal_id: str) -> Resource:
     if isinstance(obj, Folder) and isinstance(clone, Folder):
         clone._children = OOBTree()
         clone._count = Length()
+        clone._visible = OOBTree()
         for name, child in obj._children.items():
             clone._set_child(name, _clone(child, principal_id))
     return clone

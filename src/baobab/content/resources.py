@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from BTrees.Length import Length
-from BTrees.OOBTree import OOBTree
+from BTrees.OOBTree import OOBTree, OOTreeSet, union
 from persistent import Persistent
 from zope.interface import implementer
 
@@ -45,11 +46,34 @@ class Application:
         self.database_names = database_names
 
 
+_NO_ROLES: Mapping[str, tuple[str, ...]] = MappingProxyType({})
+_NO_PERMISSIONS: Mapping[str, tuple[tuple[str, ...], bool]] = MappingProxyType({})
+
+
 @implementer(IResource)
 class Resource(Persistent):
-    """Base of every content object."""
+    """Base of every content object.
+
+    The security state lives here as plain attributes that :mod:`baobab.security` reads and
+    replaces (never mutates in place, so persistence sees every change):
+
+    - ``_local_roles``: principal id → roles granted on this object (and, unless
+      ``_inherit_roles`` is false, below it);
+    - ``_permission_roles``: permission → (roles, acquire) set by the workflow state;
+    - ``_allowed``: the tokens (role ids, ``user:<principal>``) that may View this object —
+      Plone's ``allowedRolesAndUsers`` — kept current by the security indexer;
+    - ``workflow_history``: one entry per transition (action, actor, time, state, comment).
+
+    The class-level defaults are read-only and stand in for objects stored before a field
+    existed.
+    """
 
     folderish = False
+    _local_roles: Mapping[str, tuple[str, ...]] = _NO_ROLES
+    _inherit_roles: bool = True
+    _permission_roles: Mapping[str, tuple[tuple[str, ...], bool]] = _NO_PERMISSIONS
+    _allowed: tuple[str, ...] = ()
+    workflow_history: tuple[dict[str, Any], ...] = ()
 
     def __init__(self, id_: str, type_name: str) -> None:
         self.__name__: str = id_
@@ -81,6 +105,10 @@ class Folder(Resource):
         super().__init__(id_, type_name)
         self._children: OOBTree = OOBTree()
         self._count = Length()
+        # token → ids of the children whose ``_allowed`` holds it: a folder lists what a
+        # principal may see as a C-level union of a few sets, in id order, without loading
+        # the children it skips.
+        self._visible: OOBTree = OOBTree()
 
     def __len__(self) -> int:
         return int(self._count())
@@ -117,11 +145,37 @@ class Folder(Resource):
         child.__parent__ = self
         self._children[name] = child
         self._count.change(1)
+        self._index_child(name, (), child._allowed)
 
     def _del_child(self, name: str) -> Resource:
         child: Resource = self._children.pop(name)
         self._count.change(-1)
+        self._index_child(name, child._allowed, ())
         return child
+
+    def _index_child(self, name: str, old: Iterable[str], new: Iterable[str]) -> None:
+        """Move child ``name`` from the token sets of ``old`` to those of ``new``."""
+        old, new = set(old), set(new)
+        for token in old - new:
+            ids = self._visible.get(token)
+            if ids is not None:
+                ids.remove(name)
+                if not ids:
+                    del self._visible[token]
+        for token in new - old:
+            ids = self._visible.get(token)
+            if ids is None:
+                ids = self._visible[token] = OOTreeSet()
+            ids.insert(name)
+
+    def visible_keys(self, tokens: Iterable[str]) -> Any:
+        """The sorted ids of the children visible to a principal holding ``tokens``."""
+        found: Any = None
+        for token in tokens:
+            ids = self._visible.get(token)
+            if ids is not None:
+                found = ids if found is None else union(found, ids)
+        return () if found is None else found
 
 
 @implementer(IContainer)

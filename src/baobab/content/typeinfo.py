@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from baobab.config.declarations import ContentTypeInfo
+from baobab.config.declarations import ContentTypeInfo, Permission
 from baobab.config.registry import Registry
 from baobab.content.interfaces import IDatabaseRoot
 from baobab.content.resources import Container, Resource
@@ -113,8 +113,26 @@ def check_addable(registry: Registry, parent: Any, info: ContentTypeInfo) -> Non
         )
 
 
+def _declare_add_permission(registry: Registry, info: ContentTypeInfo) -> None:
+    """A type's own add permission (``baobab.Add<name>``) held by AddContent's roles."""
+    if info.add_permission in registry.permissions:
+        return
+    if info.add_permission != f"baobab.Add{info.name}":
+        raise ConfigError(
+            f"Type {info.name!r} names unknown add permission {info.add_permission!r}"
+        )
+    base = registry.permissions.get("baobab.AddContent")
+    roles = base.default_roles if base is not None else ("baobab.Manager",)
+    registry.add_permission(
+        Permission(info.add_permission, f"Add {info.title or info.name}", roles),
+        f"derived from content type {info.name!r}",
+    )
+
+
 def validate_registry(registry: Registry) -> None:
     """Resolve every type once at start-up so a bad declaration stops the server early."""
+    for info in list(registry.types.values()):
+        _declare_add_permission(registry, info)
     for name, info in registry.types.items():
         type_fields(registry, name)
         for allowed in info.allowed_types or ():

@@ -19,6 +19,7 @@ __all__ = ["Container", "Document", "DocumentSchema", "Folder"]
     description="A site: the top of an application's content",
     global_allow=False,
     add_permission="baobab.AddContainer",
+    workflow="one_state_workflow",
 )
 class Container(resources.Container):
     pass

@@ -52,8 +52,14 @@ class Field:
         required: bool = False,
         default: Any = None,
         readonly: bool = False,
+        read_permission: str | None = None,
+        write_permission: str | None = None,
     ) -> None:
         self.name = ""
+        # Permissions beyond the object's View/Modify: without them the field is left out of
+        # the JSON, and writing it is refused (403).
+        self.read_permission = read_permission
+        self.write_permission = write_permission
         self.title = title
         self.description = description
         self.required = required

@@ -1,8 +1,16 @@
 """Turning request credentials into a :class:`Principal` (Basic or Bearer JWT).
 
-Runs on the event loop: JWT decoding is microseconds; an argon2 check that is not already
-cached goes to a thread. A credential that is present but wrong is a 401, never a silent
-anonymous request. Token revocation needs the database and is checked in the publish step.
+Two steps. On the event loop, :meth:`Authenticator.authenticate` reads the header: JWT
+decoding is microseconds, and principals that live outside the database (the root user and
+users from the configuration) are resolved right there. Users stored in a container need the
+database, so the loop hands over *pending* credentials and the publish step finishes the job
+with :meth:`Authenticator.resolve` once traversal has found the container: the user must exist,
+be enabled, and (for a token) the token must be newer than the user's last password change.
+
+A container user's token carries the container's path (claim ``ctr``) and is valid only
+inside it. An argon2 check that is not cached is never run on the publish thread: the
+``offload`` callback hands it to a worker thread and replays the request (see
+``Request.offload``). A credential that is present but wrong is a 401, never anonymous.
 """
 
 from __future__ import annotations
@@ -10,21 +18,92 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from argon2 import PasswordHasher
 
 from baobab.config.settings import Settings
+from baobab.content.interfaces import IContainer
 from baobab.errors import Unauthorized
+from baobab.location import lineage, resource_path
 from baobab.security.passwords import PasswordVerifier
 from baobab.security.principals import ANONYMOUS_PRINCIPAL, ROOT_ID, Principal
 from baobab.security.secrets import Secrets
 from baobab.security.tokens import TokenService
+from baobab.security.users import User, UserFolder, user_folder
 
-__all__ = ["Authenticator"]
+__all__ = [
+    "Authenticator",
+    "Credentials",
+    "Offload",
+    "PendingLogin",
+    "PendingToken",
+    "find_container",
+    "principal_for",
+]
+
+WRONG = "Wrong login or password"
+
+# ``offload(key, fn)``: the result of ``fn()`` computed off the publish thread (see Request).
+Offload = Callable[[Any, Callable[[], Any]], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class PendingLogin:
+    """Basic credentials for a login that is not a global user: checked in the container."""
+
+    login: str
+    password: str
+
+
+@dataclass(frozen=True, slots=True)
+class PendingToken:
+    """A valid JWT of a container user: the user is looked up in the container."""
+
+    user_id: str
+    container: str
+    token_id: str
+    expiry: int
+    issued: float
+
+
+Credentials = Principal | PendingLogin | PendingToken
+
+
+def find_container(context: Any) -> Any:
+    """The container ``context`` is in (or is), or None above containers."""
+    for node in lineage(context):
+        if IContainer.providedBy(node):
+            return node
+    return None
+
+
+def principal_for(user: User, folder: UserFolder, container_path: str) -> Principal:
+    """A stored user as a principal: its roles plus the roles of its groups."""
+    roles = set(user.roles)
+    for group_id in user.groups:
+        group = folder.get_group(group_id)
+        if group is not None:
+            roles.update(group.roles)
+    return Principal(
+        id=user.id,
+        roles=frozenset(roles),
+        title=user.fullname or user.id,
+        groups=frozenset(user.groups),
+        container=container_path,
+    )
 
 
 class Authenticator:
     def __init__(self, settings: Settings, secrets: Secrets) -> None:
         self.tokens = TokenService(
             secrets.jwt_secret, settings.auth.jwt_algorithm, settings.auth.token_expiry
+        )
+        argon = settings.auth.argon2
+        self.hasher = PasswordHasher(
+            time_cost=argon.time_cost, memory_cost=argon.memory_cost, parallelism=argon.parallelism
         )
         self.verifier = PasswordVerifier()
         self._users: dict[str, tuple[str, Principal]] = {
@@ -37,24 +116,47 @@ class Authenticator:
             principal = Principal(id=login, roles=frozenset(user.roles), title=user.title)
             self._users[login] = (user.password_hash, principal)
 
+    # global principals (root, configuration) ------------------------------------------
     def principal(self, login: str) -> Principal | None:
         entry = self._users.get(login)
         return entry[1] if entry else None
 
+    def password_hash(self, login: str) -> str | None:
+        entry = self._users.get(login)
+        return entry[0] if entry else None
+
+    def is_global(self, login: str) -> bool:
+        return login in self._users
+
     async def check_password(self, login: str, password: str) -> Principal:
-        """The principal for ``login`` if ``password`` is right; else :class:`Unauthorized`."""
+        """The global principal for ``login`` if ``password`` is right; else 401."""
         entry = self._users.get(login)
         if entry is None:
-            raise Unauthorized("Wrong login or password")
+            raise Unauthorized(WRONG)
         hashed, principal = entry
         if self.verifier.cached(hashed, password):
             return principal
         loop = asyncio.get_running_loop()
         if await loop.run_in_executor(None, self.verifier.verify, hashed, password):
             return principal
-        raise Unauthorized("Wrong login or password")
+        raise Unauthorized(WRONG)
 
-    async def authenticate(self, authorization: str | None) -> Principal:
+    def verify(self, hashed: str, password: str, offload: Offload) -> bool:
+        """Check a password from the publish step: cached, or computed off-thread."""
+        if self.verifier.cached(hashed, password):
+            return True
+        result: bool = offload(
+            ("verify", hashed, password), lambda: self.verifier.verify(hashed, password)
+        )
+        return result
+
+    def hash(self, password: str, offload: Offload) -> str:
+        """An argon2 hash of ``password``, computed off the publish thread."""
+        result: str = offload(("hash", password), lambda: self.hasher.hash(password))
+        return result
+
+    # step 1, on the loop ----------------------------------------------------------------
+    async def authenticate(self, authorization: str | None) -> Credentials:
         if not authorization:
             return ANONYMOUS_PRINCIPAL
         scheme, _, credentials = authorization.partition(" ")
@@ -70,11 +172,22 @@ class Authenticator:
             login, sep, password = decoded.partition(":")
             if not sep:
                 raise Unauthorized("Malformed Basic credentials")
-            return await self.check_password(login, password)
+            if self.is_global(login):
+                return await self.check_password(login, password)
+            return PendingLogin(login, password)
         raise Unauthorized("Unsupported authorization scheme; use Basic or Bearer")
 
-    def from_token(self, token: str) -> Principal:
+    def from_token(self, token: str) -> Credentials:
         claims = self.tokens.decode(token)
+        container = claims.get("ctr")
+        if isinstance(container, str):
+            return PendingToken(
+                user_id=claims["sub"],
+                container=container,
+                token_id=claims["jti"],
+                expiry=int(claims["exp"]),
+                issued=float(claims.get("iat", 0)),
+            )
         principal = self.principal(claims["sub"])
         if principal is None:
             raise Unauthorized("The token's user no longer exists")
@@ -84,4 +197,42 @@ class Authenticator:
             title=principal.title,
             token_id=claims["jti"],
             token_expiry=int(claims["exp"]),
+        )
+
+    # step 2, in the publish step ----------------------------------------------------------
+    def resolve(self, credentials: Credentials, context: Any, offload: Offload) -> Principal:
+        """Finish authentication once traversal found ``context`` (see the module doc)."""
+        if isinstance(credentials, Principal):
+            return credentials
+        container = find_container(context)
+        if isinstance(credentials, PendingToken):
+            return self._token_user(credentials, container)
+        folder = user_folder(container) if container is not None else None
+        user = folder.get_user(credentials.login) if folder is not None else None
+        if user is None or folder is None or user.disabled:
+            raise Unauthorized(WRONG)
+        if not self.verify(user.password_hash, credentials.password, offload):
+            raise Unauthorized(WRONG)
+        return principal_for(user, folder, resource_path(container))
+
+    def _token_user(self, pending: PendingToken, container: Any) -> Principal:
+        if container is None or resource_path(container) != pending.container:
+            raise Unauthorized(f"This token is valid only inside {pending.container}")
+        folder = user_folder(container)
+        user = folder.get_user(pending.user_id) if folder is not None else None
+        if user is None or folder is None:
+            raise Unauthorized("The token's user no longer exists")
+        if user.disabled:
+            raise Unauthorized("The token's user is disabled")
+        if pending.issued < user.tokens_not_before:
+            raise Unauthorized("The token was issued before the user's password last changed")
+        principal = principal_for(user, folder, pending.container)
+        return Principal(
+            id=principal.id,
+            roles=principal.roles,
+            title=principal.title,
+            groups=principal.groups,
+            container=principal.container,
+            token_id=pending.token_id,
+            token_expiry=pending.expiry,
         )

@@ -1,23 +1,44 @@
 """The security policy: the single place every permission check goes through.
 
-``permits`` returns a value — :class:`Allowed` or :class:`Denied` — that is truthy or falsy
-and says why. Roles come from global grants now; the local-role model (grants up the tree,
-blocking, workflow-state permission maps) plugs in at :meth:`SecurityPolicy.roles_for`.
+A principal holds a permission on an object when one of its roles there is among the roles
+that grant the permission there:
+
+- **its roles there** are its global roles (its own and its groups', plus Anonymous and
+  Authenticated) and the local roles granted to its ids (user, groups, ``AuthenticatedUsers``)
+  on the object and on each parent, up to and including the first object that blocks
+  inheritance — global roles apply below a block, local grants above it do not;
+- **the roles granting a permission** come from the object's permission map (written by its
+  workflow state): a setting that does not acquire is final; one that acquires adds the
+  parent's; an object without a setting takes the parent's; above the top are the
+  permission's default roles. ``baobab.Manager`` holds every permission.
+
+:class:`Checker` answers for one principal and caches per request. ``permits`` returns
+:class:`Allowed` or :class:`Denied`, truthy or falsy, saying why. The same two walks compute
+the allowed-principal tokens stored on each object (:mod:`baobab.security.indexing`), so
+listings and the checks here agree by construction.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from baobab.config.registry import Registry
 from baobab.security.principals import Principal
+from baobab.security.workflows import Workflows
 
-__all__ = ["Allowed", "Denied", "SecurityPolicy"]
+__all__ = [
+    "MANAGER",
+    "Allowed",
+    "Checker",
+    "Denied",
+    "SecurityPolicy",
+    "effective_local_roles",
+]
 
 MANAGER = "baobab.Manager"
-ANONYMOUS = "baobab.Anonymous"
-AUTHENTICATED = "baobab.Authenticated"
+_EMPTY: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,26 +59,107 @@ class Denied:
         return False
 
 
+def _local(node: Any) -> Mapping[str, tuple[str, ...]]:
+    local: Mapping[str, tuple[str, ...]] = getattr(node, "_local_roles", None) or {}
+    return local
+
+
+def effective_local_roles(obj: Any) -> dict[str, frozenset[str]]:
+    """Principal id → local roles on ``obj``, inherited from parents up to the first block."""
+    merged: dict[str, set[str]] = {}
+    node = obj
+    while node is not None:
+        for principal_id, roles in _local(node).items():
+            merged.setdefault(principal_id, set()).update(roles)
+        if not getattr(node, "_inherit_roles", True):
+            break
+        node = getattr(node, "__parent__", None)
+    return {pid: frozenset(roles) for pid, roles in merged.items()}
+
+
 class SecurityPolicy:
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, workflows: Workflows | None = None) -> None:
         self.registry = registry
-        self._roles_by_permission: dict[str, frozenset[str]] = {
+        self.workflows = workflows if workflows is not None else Workflows.empty()
+        self.defaults: dict[str, frozenset[str]] = {
             perm.id: frozenset(perm.default_roles) | {MANAGER}
             for perm in registry.permissions.values()
         }
 
-    def roles_for(self, principal: Principal, context: Any) -> frozenset[str]:
-        """Every role ``principal`` holds on ``context``."""
-        if principal.authenticated:
-            return principal.roles | {ANONYMOUS, AUTHENTICATED}
-        return principal.roles | {ANONYMOUS}
+    def checker(self, principal: Principal) -> Checker:
+        return Checker(self, principal)
+
+    def roles_granting(self, permission: str, obj: Any) -> frozenset[str]:
+        """The roles that hold ``permission`` on ``obj`` (see the module docstring)."""
+        chain: list[tuple[tuple[str, ...], bool]] = []
+        node = obj
+        while node is not None:
+            entry = (getattr(node, "_permission_roles", None) or {}).get(permission)
+            if entry is not None:
+                chain.append(entry)
+                if not entry[1]:
+                    break
+            node = getattr(node, "__parent__", None)
+        else:
+            chain.append((tuple(self.defaults.get(permission, _EMPTY)), False))
+        granted: set[str] = {MANAGER}
+        for roles, _acquire in chain:
+            granted.update(roles)
+        return frozenset(granted)
 
     def permits(self, principal: Principal, permission: str, context: Any) -> Allowed | Denied:
-        granted = self._roles_by_permission.get(permission)
+        """One check without a request cache (tests, scripts); services use a Checker."""
+        return self.checker(principal).permits(permission, context)
+
+
+class Checker:
+    """One principal's view of the security policy for one request, with its caches."""
+
+    def __init__(self, policy: SecurityPolicy, principal: Principal) -> None:
+        self.policy = policy
+        self.principal = principal
+        self._roles: dict[int, frozenset[str]] = {}
+        self._granting: dict[tuple[str, int], frozenset[str]] = {}
+
+    def local_roles(self, obj: Any) -> frozenset[str]:
+        """The roles granted to this principal's ids on ``obj`` and inherited from above."""
+        ids = self.principal.ids
+        found: set[str] = set()
+        node = obj
+        while node is not None:
+            local = _local(node)
+            if local:
+                for principal_id in ids:
+                    roles = local.get(principal_id)
+                    if roles:
+                        found.update(roles)
+            if not getattr(node, "_inherit_roles", True):
+                break
+            node = getattr(node, "__parent__", None)
+        return frozenset(found)
+
+    def roles(self, obj: Any) -> frozenset[str]:
+        key = id(obj)
+        roles = self._roles.get(key)
+        if roles is None:
+            roles = self._roles[key] = self.principal.global_roles | self.local_roles(obj)
+        return roles
+
+    def granting(self, permission: str, obj: Any) -> frozenset[str]:
+        key = (permission, id(obj))
+        granted = self._granting.get(key)
         if granted is None:
+            granted = self._granting[key] = self.policy.roles_granting(permission, obj)
+        return granted
+
+    def permits(self, permission: str, obj: Any) -> Allowed | Denied:
+        if permission not in self.policy.defaults:
             return Denied(permission, f"unknown permission {permission!r}")
-        roles = self.roles_for(principal, context)
-        hit = roles & granted
+        hit = self.roles(obj) & self.granting(permission, obj)
+        who = self.principal.id
         if hit:
-            return Allowed(permission, f"{principal.id} has {', '.join(sorted(hit))}")
-        return Denied(permission, f"{principal.id} has none of the roles granting {permission}")
+            return Allowed(permission, f"{who} has {', '.join(sorted(hit))} here")
+        return Denied(permission, f"{who} has none of the roles granting {permission} here")
+
+    def is_manager(self) -> bool:
+        return MANAGER in self.principal.roles

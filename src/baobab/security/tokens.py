@@ -34,10 +34,22 @@ class TokenService:
         # many times. Time-based claims are re-checked on every hit (below).
         self._verified: dict[str, dict[str, Any]] = {}
 
-    def issue(self, principal_id: str) -> tuple[str, int]:
-        now = int(time.time())
-        exp = now + self.expiry
-        claims = {"sub": principal_id, "iat": now, "exp": exp, "jti": uuid.uuid4().hex}
+    def issue(self, principal_id: str, container: str | None = None) -> tuple[str, int]:
+        """A token for ``principal_id``; ``container`` (a path) for a user stored there.
+
+        ``iat`` keeps sub-second precision so a password change invalidates every token
+        issued before it, even within the same second.
+        """
+        now = time.time()
+        exp = int(now) + self.expiry
+        claims: dict[str, Any] = {
+            "sub": principal_id,
+            "iat": round(now, 6),
+            "exp": exp,
+            "jti": uuid.uuid4().hex,
+        }
+        if container is not None:
+            claims["ctr"] = container
         return jwt.encode(claims, self.secret, algorithm=self.algorithm), exp
 
     def decode(self, token: str) -> dict[str, Any]:
@@ -73,7 +85,7 @@ def _in_window(claims: dict[str, Any], now: float) -> bool:
     """PyJWT's time checks (``exp``, ``iat``, ``nbf``; no leeway), as a yes or no."""
     return (
         int(claims["exp"]) > now
-        and int(claims.get("iat", 0)) <= now
+        and float(claims.get("iat", 0)) <= now
         and int(claims.get("nbf", 0)) <= now
     )
 

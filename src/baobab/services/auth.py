@@ -1,30 +1,71 @@
-"""``@login``, ``@login-renew`` and ``@logout`` (at ``/`` and on every container)."""
+"""``@login``, ``@login-renew`` and ``@logout`` (at ``/`` and on every container).
+
+At a container, ``@login`` checks the container's users first, then the global ones (root and
+configured users); a container user's token is valid only inside that container.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from baobab.config.declarations import service
 from baobab.content.interfaces import IApplication, IContainer
-from baobab.errors import Unauthorized
+from baobab.errors import Unauthorized, ValidationError
+from baobab.location import resource_path
 from baobab.request import Request, Response, json_response
+from baobab.security.authentication import WRONG, principal_for
 from baobab.security.principals import Principal
 from baobab.security.tokens import revoke
+from baobab.security.users import user_folder
 
 __all__ = ["login", "login_renew", "logout"]
 
 
 def _token(request: Request, principal: Principal) -> Response:
-    token, exp = request.tokens.issue(principal.id)
+    token, exp = request.auth.tokens.issue(principal.id, principal.container)
     return json_response({"token": token, "expires": exp, "user": principal.id})
+
+
+def _credentials(request: Request) -> tuple[str, str]:
+    data = request.json_object()
+    login, password = data.get("login"), data.get("password")
+    errors: list[dict[str, Any]] = [
+        {"field": key, "message": "is required and must be a string"}
+        for key, value in (("login", login), ("password", password))
+        if not isinstance(value, str)
+    ]
+    errors += [
+        {"field": key, "message": "is not accepted here"}
+        for key in sorted(set(data) - {"login", "password"})
+    ]
+    if errors:
+        raise ValidationError("`login` and `password` are required", details=errors)
+    assert isinstance(login, str) and isinstance(password, str)
+    return login, password
+
+
+def _check(request: Request, login: str, password: str) -> Principal:
+    auth = request.auth
+    folder = user_folder(request.context) if IContainer.providedBy(request.context) else None
+    user = folder.get_user(login) if folder is not None else None
+    if user is not None and folder is not None:
+        if user.disabled or not auth.verify(user.password_hash, password, request.offload):
+            raise Unauthorized(WRONG)
+        return principal_for(user, folder, resource_path(request.context))
+    principal = auth.principal(login)
+    hashed = auth.password_hash(login)
+    if principal is None or hashed is None:
+        raise Unauthorized(WRONG)
+    if not auth.verify(hashed, password, request.offload):
+        raise Unauthorized(WRONG)
+    return principal
 
 
 @service(method="POST", context=IApplication, name="@login", permission="baobab.Public")
 @service(method="POST", context=IContainer, name="@login", permission="baobab.Public")
 def login(request: Request) -> Response:
-    # The pipeline checked the body's credentials on the event loop (argon2 is slow by design)
-    # and left the result here; a wrong password never reaches this point.
-    if request.login_principal is None:
-        raise Unauthorized("Wrong login or password")
-    return _token(request, request.login_principal)
+    login_, password = _credentials(request)
+    return _token(request, _check(request, login_, password))
 
 
 def _token_principal(request: Request) -> Principal:

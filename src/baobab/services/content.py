@@ -13,9 +13,10 @@ from baobab.content.typeinfo import type_info
 from baobab.errors import MethodNotAllowed
 from baobab.location import resource_path
 from baobab.request import Request, Response
+from baobab.security import lifecycle
 from baobab.serialization.content import serialize
 from baobab.serialization.etags import etag_for
-from baobab.services.guards import check_if_match, current_etag, require
+from baobab.services.guards import check_field_writes, check_if_match, current_etag, require
 
 __all__ = ["create_child", "delete_object", "get_object", "patch_object"]
 
@@ -42,7 +43,9 @@ def create_child(request: Request) -> Response:
     type_name = data.get("@type")
     if isinstance(type_name, str):
         require(request, type_info(request.registry, type_name).add_permission, request.context)
+        check_field_writes(request, data, type_name, request.context)
     obj = operations.create(request.registry, request.context, data, request.principal.id)
+    lifecycle.created(request.policy, obj, request.principal.id)
     response = representation(request, obj, status=201)
     response.headers.append((b"location", request.url_for(resource_path(obj)).encode()))
     return response
@@ -68,6 +71,7 @@ def patch_object(request: Request) -> Response:
     _not_on_database(request)
     data = request.json_object()
     check_if_match(request, request.context)
+    check_field_writes(request, data, request.context.type_name, request.context)
     operations.update(request.registry, request.context, data, request.principal.id)
     if _prefers_representation(request):
         response = representation(request, request.context)
@@ -85,6 +89,7 @@ def patch_object(request: Request) -> Response:
 )
 def delete_object(request: Request) -> Response:
     _not_on_database(request)
+    require(request, "baobab.DeleteObjects", request.context.__parent__)
     check_if_match(request, request.context)
     operations.delete(request.context)
     return Response(status=204, content_type=None)

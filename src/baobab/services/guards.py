@@ -2,28 +2,59 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
-from baobab.errors import Forbidden, PreconditionFailed, Unauthorized
+from baobab.content.typeinfo import type_fields
+from baobab.errors import Forbidden, NotFound, PreconditionFailed, Unauthorized
 from baobab.request import Request
 from baobab.serialization.content import serialize
 from baobab.serialization.etags import etag_for, etag_matches
+from baobab.traversal import split_path
 
-__all__ = ["check_if_match", "current_etag", "require"]
+__all__ = ["check_field_writes", "check_if_match", "current_etag", "require"]
+
+
+ACCESS = "baobab.AccessContentInformation"
 
 
 def require(request: Request, permission: str, context: Any) -> None:
-    """Raise 401 (anonymous) or 403 (authenticated) unless the policy allows."""
-    decision = request.policy.permits(request.principal, permission, context)
-    if decision:
+    """Raise unless the policy allows: 401 for anonymous (authenticating may help); for an
+    authenticated principal 404 when it may not even know the object exists (no Access
+    contents information there — the same answer as for a missing object), else 403."""
+    checker = request.security
+    if checker.permits(permission, context):
         return
     if not request.principal.authenticated:
         raise Unauthorized("Authentication required", details={"permission": permission})
+    if getattr(context, "__parent__", None) is not None and not checker.permits(ACCESS, context):
+        # Word for word what traversal says about a missing object.
+        segments = split_path(request.path)[1:]
+        raise NotFound(f"Not found: {context.__name__!r}", details={"path": "/".join(segments)})
     raise Forbidden(
         f"{request.principal.id} may not do this here", details={"permission": permission}
     )
+
+
+def check_field_writes(
+    request: Request, data: Mapping[str, Any], type_name: str, context: Any
+) -> None:
+    """403 naming the fields in ``data`` whose write permission the principal lacks."""
+    fields = type_fields(request.registry, type_name)
+    refused = [
+        name
+        for name in data
+        if (field := fields.get(name)) is not None
+        and field.write_permission is not None
+        and not request.security.permits(field.write_permission, context)
+    ]
+    if refused:
+        raise Forbidden(
+            f"{request.principal.id} may not change " + ", ".join(refused),
+            details={"fields": refused},
+        )
 
 
 def current_etag(request: Request, obj: Any) -> tuple[str, dict[str, Any]]:

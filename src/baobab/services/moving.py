@@ -17,6 +17,7 @@ from baobab.content.typeinfo import type_info
 from baobab.errors import BadRequest, NotFound, ValidationError
 from baobab.location import resource_path, resource_path_tuple
 from baobab.request import Request, Response
+from baobab.security import lifecycle
 from baobab.services.content import representation
 from baobab.services.guards import check_if_match, require
 from baobab.traversal import split_path, traverse
@@ -66,6 +67,7 @@ def _resolve(request: Request, destination: str) -> Any:
 
 
 def _guard_destination(request: Request, target: Any) -> None:
+    require(request, "baobab.AddContent", target)
     require(request, type_info(request.registry, request.context.type_name).add_permission, target)
 
 
@@ -81,6 +83,7 @@ def move_object(request: Request) -> Response:
     check_if_match(request, request.context)
     _guard_destination(request, target)
     obj = operations.move(request.registry, request.context, target, new_id, request.principal.id)
+    lifecycle.moved(request.policy, obj)
     response = representation(request, obj)
     response.headers.append((b"location", request.url_for(resource_path(obj)).encode()))
     return response
@@ -97,6 +100,7 @@ def copy_object(request: Request) -> Response:
     target, new_id = _parse(request)
     _guard_destination(request, target)
     obj = operations.copy(request.registry, request.context, target, new_id, request.principal.id)
+    lifecycle.copied(request.policy, obj, request.principal.id)
     response = representation(request, obj, status=201)
     response.headers.append((b"location", request.url_for(resource_path(obj)).encode()))
     return response

@@ -33,7 +33,7 @@ def get_types(request: Request) -> Response:
         return json_response(schema)
     listing = []
     for info in addable_types(registry, request.context):
-        allowed = request.policy.permits(request.principal, info.add_permission, request.context)
+        allowed = request.security.permits(info.add_permission, request.context)
         listing.append(
             {
                 "@id": f"{base}/{info.name}",

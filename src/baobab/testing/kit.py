@@ -29,7 +29,10 @@ ROOT_PASSWORD = "root-secret"
 TEST_USERS: dict[str, tuple[str, list[str]]] = {
     "reader": ("reader-secret", ["baobab.Reader"]),
     "editor": ("editor-secret", ["baobab.Editor"]),
-    "member": ("member-secret", []),
+    "contributor": ("contributor-secret", ["baobab.Contributor"]),
+    "reviewer": ("reviewer-secret", ["baobab.Reviewer"]),
+    "siteadmin": ("siteadmin-secret", ["baobab.SiteAdministrator"]),
+    "member": ("member-secret", ["baobab.Member"]),
 }
 
 DSN_ENV = "BAOBAB_TEST_DSN"
@@ -91,6 +94,8 @@ def make_settings(var_dir: Path, storage: str = "memory", **overrides: Any) -> S
         "var_dir": str(var_dir),
         "databases": {"db": database},
         "auth": {
+            # cheap hashes for passwords set through the API (real argon2, milliseconds)
+            "argon2": {"time_cost": 1, "memory_cost": 64, "parallelism": 1},
             "root_password_hash": hashes["root"],
             "jwt_secret": "test-jwt-secret-that-is-long-enough-for-hs256",
             "users": {

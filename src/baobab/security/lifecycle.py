@@ -1,0 +1,46 @@
+"""The security side of creating, copying and moving content.
+
+- created: the creator gets Owner locally, the object enters its workflow's initial state,
+  its allowed-principal tokens are computed;
+- copied: like Plone, a copy (and everything in it) starts over in the initial state and is
+  owned by whoever copied it; other local roles travel with it;
+- moved: inherited roles and acquired permissions may differ at the new place: reindex.
+"""
+
+from __future__ import annotations
+
+from baobab.content.resources import Folder, Resource
+from baobab.security.indexing import reindex
+from baobab.security.policy import SecurityPolicy
+from baobab.security.sharing import set_local_roles
+from baobab.security.transitions import initialize
+
+__all__ = ["OWNER", "copied", "created", "moved"]
+
+OWNER = "baobab.Owner"
+
+
+def _own(obj: Resource, principal_id: str) -> None:
+    for holder, roles in list(obj._local_roles.items()):
+        if OWNER in roles:
+            set_local_roles(obj, holder, set(roles) - {OWNER})
+    set_local_roles(obj, principal_id, {*obj._local_roles.get(principal_id, ()), OWNER})
+    if isinstance(obj, Folder):
+        for child in obj.values():
+            _own(child, principal_id)
+
+
+def created(policy: SecurityPolicy, obj: Resource, principal_id: str) -> None:
+    set_local_roles(obj, principal_id, (OWNER,))
+    initialize(policy, obj, principal_id)
+    reindex(policy, obj)
+
+
+def copied(policy: SecurityPolicy, obj: Resource, principal_id: str) -> None:
+    _own(obj, principal_id)
+    initialize(policy, obj, principal_id)
+    reindex(policy, obj)
+
+
+def moved(policy: SecurityPolicy, obj: Resource) -> None:
+    reindex(policy, obj)

@@ -1,0 +1,118 @@
+"""Workflow state on objects: the initial state, transitions, and their history.
+
+A state writes the object's permission map (``_permission_roles``) for the permissions its
+workflow manages; a transition is allowed when the actor holds its guard permission on the
+object and the current state lists it. Every change of state reindexes the object's
+allowed-principal tokens (and its descendants', whose acquired permissions may follow).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from baobab.content.resources import Resource
+from baobab.errors import BadRequest, Forbidden
+from baobab.security.indexing import reindex
+from baobab.security.policy import Checker, SecurityPolicy
+from baobab.security.workflows import State, Transition, Workflow
+
+__all__ = ["HistoryEntry", "available_transitions", "do_transition", "initialize", "state_of"]
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    action: str | None
+    actor: str
+    review_state: str
+    time: str
+    comments: str
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat()
+
+
+def _apply(obj: Resource, workflow: Workflow, state: State) -> None:
+    obj.review_state = state.id
+    kept = {
+        perm: setting
+        for perm, setting in obj._permission_roles.items()
+        if perm not in workflow.managed_permissions
+    }
+    obj._permission_roles = {**kept, **state.permissions}
+
+
+def _record(obj: Resource, action: str | None, actor: str, comment: str) -> None:
+    entry = {
+        "action": action,
+        "actor": actor,
+        "review_state": obj.review_state,
+        "time": _now(),
+        "comments": comment,
+    }
+    obj.workflow_history = (*obj.workflow_history, entry)
+
+
+def initialize(policy: SecurityPolicy, obj: Resource, actor: str) -> None:
+    """Put a new (or copied) object, and everything below it, in their initial states."""
+    workflow = policy.workflows.for_type(obj.type_name)
+    obj.workflow_history = ()
+    if workflow is None:
+        obj.review_state = None
+        obj._permission_roles = {}
+    else:
+        _apply(obj, workflow, workflow.states[workflow.initial_state])
+        _record(obj, None, actor, "")
+    if obj.folderish:
+        for child in obj.values():
+            initialize(policy, child, actor)
+
+
+def state_of(policy: SecurityPolicy, obj: Any) -> tuple[Workflow, State] | None:
+    workflow = policy.workflows.for_type(getattr(obj, "type_name", ""))
+    if workflow is None:
+        return None
+    state = workflow.states.get(getattr(obj, "review_state", None) or "")
+    if state is None:  # stored before the type had this workflow: its initial state
+        state = workflow.states[workflow.initial_state]
+    return workflow, state
+
+
+def available_transitions(checker: Checker, obj: Any) -> list[Transition]:
+    """The transitions of the current state whose guard the principal passes."""
+    found = state_of(checker.policy, obj)
+    if found is None:
+        return []
+    workflow, state = found
+    return [
+        workflow.transitions[t]
+        for t in state.transitions
+        if checker.permits(workflow.transitions[t].guard_permission, obj)
+    ]
+
+
+def do_transition(checker: Checker, obj: Resource, transition_id: str, comment: str) -> State:
+    """Take ``transition_id`` on ``obj``: 400 if it does not leave the current state, 403 if
+    the principal fails its guard."""
+    found = state_of(checker.policy, obj)
+    if found is None:
+        raise BadRequest(f"A {obj.type_name} has no workflow")
+    workflow, state = found
+    transition = workflow.transitions.get(transition_id)
+    if transition is None or transition_id not in state.transitions:
+        raise BadRequest(
+            f"Transition {transition_id!r} is not available from state {state.id!r}",
+            details={"state": state.id, "transitions": list(state.transitions)},
+        )
+    if not checker.permits(transition.guard_permission, obj):
+        raise Forbidden(
+            f"{checker.principal.id} may not {transition_id} this item",
+            details={"permission": transition.guard_permission},
+        )
+    target = workflow.states[transition.new_state]
+    _apply(obj, workflow, target)
+    _record(obj, transition_id, checker.principal.id, comment)
+    reindex(checker.policy, obj)
+    return target

@@ -1,0 +1,1 @@
+"""Built-in workflow definitions (JSON files read by ``baobab.security.workflows``)."""

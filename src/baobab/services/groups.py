@@ -1,0 +1,169 @@
+"""``@groups`` on a container: list and search, read, create, update (membership), delete.
+
+Shapes follow plone.restapi (``PATCH {"users": {"alice": true, "bob": false}}`` changes
+membership). Everything needs ``baobab.ManageUsers``; only a Manager creates or changes a group
+that holds Manager, or gives one Manager.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from baobab.config.declarations import service
+from baobab.content.interfaces import IContainer
+from baobab.errors import NotFound, ValidationError
+from baobab.request import Request, Response, json_response
+from baobab.security.sharing import check_global_roles, check_may_manage
+from baobab.security.users import Group, UserFolder, user_folder, validate_principal_id
+from baobab.services.listing import batched, check_keys, string_field
+
+__all__ = ["groups_delete", "groups_get", "groups_patch", "groups_post"]
+
+MANAGE = "baobab.ManageUsers"
+PROPERTIES = ("title", "description", "email")
+
+
+def _folder(request: Request, create: bool = False) -> UserFolder:
+    return user_folder(request.context, create=create) or UserFolder()
+
+
+def _url(request: Request, group_id: str = "") -> str:
+    base = request.url_for(request.path.split("/@groups", 1)[0] + "/@groups")
+    return f"{base}/{group_id}" if group_id else base
+
+
+def group_json(request: Request, group: Group, members: int = 50) -> dict[str, Any]:
+    return {
+        "@id": _url(request, group.id),
+        "id": group.id,
+        "groupname": group.id,
+        "title": group.title,
+        "description": group.description,
+        "email": group.email,
+        "roles": list(group.roles),
+        "users": {
+            "items": list(group.members.keys()[:members]),
+            "items_total": group.member_count(),
+        },
+    }
+
+
+def _one(request: Request) -> str:
+    if len(request.subpath) != 1:
+        raise NotFound("Not found")
+    return request.subpath[0]
+
+
+@service(
+    method="GET",
+    context=IContainer,
+    name="@groups",
+    permission=MANAGE,
+    allow_subpath=True,
+    summary="List and search groups, or read one",
+)
+def groups_get(request: Request) -> Response:
+    folder = _folder(request)
+    if request.subpath:
+        group = folder.group(_one(request))
+        size = request.query_int("b_size", 1000, 1, 100_000)
+        return json_response(group_json(request, group, size))
+    groups = list(folder.search_groups(request.query.get("query", "")))
+    by_id = {g.id: g for g in groups}
+    return json_response(
+        batched(
+            request,
+            _url(request),
+            len(groups),
+            sorted(by_id),
+            lambda group_id: group_json(request, by_id[group_id], 0),
+        )
+    )
+
+
+def _members(folder: UserFolder, users: Any) -> dict[str, bool]:
+    if not isinstance(users, dict) or not all(isinstance(v, bool) for v in users.values()):
+        raise ValidationError(
+            "`users` maps user ids to true (add) or false (remove)", details=[{"field": "users"}]
+        )
+    for user_id in users:
+        if folder.get_user(user_id) is None:
+            raise ValidationError(f"No user {user_id!r}", details=[{"field": "users"}])
+    return users
+
+
+def _apply(request: Request, folder: UserFolder, group: Group, data: dict[str, Any]) -> None:
+    checker, context = request.security, request.context
+    check_may_manage(checker, context, group.roles)
+    for key in PROPERTIES:
+        if key in data:
+            setattr(group, key, string_field(data, key, max_length=500))
+    if "roles" in data:
+        roles = data["roles"]
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            raise ValidationError(
+                "`roles` must be a list of role ids", details=[{"field": "roles"}]
+            )
+        group.roles = check_global_roles(checker, context, roles)
+    if "users" in data:
+        users = data["users"]
+        if isinstance(users, list):  # plone.restapi's create takes a list of ids
+            users = dict.fromkeys(users, True) if all(isinstance(u, str) for u in users) else None
+        for user_id, member in _members(folder, users).items():
+            user = folder.user(user_id)
+            wanted = set(user.groups) | {group.id} if member else set(user.groups) - {group.id}
+            folder.set_groups(user, wanted)
+
+
+@service(
+    method="POST",
+    context=IContainer,
+    name="@groups",
+    permission=MANAGE,
+    summary="Create a group",
+)
+def groups_post(request: Request) -> Response:
+    data = request.json_object()
+    check_keys(data, {"groupname", "id", *PROPERTIES, "roles", "users"})
+    group_id = validate_principal_id(data.get("groupname", data.get("id")), "groupname")
+    if request.auth.is_global(group_id):
+        raise ValidationError(f"{group_id!r} is reserved", details=[{"field": "groupname"}])
+    folder = _folder(request, create=True)
+    group = Group(group_id)
+    folder.add_group(group)
+    _apply(request, folder, group, data)
+    response = json_response(group_json(request, group), status=201)
+    response.headers.append((b"location", _url(request, group_id).encode()))
+    return response
+
+
+@service(
+    method="PATCH",
+    context=IContainer,
+    name="@groups",
+    permission=MANAGE,
+    allow_subpath=True,
+    summary="Update a group and its members",
+)
+def groups_patch(request: Request) -> Response:
+    data = request.json_object()
+    check_keys(data, {*PROPERTIES, "roles", "users"})
+    folder = _folder(request)
+    _apply(request, folder, folder.group(_one(request)), data)
+    return Response(status=204, content_type=None)
+
+
+@service(
+    method="DELETE",
+    context=IContainer,
+    name="@groups",
+    permission=MANAGE,
+    allow_subpath=True,
+    summary="Delete a group",
+)
+def groups_delete(request: Request) -> Response:
+    folder = _folder(request)
+    group = folder.group(_one(request))
+    check_may_manage(request.security, request.context, group.roles)
+    folder.remove_group(group.id)
+    return Response(status=204, content_type=None)

@@ -1,0 +1,102 @@
+"""``@principals?search=``, ``@roles`` and ``@user`` (the current principal, here)."""
+
+from __future__ import annotations
+
+from itertools import islice
+from typing import Any
+
+from baobab.config.declarations import service
+from baobab.content.interfaces import IContainer, IResource
+from baobab.errors import BadRequest
+from baobab.location import resource_path
+from baobab.request import Request, Response, json_response
+from baobab.security.authentication import find_container
+from baobab.security.users import user_folder
+
+__all__ = ["current_user", "principals_search", "roles_list"]
+
+_LIMIT = 25
+
+
+@service(
+    method="GET",
+    context=IResource,
+    name="@principals",
+    permission="baobab.ChangeLocalRoles",
+    summary="Search users and groups (to share with)",
+)
+def principals_search(request: Request) -> Response:
+    term = request.query.get("search", "").strip()
+    if not term:
+        raise BadRequest("Give a search term: ?search=…")
+    container = find_container(request.context)
+    folder = user_folder(container) if container is not None else None
+    users: list[dict[str, Any]] = []
+    groups: list[dict[str, Any]] = []
+    if folder is not None:
+        base = request.url_for(resource_path(container))
+        for user_id in islice(folder.search_users(term), _LIMIT):
+            user = folder.user(user_id)
+            users.append(
+                {
+                    "@id": f"{base}/@users/{user.id}",
+                    "id": user.id,
+                    "fullname": user.fullname,
+                    "email": user.email,
+                }
+            )
+        for group in islice(folder.search_groups(term), _LIMIT):
+            groups.append(
+                {"@id": f"{base}/@groups/{group.id}", "id": group.id, "title": group.title}
+            )
+    return json_response({"users": users, "groups": groups})
+
+
+@service(
+    method="GET",
+    context=IContainer,
+    name="@roles",
+    permission="baobab.AccessContentInformation",
+    summary="The roles of this site",
+)
+def roles_list(request: Request) -> Response:
+    base = request.url_for(resource_path(request.context)) + "/@roles"
+    return json_response(
+        [
+            {"@id": f"{base}/{role.id}", "@type": "role", "id": role.id, "title": role.title}
+            for role in request.registry.roles.values()
+        ]
+    )
+
+
+@service(
+    method="GET",
+    context=IResource,
+    name="@user",
+    permission="baobab.Public",
+    summary="Who am I here: principal, roles, and which permissions I hold",
+)
+def current_user(request: Request) -> Response:
+    principal = request.principal
+    checker = request.security
+    obj = request.context
+    data: dict[str, Any] = {
+        "@id": request.url_for(resource_path(obj)) + "/@user",
+        "id": principal.id,
+        "title": principal.title,
+        "authenticated": principal.authenticated,
+        "groups": sorted(principal.groups),
+        "roles": sorted(principal.global_roles),
+        "local_roles": sorted(checker.local_roles(obj)),
+        "roles_here": sorted(checker.roles(obj)),
+    }
+    wanted = request.query.get("permissions")
+    if wanted is not None:
+        names = [p.strip() for p in wanted.split(",") if p.strip()]
+        unknown = [p for p in names if p not in request.registry.permissions]
+        if unknown:
+            raise BadRequest(
+                "Unknown permissions: " + ", ".join(unknown), details={"unknown": unknown}
+            )
+        data["permissions"] = {p: bool(checker.permits(p, obj)) for p in names}
+    return json_response(data)

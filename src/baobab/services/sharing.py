@@ -1,0 +1,172 @@
+"""``@sharing``: local roles on any object, in plone.restapi's shape.
+
+GET lists the principals that hold a sharable role here — locally (``true``), inherited from
+above (``"acquired"``) or globally (``"global"``) — plus ``AuthenticatedUsers`` and, with
+``?search=``, matching users and groups; ``inherit`` says whether grants from above apply.
+POST ``{"entries": [{"id": …, "roles": {"baobab.Reader": true}}], "inherit": false}`` grants,
+revokes and blocks, under the delegation rules of :mod:`baobab.security.sharing`.
+"""
+
+from __future__ import annotations
+
+from itertools import islice
+from typing import Any
+
+from baobab.config.declarations import service
+from baobab.content.interfaces import IDatabaseRoot, IResource
+from baobab.errors import MethodNotAllowed, ValidationError
+from baobab.request import Request, Response, json_response
+from baobab.security.authentication import find_container
+from baobab.security.principals import AUTHENTICATED_GROUP
+from baobab.security.sharing import SharingChange, apply_sharing, inherited_roles
+from baobab.security.users import user_folder
+from baobab.services.listing import check_keys
+
+__all__ = ["sharing_get", "sharing_post"]
+
+PERMISSION = "baobab.ChangeLocalRoles"
+
+
+def _describe(request: Request, principal_id: str) -> dict[str, Any] | None:
+    """``{"id", "type", "title", "login"}`` of a known principal, or None."""
+    if principal_id == AUTHENTICATED_GROUP:
+        return {"id": principal_id, "type": "group", "title": "Logged-in users", "login": None}
+    container = find_container(request.context)
+    folder = user_folder(container) if container is not None else None
+    if folder is not None:
+        user = folder.get_user(principal_id)
+        if user is not None:
+            return {"id": user.id, "type": "user", "title": user.fullname, "login": user.id}
+        group = folder.get_group(principal_id)
+        if group is not None:
+            return {"id": group.id, "type": "group", "title": group.title, "login": None}
+    principal = request.auth.principal(principal_id)
+    if principal is not None:
+        return {"id": principal.id, "type": "user", "title": principal.title, "login": principal.id}
+    return None
+
+
+def _global_roles(request: Request, principal_id: str) -> frozenset[str]:
+    container = find_container(request.context)
+    folder = user_folder(container) if container is not None else None
+    if folder is not None:
+        user = folder.get_user(principal_id)
+        if user is not None:
+            roles = set(user.roles)
+            for group_id in user.groups:
+                group = folder.get_group(group_id)
+                roles.update(group.roles if group is not None else ())
+            return frozenset(roles)
+        group = folder.get_group(principal_id)
+        if group is not None:
+            return frozenset(group.roles)
+    principal = request.auth.principal(principal_id)
+    return principal.roles if principal is not None else frozenset()
+
+
+def _search(request: Request, term: str) -> list[str]:
+    container = find_container(request.context)
+    folder = user_folder(container) if container is not None else None
+    found: list[str] = []
+    if folder is not None:
+        found += list(islice(folder.search_users(term), 25)) if term else []
+        found += [g.id for g in folder.search_groups(term)][:25]
+    return found
+
+
+def _not_on_database(request: Request) -> None:
+    if IDatabaseRoot.providedBy(request.context):
+        raise MethodNotAllowed("Sharing applies to content, not to a database")
+
+
+@service(
+    method="GET", context=IResource, name="@sharing", permission=PERMISSION, summary="Local roles"
+)
+def sharing_get(request: Request) -> Response:
+    _not_on_database(request)
+    obj = request.context
+    checker = request.security
+    available = [r for r in checker.policy.registry.roles.values() if r.delegate]
+    inherited = inherited_roles(obj)
+    ids = {AUTHENTICATED_GROUP, *obj._local_roles, *inherited}
+    ids.update(_search(request, request.query.get("search", "").strip()))
+    entries = []
+    for principal_id in sorted(ids):
+        described = _describe(request, principal_id)
+        if described is None:
+            described = {"id": principal_id, "type": "user", "title": "", "login": None}
+        local = set(obj._local_roles.get(principal_id, ()))
+        above = inherited.get(principal_id, frozenset())
+        global_ = _global_roles(request, principal_id)
+        roles: dict[str, Any] = {}
+        for role in available:
+            roles[role.id] = (
+                True
+                if role.id in local
+                else "global"
+                if role.id in global_
+                else "acquired"
+                if role.id in above
+                else False
+            )
+        entries.append({**described, "roles": roles})
+    return json_response(
+        {
+            "available_roles": [
+                {
+                    "id": r.id,
+                    "title": r.title,
+                    "delegable": bool(checker.permits(r.delegate or "", obj)),
+                }
+                for r in available
+            ],
+            "entries": entries,
+            "inherit": obj._inherit_roles,
+        }
+    )
+
+
+def _changes(data: dict[str, Any]) -> list[SharingChange]:
+    entries = data.get("entries", [])
+    if not isinstance(entries, list):
+        raise ValidationError("`entries` must be a list", details=[{"field": "entries"}])
+    changes: list[SharingChange] = []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+            raise ValidationError(
+                "Each entry needs an `id` and a `roles` object",
+                details=[{"field": f"entries[{index}]"}],
+            )
+        check_keys(entry, {"id", "type", "roles", "title", "login"})
+        roles = entry.get("roles", {})
+        if not isinstance(roles, dict):
+            raise ValidationError(
+                "`roles` must map role ids to true or false",
+                details=[{"field": f"entries[{index}].roles"}],
+            )
+        changes.append((entry["id"], roles))
+    return changes
+
+
+@service(
+    method="POST",
+    context=IResource,
+    name="@sharing",
+    permission=PERMISSION,
+    summary="Grant or revoke local roles, block or restore inheritance",
+)
+def sharing_post(request: Request) -> Response:
+    _not_on_database(request)
+    data = request.json_object()
+    check_keys(data, {"entries", "inherit"})
+    inherit = data.get("inherit")
+    if inherit is not None and not isinstance(inherit, bool):
+        raise ValidationError("`inherit` must be true or false", details=[{"field": "inherit"}])
+    apply_sharing(
+        request.security,
+        request.context,
+        _changes(data),
+        inherit,
+        lambda pid: _describe(request, pid) is not None,
+    )
+    return Response(status=204, content_type=None)

@@ -1,0 +1,254 @@
+"""``@users`` on a container: list and search, read, create, update, delete, reset password.
+
+Shapes follow plone.restapi. Managing users needs ``baobab.ManageUsers``; a user reads their
+own record, changes their own ``fullname``/``email``/``description`` (``SetOwnProperties``) and
+password (``POST @users/{id}/reset-password`` with the old one, ``SetOwnPassword``), and
+nothing else about themselves. Only a Manager assigns Manager or touches a Manager's account
+(:mod:`baobab.security.sharing`). A password change, disabling, or deletion ends the user's
+existing tokens.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from baobab.config.declarations import service
+from baobab.content.interfaces import IContainer
+from baobab.errors import Forbidden, NotFound, Unauthorized, ValidationError
+from baobab.request import Request, Response, json_response
+from baobab.security.sharing import check_global_roles, check_may_manage
+from baobab.security.users import User, UserFolder, user_folder, validate_principal_id
+from baobab.services.guards import require
+from baobab.services.listing import batched, check_keys, string_field
+
+__all__ = ["users_delete", "users_get", "users_patch", "users_post"]
+
+MANAGE = "baobab.ManageUsers"
+OWN_PROPERTIES = ("fullname", "email", "description")
+MANAGED = ("password", "roles", "groups", "disabled")
+
+
+def _folder(request: Request, create: bool = False) -> UserFolder:
+    folder = user_folder(request.context, create=create)
+    if folder is None:
+        folder = UserFolder()  # nothing stored yet: an empty, unsaved folder
+    return folder
+
+
+def _url(request: Request, user_id: str = "") -> str:
+    base = request.url_for(request.path.split("/@users", 1)[0] + "/@users")
+    return f"{base}/{user_id}" if user_id else base
+
+
+def user_json(request: Request, folder: UserFolder, user: User) -> dict[str, Any]:
+    groups = [folder.get_group(g) for g in user.groups]
+    return {
+        "@id": _url(request, user.id),
+        "id": user.id,
+        "username": user.id,
+        "fullname": user.fullname,
+        "email": user.email,
+        "description": user.description,
+        "roles": list(user.roles),
+        "groups": {
+            "items": [{"id": g.id, "title": g.title} for g in groups if g is not None],
+            "items_total": len(user.groups),
+        },
+        "disabled": user.disabled,
+    }
+
+
+def _effective_roles(folder: UserFolder, user: User) -> set[str]:
+    roles = set(user.roles)
+    for group_id in user.groups:
+        group = folder.get_group(group_id)
+        if group is not None:
+            roles.update(group.roles)
+    return roles
+
+
+def _is_self(request: Request, user_id: str) -> bool:
+    principal = request.principal
+    return principal.id == user_id and principal.container is not None
+
+
+def _one(request: Request) -> str:
+    if len(request.subpath) != 1:
+        raise NotFound("Not found")
+    return request.subpath[0]
+
+
+@service(
+    method="GET",
+    context=IContainer,
+    name="@users",
+    permission="baobab.SetOwnProperties",
+    allow_subpath=True,
+    summary="List and search users, or read one",
+)
+def users_get(request: Request) -> Response:
+    folder = _folder(request)
+    if request.subpath:
+        user_id = _one(request)
+        if not _is_self(request, user_id):
+            require(request, MANAGE, request.context)
+        return json_response(user_json(request, folder, folder.user(user_id)))
+    require(request, MANAGE, request.context)
+    query = request.query.get("query", "")
+    ids = folder.search_users(query) if query else folder.users.keys()
+    total = len(ids) if query else folder.user_count()
+    return json_response(
+        batched(
+            request,
+            _url(request),
+            total,
+            ids,
+            lambda user_id: user_json(request, folder, folder.user(user_id)),
+        )
+    )
+
+
+def _set_password(request: Request, user: User, password: Any, field: str = "password") -> None:
+    if not isinstance(password, str) or len(password) < 8:
+        raise ValidationError(
+            "A password needs at least 8 characters",
+            details=[{"field": field, "message": "needs at least 8 characters"}],
+        )
+    user.password_hash = request.auth.hash(password, request.offload)
+    user.tokens_not_before = time.time()
+
+
+def _apply(request: Request, folder: UserFolder, user: User, data: dict[str, Any]) -> None:
+    """Write validated fields; the caller checked who may change which."""
+    old_words = user.words()
+    for key in OWN_PROPERTIES:
+        if key in data:
+            setattr(user, key, string_field(data, key, max_length=500))
+    if "roles" in data:
+        roles = data["roles"]
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            raise ValidationError(
+                "`roles` must be a list of role ids", details=[{"field": "roles"}]
+            )
+        user.roles = check_global_roles(request.security, request.context, roles)
+    if "groups" in data:
+        groups = data["groups"]
+        if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+            raise ValidationError(
+                "`groups` must be a list of group ids", details=[{"field": "groups"}]
+            )
+        changed = [folder.get_group(g) for g in set(groups) ^ set(user.groups)]
+        if any(g is None for g in changed):
+            raise ValidationError("Unknown group", details=[{"field": "groups"}])
+        check_may_manage(
+            request.security, request.context, (r for g in changed if g for r in g.roles)
+        )
+        folder.set_groups(user, groups)
+    if "disabled" in data:
+        if not isinstance(data["disabled"], bool):
+            raise ValidationError(
+                "`disabled` must be true or false", details=[{"field": "disabled"}]
+            )
+        if data["disabled"] != user.disabled:
+            user.disabled = data["disabled"]
+            user.tokens_not_before = time.time()
+    if "password" in data:
+        _set_password(request, user, data["password"])
+    folder.reindex_user(user, old_words)
+
+
+@service(
+    method="POST",
+    context=IContainer,
+    name="@users",
+    permission="baobab.SetOwnProperties",
+    allow_subpath=True,
+    summary="Create a user, or reset one's own password",
+)
+def users_post(request: Request) -> Response:
+    if request.subpath:
+        return _reset_password(request)
+    require(request, MANAGE, request.context)
+    data = request.json_object()
+    check_keys(data, {"username", "id", "password", *OWN_PROPERTIES, "roles", "groups"})
+    user_id = validate_principal_id(data.get("username", data.get("id")), "username")
+    if request.auth.is_global(user_id):
+        raise ValidationError(f"{user_id!r} is reserved", details=[{"field": "username"}])
+    folder = _folder(request, create=True)
+    if "password" not in data:
+        raise ValidationError("`password` is required", details=[{"field": "password"}])
+    user = User(user_id, "")
+    folder.add_user(user)
+    _apply(request, folder, user, data)
+    response = json_response(user_json(request, folder, user), status=201)
+    response.headers.append((b"location", _url(request, user_id).encode()))
+    return response
+
+
+def _reset_password(request: Request) -> Response:
+    if len(request.subpath) != 2 or request.subpath[1] != "reset-password":
+        raise NotFound("Not found")
+    user_id = request.subpath[0]
+    if not _is_self(request, user_id):
+        raise Forbidden("Only the user may change their own password this way; managers PATCH")
+    require(request, "baobab.SetOwnPassword", request.context)
+    data = request.json_object()
+    check_keys(data, {"old_password", "new_password"})
+    folder = _folder(request)
+    user = folder.user(user_id)
+    old = data.get("old_password")
+    if not isinstance(old, str) or not request.auth.verify(
+        user.password_hash, old, request.offload
+    ):
+        raise Unauthorized("The old password is wrong")
+    _set_password(request, user, data.get("new_password"), "new_password")
+    return Response(status=204, content_type=None)
+
+
+@service(
+    method="PATCH",
+    context=IContainer,
+    name="@users",
+    permission="baobab.SetOwnProperties",
+    allow_subpath=True,
+    summary="Update a user",
+)
+def users_patch(request: Request) -> Response:
+    user_id = _one(request)
+    data = request.json_object()
+    check_keys(data, {*OWN_PROPERTIES, *MANAGED})
+    folder = _folder(request)
+    user = folder.user(user_id)
+    managed = sorted(set(data) & set(MANAGED))
+    if (
+        _is_self(request, user_id)
+        and managed
+        and not request.security.permits(MANAGE, request.context)
+    ):
+        raise Forbidden(
+            f"Users may not change their own {', '.join(managed)}",
+            details={"fields": managed},
+        )
+    if not _is_self(request, user_id) or managed:
+        require(request, MANAGE, request.context)
+        check_may_manage(request.security, request.context, _effective_roles(folder, user))
+    _apply(request, folder, user, data)
+    return Response(status=204, content_type=None)
+
+
+@service(
+    method="DELETE",
+    context=IContainer,
+    name="@users",
+    permission=MANAGE,
+    allow_subpath=True,
+    summary="Delete a user",
+)
+def users_delete(request: Request) -> Response:
+    user_id = _one(request)
+    folder = _folder(request)
+    user = folder.user(user_id)
+    check_may_manage(request.security, request.context, _effective_roles(folder, user))
+    folder.remove_user(user_id)
+    return Response(status=204, content_type=None)

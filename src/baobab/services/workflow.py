@@ -1,0 +1,87 @@
+"""``@workflow``: an object's state, the transitions this user may take, and its history.
+
+GET answers in plone.restapi's shape; the history is shown to those who may request or
+review (Plone's ``review_history`` guard). ``POST @workflow/{transition}`` with an optional
+``{"comment": …}`` takes a transition and answers with the new history entry.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from baobab.config.declarations import service
+from baobab.content.interfaces import IResource
+from baobab.content.resources import Resource
+from baobab.errors import BadRequest, NotFound, ValidationError
+from baobab.location import resource_path
+from baobab.request import Request, Response, json_response
+from baobab.security.transitions import available_transitions, do_transition, state_of
+from baobab.services.listing import check_keys
+
+__all__ = ["workflow_get", "workflow_post"]
+
+HISTORY_PERMISSIONS = ("baobab.RequestReview", "baobab.ReviewContent")
+
+
+def _history(request: Request, obj: Resource) -> list[dict[str, Any]]:
+    checker = request.security
+    if not any(checker.permits(p, obj) for p in HISTORY_PERMISSIONS):
+        return []
+    found = state_of(request.policy, obj)
+    titles = {s.id: s.title for s in found[0].states.values()} if found else {}
+    return [
+        {**entry, "title": titles.get(entry["review_state"], "")} for entry in obj.workflow_history
+    ]
+
+
+@service(
+    method="GET",
+    context=IResource,
+    name="@workflow",
+    permission="baobab.View",
+    summary="Workflow state, available transitions and history",
+)
+def workflow_get(request: Request) -> Response:
+    obj = request.context
+    if not isinstance(obj, Resource) or obj.__parent__ is None:
+        raise NotFound("A database has no workflow")
+    base = request.url_for(resource_path(obj)) + "/@workflow"
+    found = state_of(request.policy, obj)
+    state = {"id": found[1].id, "title": found[1].title} if found else None
+    return json_response(
+        {
+            "@id": base,
+            "workflow": found[0].id if found else None,
+            "state": state,
+            "transitions": [
+                {"@id": f"{base}/{t.id}", "id": t.id, "title": t.title}
+                for t in available_transitions(request.security, obj)
+            ],
+            "history": _history(request, obj),
+        }
+    )
+
+
+@service(
+    method="POST",
+    context=IResource,
+    name="@workflow",
+    permission="baobab.AccessContentInformation",
+    allow_subpath=True,
+    summary="Take a workflow transition",
+)
+def workflow_post(request: Request) -> Response:
+    obj = request.context
+    if len(request.subpath) != 1:
+        raise NotFound("POST @workflow/{transition}")
+    if not isinstance(obj, Resource) or obj.__parent__ is None:
+        raise BadRequest("A database has no workflow")
+    comment = ""
+    if request.body:
+        data = request.json_object()
+        check_keys(data, {"comment"})
+        comment = data.get("comment") or ""
+        if not isinstance(comment, str) or len(comment) > 10_000:
+            raise ValidationError("`comment` must be a string", details=[{"field": "comment"}])
+    state = do_transition(request.security, obj, request.subpath[0], comment)
+    return json_response({**obj.workflow_history[-1], "title": state.title})
