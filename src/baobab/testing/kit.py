@@ -123,3 +123,17 @@ class BaobabClient(httpx.AsyncClient):
         elif login is not None:
             auth = (login, TEST_USERS[login][0])
         return BaobabClient(transport=self._transport, base_url=self.base_url, auth=auth)
+
+    def as_login(self, login: str, password: str) -> BaobabClient:
+        """A client sharing the app, with Basic credentials (e.g. a user stored in a site)."""
+        return BaobabClient(
+            transport=self._transport, base_url=self.base_url, auth=(login, password)
+        )
+
+    def with_token(self, token: str) -> BaobabClient:
+        """A client sharing the app, sending ``Authorization: Bearer <token>``."""
+        return BaobabClient(
+            transport=self._transport,
+            base_url=self.base_url,
+            headers={"authorization": f"Bearer {token}"},
+        )
