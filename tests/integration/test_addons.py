@@ -79,3 +79,22 @@ async def test_type_schema_of_addon(client: BaobabClient, agenda: str) -> None:
     assert schema["required"] == ["start"]
     assert schema["properties"]["kind"]["enum"] == ["talk", "workshop", None]
     assert schema["properties"]["stars"]["maximum"] == 5
+
+
+async def test_field_read_and_write_permissions(client: BaobabClient, agenda: str) -> None:
+    event = {"@type": "Event", "id": "ev", "start": "2027-01-01", "notes": "internal"}
+    assert (await client.post(agenda, json=event)).status_code == 201
+    assert (await client.post(f"{agenda}/ev/@workflow/publish")).status_code == 200
+    async with client.as_user(None) as anon:
+        data = (await anon.get(f"{agenda}/ev")).json()
+        assert "notes" not in data  # published: readable, but notes need ModifyContent
+        assert data["start"] == "2027-01-01"
+    async with client.as_user("editor") as editor:
+        assert (await editor.get(f"{agenda}/ev")).json()["notes"] == "internal"
+        resp = await editor.patch(f"{agenda}/ev", json={"notes": "changed", "title": "T"})
+        assert resp.status_code == 403
+        assert resp.json()["details"] == {"fields": ["notes"]}
+        assert (await editor.get(f"{agenda}/ev")).json()["title"] == ""  # nothing written
+        assert (await editor.patch(f"{agenda}/ev", json={"title": "T"})).status_code == 204
+    assert (await client.patch(f"{agenda}/ev", json={"notes": "changed"})).status_code == 204
+    assert (await client.get(f"{agenda}/ev")).json()["notes"] == "changed"

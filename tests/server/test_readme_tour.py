@@ -14,10 +14,11 @@ pytestmark = pytest.mark.server
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-def _tour() -> str:
+def _tour(section: str = "## API tour") -> str:
     text = README.read_text()
-    block = text.split("## API tour", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
-    assert block.startswith("B=http://127.0.0.1:8080;")
+    block = text.split(section, 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    if section == "## API tour":
+        assert block.startswith("B=http://127.0.0.1:8080;")
     return block
 
 
@@ -52,3 +53,40 @@ def test_readme_api_tour(servers: Any) -> None:
     assert answers[11]["id"] == "welcome"  # read with the token
     assert "token" in answers[12]  # renewed
     assert answers[13]["type"] == "Unauthorized"  # after logout
+
+
+def test_readme_security_tour(servers: Any) -> None:
+    server = servers.serve()
+    prelude = _tour().split("\n# a container", 1)[0]  # B, U, J and api() from the tour
+    script = "\n".join(
+        [
+            prelude.replace("http://127.0.0.1:8080", server.url, 1),
+            'api -X POST $B/db -d \'{"@type": "Container", "id": "site"}\' >/dev/null',
+            _tour("## Users, sharing and workflow"),
+        ]
+    )
+    done = subprocess.run(
+        ["bash", "-c", f"set -u\nPW={servers.root_password}\n{script}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    answers = [json.loads(line) for line in lines if line.startswith(("{", "["))]
+    codes = [line for line in lines if not line.startswith(("{", "["))]
+    # alice before sharing, the sharing POST, alice's PATCH, anonymous after publishing
+    assert codes == ["404", "204", "204", "200"]
+    user, group, doc, sharing, me, submitted, workflow, published = answers
+    assert user["id"] == "alice" and "password" not in user
+    assert group["users"] == {"items": ["alice"], "items_total": 1}
+    assert doc["review_state"] == "private"
+    editors = next(e for e in sharing["entries"] if e["id"] == "editors")
+    assert editors["roles"]["baobab.Editor"] is True
+    assert me["permissions"] == {"baobab.View": True, "baobab.ReviewContent": False}
+    assert me["groups"] == ["editors"]
+    assert submitted["review_state"] == "pending" and submitted["comments"] == "ready"
+    assert workflow["state"]["id"] == "pending"
+    assert [h["action"] for h in workflow["history"]] == [None, "submit"]
+    assert published["review_state"] == "published"

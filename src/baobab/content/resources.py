@@ -156,23 +156,31 @@ class Folder(Resource):
     def _index_child(self, name: str, old: Iterable[str], new: Iterable[str]) -> None:
         """Move child ``name`` from the token sets of ``old`` to those of ``new``."""
         old, new = set(old), set(new)
+        index = self._token_index()
         for token in old - new:
-            ids = self._visible.get(token)
-            if ids is not None:
+            ids = index.get(token)
+            if ids is not None and name in ids:
                 ids.remove(name)
                 if not ids:
-                    del self._visible[token]
+                    del index[token]
         for token in new - old:
-            ids = self._visible.get(token)
+            ids = index.get(token)
             if ids is None:
-                ids = self._visible[token] = OOTreeSet()
+                ids = index[token] = OOTreeSet()
             ids.insert(name)
+
+    def _token_index(self) -> OOBTree:
+        index: OOBTree | None = getattr(self, "_visible", None)
+        if index is None:  # a folder stored before the index existed
+            index = self._visible = OOBTree()
+        return index
 
     def visible_keys(self, tokens: Iterable[str]) -> Any:
         """The sorted ids of the children visible to a principal holding ``tokens``."""
         found: Any = None
+        index = getattr(self, "_visible", None) or {}
         for token in tokens:
-            ids = self._visible.get(token)
+            ids = index.get(token)
             if ids is not None:
                 found = ids if found is None else union(found, ids)
         return () if found is None else found
