@@ -38,6 +38,10 @@ def test_defaults_are_the_embedded_filestorage() -> None:
         ('{"server": {"workers": 2}}', "`$.server.workers`"),
         ('{"auth": {"jwt_secret": "short"}}', "`$.auth.jwt_secret`"),
         ('{"server": {"certfile": "c.pem"}}', "`$.server.certfile`"),
+        ('{"auth": {"argon2": {"time_cost": 0}}}', "`$.auth.argon2.time_cost`"),
+        ('{"auth": {"argon2": {"memory_cost": 16}}}', "`$.auth.argon2.memory_cost`"),
+        ('{"workflows": {"types": {"Document": 3}}}', "`$.workflows.types.Document`"),
+        ('{"workflows": {"default": ["x"]}}', "`$.workflows.default`"),
     ],
 )
 def test_errors_name_the_key_path(raw: str, path: str) -> None:

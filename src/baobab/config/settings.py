@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -176,6 +176,8 @@ def check_settings(settings: Settings) -> Settings:
         "$.threads.pool_size": settings.threads.pool_size,
         "$.server.workers": settings.server.workers,
         "$.auth.token_expiry": settings.auth.token_expiry,
+        "$.auth.argon2.time_cost": settings.auth.argon2.time_cost,
+        "$.auth.argon2.parallelism": settings.auth.argon2.parallelism,
     }
     for path, value in positive.items():
         if value < 1:
@@ -184,6 +186,11 @@ def check_settings(settings: Settings) -> Settings:
         raise ConfigError("Invalid configuration: `$.server.port` must be between 0 and 65535")
     if settings.auth.jwt_secret is not None and len(settings.auth.jwt_secret) < 32:
         raise ConfigError("Invalid configuration: `$.auth.jwt_secret` needs at least 32 characters")
+    if settings.auth.argon2.memory_cost < 8 * settings.auth.argon2.parallelism:
+        raise ConfigError(
+            "Invalid configuration: `$.auth.argon2.memory_cost` must be at least 8 KiB per lane "
+            "(parallelism)"
+        )
     if settings.request.conflict_retries < 0:
         raise ConfigError("Invalid configuration: `$.request.conflict_retries` must be >= 0")
     local = all(db.storage != "postgresql" for db in settings.databases.values())
@@ -209,9 +216,10 @@ def _name_keys(raw: bytes | str, exc: msgspec.ValidationError) -> str:
     if "[...]" not in message:
         return message
     data = msgspec.json.decode(raw)
-    tables = {
+    tables: dict[str, tuple[Any, Any]] = {
         "$.databases": (data.get("databases"), DatabaseSettings),
         "$.auth.users": ((data.get("auth") or {}).get("users"), UserSettings),
+        "$.workflows.types": ((data.get("workflows") or {}).get("types"), str | None),
     }
     for prefix, (table, type_) in tables.items():
         if f"`{prefix}[...]" not in message or not isinstance(table, dict):
