@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from baobab.content.resources import Resource
-from baobab.errors import BadRequest, Forbidden
+from baobab.errors import BadRequest, Forbidden, Unauthorized
 from baobab.security.indexing import reindex
 from baobab.security.policy import Checker, SecurityPolicy
 from baobab.security.workflows import State, Transition, Workflow
@@ -94,8 +94,8 @@ def available_transitions(checker: Checker, obj: Any) -> list[Transition]:
 
 
 def do_transition(checker: Checker, obj: Resource, transition_id: str, comment: str) -> State:
-    """Take ``transition_id`` on ``obj``: 400 if it does not leave the current state, 403 if
-    the principal fails its guard."""
+    """Take ``transition_id`` on ``obj``: 400 if it does not leave the current state; if the
+    principal fails its guard, 401 when anonymous, else 403."""
     found = state_of(checker.policy, obj)
     if found is None:
         raise BadRequest(f"A {obj.type_name} has no workflow")
@@ -107,6 +107,10 @@ def do_transition(checker: Checker, obj: Resource, transition_id: str, comment: 
             details={"state": state.id, "transitions": list(state.transitions)},
         )
     if not checker.permits(transition.guard_permission, obj):
+        if not checker.principal.authenticated:
+            raise Unauthorized(
+                "Authentication required", details={"permission": transition.guard_permission}
+            )
         raise Forbidden(
             f"{checker.principal.id} may not {transition_id} this item",
             details={"permission": transition.guard_permission},

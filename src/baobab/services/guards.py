@@ -18,18 +18,28 @@ __all__ = ["check_field_writes", "check_if_match", "current_etag", "require"]
 
 
 ACCESS = "baobab.AccessContentInformation"
+PUBLIC = "baobab.Public"
 
 
 def require(request: Request, permission: str, context: Any) -> None:
-    """Raise unless the policy allows: 401 for anonymous (authenticating may help); for an
-    authenticated principal 404 when it may not even know the object exists (no Access
-    contents information there — the same answer as for a missing object), else 403."""
+    """Raise unless the policy allows ``permission`` on ``context``.
+
+    Anonymous gets 401 (authenticating may help). An authenticated principal that may not
+    *Access contents information* on the object gets the 404 a missing object gets — checked
+    first, so no permission held elsewhere (sharing, say) reaches an object its holder cannot
+    see. Otherwise 403 naming the permission.
+    """
     checker = request.security
-    if checker.permits(permission, context):
+    hidden = (
+        permission != PUBLIC
+        and getattr(context, "__parent__", None) is not None
+        and not checker.permits(ACCESS, context)
+    )
+    if not hidden and checker.permits(permission, context):
         return
     if not request.principal.authenticated:
         raise Unauthorized("Authentication required", details={"permission": permission})
-    if getattr(context, "__parent__", None) is not None and not checker.permits(ACCESS, context):
+    if hidden:
         # Word for word what traversal says about a missing object.
         segments = split_path(request.path)[1:]
         raise NotFound(f"Not found: {context.__name__!r}", details={"path": "/".join(segments)})
