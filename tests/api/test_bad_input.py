@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from baobab.asgi import BaobabApp
-from baobab.testing import BaobabClient
+from baobab.testing import BaobabClient, last_commit
 
 Unchanged = Callable[[], Any]
 
@@ -22,10 +22,10 @@ def unchanged(baobab_app: BaobabApp, client: BaobabClient) -> Any:
     async def check() -> AsyncIterator[None]:
         assert baobab_app.state is not None
         db = baobab_app.state.databases["db"]
-        before = db.lastTransaction()
+        before = last_commit(db)
         listing = (await client.get("/db/site")).content
         yield
-        assert db.lastTransaction() == before
+        assert last_commit(db) == before
         assert (await client.get("/db/site")).content == listing
 
     return check

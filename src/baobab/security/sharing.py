@@ -91,9 +91,22 @@ def apply_sharing(
     inherit: bool | None,
     known: Callable[[str], bool],
 ) -> bool:
-    """Check every change, then write them and reindex; whether anything changed."""
-    planned: list[tuple[str, tuple[str, ...]]] = []
+    """Check every change, then write them and reindex; whether anything changed.
+
+    Several entries for one principal are merged; one role both granted and revoked is a 422.
+    """
+    merged: dict[str, dict[str, bool]] = {}
     for principal_id, roles in changes:
+        into = merged.setdefault(principal_id, {})
+        for role_id, grant in roles.items():
+            if into.get(role_id, grant) != grant:
+                raise ValidationError(
+                    f"{role_id!r} is both granted and revoked for {principal_id!r}",
+                    details=[{"field": "entries", "message": f"contradicts itself on {role_id}"}],
+                )
+            into[role_id] = grant
+    planned: list[tuple[str, tuple[str, ...]]] = []
+    for principal_id, roles in merged.items():
         if not known(principal_id):
             raise ValidationError(
                 f"No user or group {principal_id!r}",

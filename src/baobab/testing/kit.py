@@ -18,6 +18,7 @@ __all__ = [
     "ROOT_PASSWORD",
     "TEST_USERS",
     "BaobabClient",
+    "last_commit",
     "make_settings",
     "postgres_dsn",
     "require_postgres",
@@ -110,6 +111,21 @@ def make_settings(var_dir: Path, storage: str = "memory", **overrides: Any) -> S
         else:
             raw[key] = value
     return parse_settings(msgspec.json.encode(raw))
+
+
+def last_commit(db: Any) -> bytes:
+    """The id of the last committed transaction, as a freshly opened connection sees it.
+
+    ``db.lastTransaction()`` is not enough: RelStorage's main storage instance learns of
+    commits made through other connections only when it polls, so on PostgreSQL it would not
+    move. A new connection polls first.
+    """
+    conn = db.open()
+    try:
+        tid: bytes = conn._storage.lastTransaction()
+        return tid
+    finally:
+        conn.close()
 
 
 class BaobabClient(httpx.AsyncClient):
