@@ -30,6 +30,7 @@ __all__ = [
     "apply_sharing",
     "check_global_roles",
     "check_may_manage",
+    "forget_principal",
     "set_local_roles",
     "sharable_roles",
 ]
@@ -107,7 +108,8 @@ def apply_sharing(
             into[role_id] = grant
     planned: list[tuple[str, tuple[str, ...]]] = []
     for principal_id, roles in merged.items():
-        if not known(principal_id):
+        # Revoking what a deleted principal still holds is allowed; granting needs one.
+        if any(roles.values()) and not known(principal_id):
             raise ValidationError(
                 f"No user or group {principal_id!r}",
                 details=[{"field": "entries", "message": f"unknown principal {principal_id!r}"}],
@@ -124,6 +126,24 @@ def apply_sharing(
     if changed:
         reindex(checker.policy, obj)
     return changed
+
+
+def forget_principal(policy: Any, container: Resource, principal_id: str) -> int:
+    """Remove every local role of a deleted principal in ``container`` (Plone's
+    ``delete_localroles``), so an id created again later inherits nothing; reindexes what
+    changed. Walks the whole site: deleting a principal is rare, a stale grant is a leak."""
+    touched: list[Resource] = []
+    stack: list[Any] = [container]
+    while stack:
+        node = stack.pop()
+        if principal_id in node._local_roles:
+            set_local_roles(node, principal_id, ())
+            touched.append(node)
+        if node.folderish:
+            stack.extend(node.values())
+    for node in touched:
+        reindex(policy, node)
+    return len(touched)
 
 
 def inherited_roles(obj: Resource) -> dict[str, frozenset[str]]:

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from BTrees.Length import Length
-from BTrees.OOBTree import OOBTree, OOTreeSet, intersection, union
+from BTrees.OOBTree import OOBTree, OOTreeSet, intersection
 from persistent import Persistent
 
 from baobab.errors import AlreadyExists, NotFound, ValidationError
@@ -132,11 +132,16 @@ class UserFolder(Persistent):
             return self.users.keys()
         found: Any = None
         for word in words:
-            matches: Any = None
-            for ids in self.words.values(min=word, max=word + "\uffff"):
-                matches = ids if matches is None else union(matches, ids)
-            if matches is None:
+            sets = list(self.words.values(min=word, max=word + "\uffff"))
+            if not sets:
                 return OOTreeSet()
+            if len(sets) == 1:
+                matches: Any = sets[0]
+            else:  # one merge of many sets: pairwise unions would be quadratic
+                merged: set[str] = set()
+                for ids in sets:
+                    merged.update(ids)
+                matches = OOTreeSet(merged)
             found = matches if found is None else intersection(found, matches)
         return found if found is not None else OOTreeSet()
 

@@ -13,7 +13,7 @@ from baobab.config.declarations import service
 from baobab.content.interfaces import IContainer
 from baobab.errors import NotFound, ValidationError
 from baobab.request import Request, Response, json_response
-from baobab.security.sharing import check_global_roles, check_may_manage
+from baobab.security.sharing import check_global_roles, check_may_manage, forget_principal
 from baobab.security.users import Group, UserFolder, user_folder, validate_principal_id
 from baobab.services.listing import batched, check_keys, string_field
 
@@ -166,4 +166,5 @@ def groups_delete(request: Request) -> Response:
     group = folder.group(_one(request))
     check_may_manage(request.security, request.context, group.roles)
     folder.remove_group(group.id)
+    forget_principal(request.policy, request.context, group.id)
     return Response(status=204, content_type=None)

@@ -73,7 +73,7 @@ def roles_list(request: Request) -> Response:
     method="GET",
     context=IResource,
     name="@user",
-    permission="baobab.Public",
+    permission="baobab.AccessContentInformation",
     summary="Who am I here: principal, roles, and which permissions I hold",
 )
 def current_user(request: Request) -> Response:

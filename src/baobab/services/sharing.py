@@ -68,9 +68,9 @@ def _search(request: Request, term: str) -> list[str]:
     container = find_container(request.context)
     folder = user_folder(container) if container is not None else None
     found: list[str] = []
-    if folder is not None:
-        found += list(islice(folder.search_users(term), 25)) if term else []
-        found += [g.id for g in folder.search_groups(term)][:25]
+    if folder is not None and term:
+        found += list(islice(folder.search_users(term), 25))
+        found += [g.id for g in islice(folder.search_groups(term), 25)]
     return found
 
 

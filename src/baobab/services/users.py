@@ -17,7 +17,7 @@ from baobab.config.declarations import service
 from baobab.content.interfaces import IContainer
 from baobab.errors import Forbidden, NotFound, Unauthorized, ValidationError
 from baobab.request import Request, Response, json_response
-from baobab.security.sharing import check_global_roles, check_may_manage
+from baobab.security.sharing import check_global_roles, check_may_manage, forget_principal
 from baobab.security.users import User, UserFolder, user_folder, validate_principal_id
 from baobab.services.guards import require
 from baobab.services.listing import batched, check_keys, string_field
@@ -251,4 +251,5 @@ def users_delete(request: Request) -> Response:
     user = folder.user(user_id)
     check_may_manage(request.security, request.context, _effective_roles(folder, user))
     folder.remove_user(user_id)
+    forget_principal(request.policy, request.context, user_id)
     return Response(status=204, content_type=None)

@@ -80,8 +80,9 @@ def workflow_post(request: Request) -> Response:
     if request.body:
         data = request.json_object()
         check_keys(data, {"comment"})
-        comment = data.get("comment") or ""
-        if not isinstance(comment, str) or len(comment) > 10_000:
+        given = data.get("comment")
+        if given is not None and (not isinstance(given, str) or len(given) > 10_000):
             raise ValidationError("`comment` must be a string", details=[{"field": "comment"}])
+        comment = given or ""
     state = do_transition(request.security, obj, request.subpath[0], comment)
     return json_response({**obj.workflow_history[-1], "title": state.title})
