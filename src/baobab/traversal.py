@@ -34,8 +34,10 @@ def traverse(start: Any, segments: Sequence[str]) -> Traversed:
             return Traversed(context, segment, tuple(segments[index + 1 :]))
         if segment.startswith("_") or segment in (".", ".."):
             raise NotFound(f"Not found: {segment!r}")
-        getter = getattr(context, "get", None) if getattr(context, "folderish", False) else None
-        child = getter(segment) if getter is not None else None
+        try:
+            child = context.get(segment) if context.folderish else None
+        except AttributeError:  # not a folder-like object
+            child = None
         if child is None:
             raise NotFound(f"Not found: {segment!r}", details={"path": "/".join(segments)})
         context = child

@@ -14,6 +14,7 @@ from typing import Any
 
 from baobab.asgi.errors import error_response, internal_error_response
 from baobab.config.registry import Registry
+from baobab.content.interfaces import IContainer
 from baobab.content.resources import Application
 from baobab.database.transactions import ROOT_KEY, Connections, run_in_transaction, run_read
 from baobab.errors import BaobabError, Conflict, MethodNotAllowed, NotFound, Unauthorized
@@ -93,9 +94,15 @@ class Publisher:
             request.conn = None
 
     def _run(self, request: Request, conn: Any, rest: tuple[str, ...], at_top: bool) -> Response:
-        start = self.application if at_top else conn.root()[ROOT_KEY]
+        start: Any = self.application if at_top else conn.root()[ROOT_KEY]
         found = traverse(start, rest)
-        principal = self.auth.resolve(request.credentials, found.context, request.offload)
+        container = None
+        if not at_top and rest and found.context is not start:
+            # the container is the database root's child on the way (never a walk up)
+            candidate = start.get(rest[0])
+            if IContainer.providedBy(candidate):
+                container = candidate
+        principal = self.auth.resolve(request.credentials, container, request.offload)
         request.principal = principal
         if principal.token_id is not None:
             system = conn.get_connection(self.system)

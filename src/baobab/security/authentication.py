@@ -27,7 +27,7 @@ from argon2 import PasswordHasher
 from baobab.config.settings import Settings
 from baobab.content.interfaces import IContainer
 from baobab.errors import Unauthorized
-from baobab.location import lineage, resource_path
+from baobab.location import lineage
 from baobab.security.passwords import PasswordVerifier
 from baobab.security.principals import ANONYMOUS_PRINCIPAL, ROOT_ID, Principal
 from baobab.security.secrets import Secrets
@@ -80,7 +80,18 @@ def find_container(context: Any) -> Any:
     return None
 
 
-def principal_for(user: User, folder: UserFolder, container_path: str) -> Principal:
+def _path(container: Any) -> str:
+    """A container's path: ``/{db}/{id}`` (containers sit right below a database root)."""
+    return f"/{container.__parent__.__name__}/{container.__name__}"
+
+
+def principal_for(
+    user: User,
+    folder: UserFolder,
+    container_path: str,
+    token_id: str | None = None,
+    token_expiry: int | None = None,
+) -> Principal:
     """A stored user as a principal: its roles plus the roles of its groups."""
     roles = set(user.roles)
     for group_id in user.groups:
@@ -93,6 +104,8 @@ def principal_for(user: User, folder: UserFolder, container_path: str) -> Princi
         title=user.fullname or user.id,
         groups=frozenset(user.groups),
         container=container_path,
+        token_id=token_id,
+        token_expiry=token_expiry,
     )
 
 
@@ -200,11 +213,11 @@ class Authenticator:
         )
 
     # step 2, in the publish step ----------------------------------------------------------
-    def resolve(self, credentials: Credentials, context: Any, offload: Offload) -> Principal:
-        """Finish authentication once traversal found ``context`` (see the module doc)."""
+    def resolve(self, credentials: Credentials, container: Any, offload: Offload) -> Principal:
+        """Finish authentication in ``container`` (the container the request is in, or None
+        above containers), once traversal found it (see the module doc)."""
         if isinstance(credentials, Principal):
             return credentials
-        container = find_container(context)
         if isinstance(credentials, PendingToken):
             return self._token_user(credentials, container)
         folder = user_folder(container) if container is not None else None
@@ -213,10 +226,10 @@ class Authenticator:
             raise Unauthorized(WRONG)
         if not self.verify(user.password_hash, credentials.password, offload):
             raise Unauthorized(WRONG)
-        return principal_for(user, folder, resource_path(container))
+        return principal_for(user, folder, _path(container))
 
     def _token_user(self, pending: PendingToken, container: Any) -> Principal:
-        if container is None or resource_path(container) != pending.container:
+        if container is None or _path(container) != pending.container:
             raise Unauthorized(f"This token is valid only inside {pending.container}")
         folder = user_folder(container)
         user = folder.get_user(pending.user_id) if folder is not None else None
@@ -226,13 +239,4 @@ class Authenticator:
             raise Unauthorized("The token's user is disabled")
         if pending.issued < user.tokens_not_before:
             raise Unauthorized("The token was issued before the user's password last changed")
-        principal = principal_for(user, folder, pending.container)
-        return Principal(
-            id=principal.id,
-            roles=principal.roles,
-            title=principal.title,
-            groups=principal.groups,
-            container=principal.container,
-            token_id=pending.token_id,
-            token_expiry=pending.expiry,
-        )
+        return principal_for(user, folder, pending.container, pending.token_id, pending.expiry)

@@ -127,15 +127,18 @@ class Checker:
         found: set[str] = set()
         node = obj
         while node is not None:
-            local = _local(node)
+            try:  # the hot path of every check: attribute access, no getattr defaults
+                local, inherit = node._local_roles, node._inherit_roles
+            except AttributeError:  # above the content tree (the application)
+                break
             if local:
                 for principal_id in ids:
                     roles = local.get(principal_id)
                     if roles:
                         found.update(roles)
-            if not getattr(node, "_inherit_roles", True):
+            if not inherit:
                 break
-            node = getattr(node, "__parent__", None)
+            node = node.__parent__
         return frozenset(found)
 
     def roles(self, obj: Any) -> frozenset[str]:

@@ -71,8 +71,8 @@ def _batch(folder: Folder, request: Request, url: str) -> dict[str, Any]:
     return out
 
 
-def serialize(obj: Any, request: Request) -> dict[str, Any]:
-    """The full representation of ``obj`` (what GET returns)."""
+def serialize(obj: Any, request: Request, url: str | None = None) -> dict[str, Any]:
+    """The full representation of ``obj`` (what GET returns); ``url``: its ``@id`` if known."""
     if IApplication.providedBy(obj):
         return {
             "@id": request.url_for("/"),
@@ -84,8 +84,11 @@ def serialize(obj: Any, request: Request) -> dict[str, Any]:
         return {**summary(obj, request, url), **_batch(obj, request, url)}
     assert isinstance(obj, Resource)
     parent = obj.__parent__  # every Resource below a DatabaseRoot has one
-    parent_url = request.url_for(resource_path(parent))
-    url = f"{parent_url}/{obj.__name__}"
+    if url is None:
+        parent_url = request.url_for(resource_path(parent))
+        url = f"{parent_url}/{obj.__name__}"
+    else:
+        parent_url = url.rsplit("/", 1)[0]
     data: dict[str, Any] = {
         "@id": url,
         "@type": obj.type_name,

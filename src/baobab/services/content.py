@@ -17,13 +17,18 @@ from baobab.security import lifecycle
 from baobab.serialization.content import serialize
 from baobab.serialization.etags import etag_for
 from baobab.services.guards import check_field_writes, check_if_match, current_etag, require
+from baobab.traversal import split_path
 
 __all__ = ["create_child", "delete_object", "get_object", "patch_object"]
 
 
 def representation(request: Request, obj: Any, status: int = 200) -> Response:
     """``obj`` as JSON with its ETag (the pipeline answers ``If-None-Match`` with 304)."""
-    body = orjson.dumps(serialize(obj, request))
+    url = None
+    if obj is request.context and not request.view_name:
+        # the request's own path is the object's: no walk up the tree to rebuild it
+        url = request.url_for("/" + "/".join(split_path(request.path)))
+    body = orjson.dumps(serialize(obj, request, url))
     return Response(status=status, body=body, headers=[(b"etag", etag_for(body).encode())])
 
 
