@@ -30,9 +30,10 @@ def split_path(path: str) -> tuple[str, ...]:
 def traverse(start: Any, segments: Sequence[str]) -> Traversed:
     context = start
     for index, segment in enumerate(segments):
-        if segment.startswith("@"):
+        first = segment[:1]  # one slice, not two startswith calls: this runs per segment
+        if first == "@":
             return Traversed(context, segment, tuple(segments[index + 1 :]))
-        if segment.startswith("_") or segment in (".", ".."):
+        if first in ("_", "."):  # private names, "." and ".."
             raise NotFound(f"Not found: {segment!r}")
         try:
             child = context.get(segment) if context.folderish else None

@@ -45,6 +45,7 @@ __all__ = [
 ]
 
 WRONG = "Wrong login or password"
+_PRINCIPAL_CACHE_SIZE = 4096
 
 # ``offload(key, fn)``: the result of ``fn()`` computed off the publish thread (see Request).
 Offload = Callable[[Any, Callable[[], Any]], Any]
@@ -119,6 +120,7 @@ class Authenticator:
             time_cost=argon.time_cost, memory_cost=argon.memory_cost, parallelism=argon.parallelism
         )
         self.verifier = PasswordVerifier()
+        self._token_principals: dict[str, Principal] = {}
         self._users: dict[str, tuple[str, Principal]] = {
             ROOT_ID: (
                 secrets.root_password_hash,
@@ -201,16 +203,26 @@ class Authenticator:
                 expiry=int(claims["exp"]),
                 issued=float(claims.get("iat", 0)),
             )
+        token_id = claims["jti"]
+        cached = self._token_principals.get(token_id)
+        if cached is not None:
+            return cached
         principal = self.principal(claims["sub"])
         if principal is None:
             raise Unauthorized("The token's user no longer exists")
-        return Principal(
+        principal = Principal(
             id=principal.id,
             roles=principal.roles,
             title=principal.title,
-            token_id=claims["jti"],
+            token_id=token_id,
             token_expiry=int(claims["exp"]),
         )
+        # Global users are fixed for the process's life: a token's principal is built once
+        # (its token sets are computed on construction). The claims were verified above.
+        if len(self._token_principals) >= _PRINCIPAL_CACHE_SIZE:
+            self._token_principals.pop(next(iter(self._token_principals)), None)
+        self._token_principals[token_id] = principal
+        return principal
 
     # step 2, in the publish step ----------------------------------------------------------
     def resolve(self, credentials: Credentials, container: Any, offload: Offload) -> Principal:
