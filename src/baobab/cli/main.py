@@ -1,4 +1,5 @@
-"""``baobab serve`` and ``baobab hash-password``: argument parsing and exit codes only."""
+"""``baobab serve``, ``check-config``, ``hash-password`` and ``reindex-security``: argument
+parsing and exit codes only."""
 
 from __future__ import annotations
 
@@ -10,11 +11,15 @@ import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
+from baobab.asgi.state import start, stop
 from baobab.config.settings import Settings, check_settings, load_settings
+from baobab.database.transactions import ROOT_KEY, run_in_transaction
 from baobab.errors import ConfigError
+from baobab.security.lifecycle import repair
 from baobab.security.passwords import hash_password
 from baobab.security.secrets import ROOT_PASSWORD_HASH_ENV, ensure_secrets
 
@@ -36,7 +41,30 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("hash-password", help="print an argon2 hash for auth.users in the config")
     check = sub.add_parser("check-config", help="validate a configuration file and exit")
     check.add_argument("config", help="JSON configuration file")
+    repair = sub.add_parser(
+        "reindex-security",
+        help="put content without a workflow state in its initial state and recompute every "
+        "object's allowed-principal tokens (stop the server first for FileStorage)",
+    )
+    repair.add_argument("--config", "-c", help="JSON configuration file")
     return parser
+
+
+def _reindex_security(args: argparse.Namespace) -> int:
+    state = start(load_settings(args.config))
+    try:
+        for name, db in state.databases.items():
+
+            def work(conn: Any) -> tuple[tuple[int, int], bool]:
+                root = conn.root()[ROOT_KEY]
+                entered = sum(repair(state.policy, c) for c in list(root.values()))
+                return (len(root), entered), True
+
+            containers, entered = run_in_transaction(db, work, retries=3)
+            print(f"{name}: {containers} containers reindexed, {entered} objects entered a state")
+    finally:
+        stop(state)
+    return 0
 
 
 def _with_overrides(settings: Settings, args: argparse.Namespace) -> Settings:
@@ -108,6 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return _serve(args)
+        if args.command == "reindex-security":
+            return _reindex_security(args)
         if args.command == "check-config":
             load_settings(args.config)
             print(f"{args.config}: valid")

@@ -4,7 +4,9 @@
   its allowed-principal tokens are computed;
 - copied: like Plone, a copy (and everything in it) starts over in the initial state and is
   owned by whoever copied it; other local roles travel with it;
-- moved: inherited roles and acquired permissions may differ at the new place: reindex.
+- moved: inherited roles and acquired permissions may differ at the new place: reindex;
+- repaired (``baobab reindex-security``): objects stored before their type had a workflow
+  enter its initial state, and every allowed-token set and folder index is recomputed.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from baobab.content.resources import Folder, Resource
 from baobab.security.indexing import reindex
 from baobab.security.policy import SecurityPolicy
 from baobab.security.sharing import set_local_roles
-from baobab.security.transitions import initialize
+from baobab.security.transitions import enter_initial_state, initialize
 
-__all__ = ["OWNER", "copied", "created", "moved"]
+__all__ = ["OWNER", "copied", "created", "moved", "repair"]
 
 OWNER = "baobab.Owner"
 
@@ -44,3 +46,18 @@ def copied(policy: SecurityPolicy, obj: Resource, principal_id: str) -> None:
 
 def moved(policy: SecurityPolicy, obj: Resource) -> None:
     reindex(policy, obj)
+
+
+def repair(policy: SecurityPolicy, obj: Resource, actor: str = "system") -> int:
+    """Bring ``obj``'s subtree up to date with the workflows and the token indexes; the
+    number of objects that entered a workflow state."""
+    entered = 0
+    stack: list[Resource] = [obj]
+    while stack:
+        node = stack.pop()
+        entered += enter_initial_state(policy, node, actor)
+        if isinstance(node, Folder):
+            node._token_index()  # folders stored before the index existed get one
+            stack.extend(node.values())
+    reindex(policy, obj)
+    return entered

@@ -18,7 +18,14 @@ from baobab.security.indexing import reindex
 from baobab.security.policy import Checker, SecurityPolicy
 from baobab.security.workflows import State, Transition, Workflow
 
-__all__ = ["HistoryEntry", "available_transitions", "do_transition", "initialize", "state_of"]
+__all__ = [
+    "HistoryEntry",
+    "available_transitions",
+    "do_transition",
+    "enter_initial_state",
+    "initialize",
+    "state_of",
+]
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,17 @@ def _record(obj: Resource, action: str | None, actor: str, comment: str) -> None
         "comments": comment,
     }
     obj.workflow_history = (*obj.workflow_history, entry)
+
+
+def enter_initial_state(policy: SecurityPolicy, obj: Resource, actor: str) -> bool:
+    """Put ``obj`` alone in its workflow's initial state if it is in none of its states
+    (stored before the type had this workflow); whether it changed."""
+    workflow = policy.workflows.for_type(obj.type_name)
+    if workflow is None or obj.review_state in workflow.states:
+        return False
+    _apply(obj, workflow, workflow.states[workflow.initial_state])
+    _record(obj, None, actor, "entered the workflow")
+    return True
 
 
 def initialize(policy: SecurityPolicy, obj: Resource, actor: str) -> None:
