@@ -42,13 +42,16 @@ def _now() -> str:
 
 
 def _apply(obj: Resource, workflow: Workflow, state: State) -> None:
-    obj.review_state = state.id
+    if obj.review_state != state.id:
+        obj.review_state = state.id
     kept = {
         perm: setting
         for perm, setting in obj._permission_roles.items()
         if perm not in workflow.managed_permissions
     }
-    obj._permission_roles = {**kept, **state.permissions}
+    wanted = {**kept, **state.permissions}
+    if wanted != dict(obj._permission_roles):  # unchanged objects are not written again
+        obj._permission_roles = wanted
 
 
 def _record(obj: Resource, action: str | None, actor: str, comment: str) -> None:
@@ -63,10 +66,15 @@ def _record(obj: Resource, action: str | None, actor: str, comment: str) -> None
 
 
 def enter_initial_state(policy: SecurityPolicy, obj: Resource, actor: str) -> bool:
-    """Put ``obj`` alone in its workflow's initial state if it is in none of its states
-    (stored before the type had this workflow); whether it changed."""
+    """Re-apply ``obj``'s state's permission map (Plone's ``updateRoleMappings``: a changed
+    definition takes effect); an object in none of its workflow's states (stored before the
+    type had this workflow) enters the initial state. Whether it entered one. No reindex."""
     workflow = policy.workflows.for_type(obj.type_name)
-    if workflow is None or obj.review_state in workflow.states:
+    if workflow is None:
+        return False
+    state = workflow.states.get(obj.review_state or "")
+    if state is not None:
+        _apply(obj, workflow, state)
         return False
     _apply(obj, workflow, workflow.states[workflow.initial_state])
     _record(obj, None, actor, "entered the workflow")
