@@ -38,6 +38,7 @@ __all__ = [
 ]
 
 MANAGER = "baobab.Manager"
+VIEW = "baobab.View"
 _EMPTY: frozenset[str] = frozenset()
 
 
@@ -161,11 +162,26 @@ class Checker:
             return Denied(permission, f"unknown permission {permission!r}")
         if self._manager:  # a global Manager holds every permission everywhere: no walk
             return Allowed(permission, f"{self.principal.id} is a Manager")
+        if permission == VIEW and self.sees(obj):
+            return Allowed(permission, f"{self.principal.id} holds a token allowed to View")
         hit = self.roles(obj) & self.granting(permission, obj)
         who = self.principal.id
         if hit:
             return Allowed(permission, f"{who} has {', '.join(sorted(hit))} here")
         return Denied(permission, f"{who} has none of the roles granting {permission} here")
+
+    def sees(self, obj: Any) -> bool:
+        """Whether one of the principal's tokens is in ``obj``'s stored allowed set.
+
+        The set is computed by the same walks as :meth:`permits` and kept current on every
+        change of local roles, inheritance, state or place (``security/indexing.py``), so a
+        hit answers View without walking the tree; a miss falls back to the walk, so an
+        object stored before its tokens existed is judged correctly too.
+        """
+        allowed: tuple[str, ...] | None = getattr(obj, "_allowed", None)
+        if not allowed:
+            return False
+        return not self.principal.tokens.isdisjoint(allowed)
 
     def is_manager(self) -> bool:
         return self._manager

@@ -33,6 +33,7 @@ def require(request: Request, permission: str, context: Any) -> None:
     hidden = (
         permission != PUBLIC
         and getattr(context, "__parent__", None) is not None
+        and not checker.sees(context)  # who may View it may know it exists
         and not checker.permits(ACCESS, context)
     )
     if not hidden and checker.permits(permission, context):
