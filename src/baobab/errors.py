@@ -15,9 +15,12 @@ __all__ = [
     "AlreadyExists",
     "BadRequest",
     "BaobabError",
+    "ChecksumMismatch",
+    "ClientDisconnected",
     "ConfigError",
     "Conflict",
     "Forbidden",
+    "InsufficientStorage",
     "InvalidId",
     "MalformedJSON",
     "MethodNotAllowed",
@@ -138,6 +141,24 @@ class PreconditionFailed(BaobabError):
 
 class PayloadTooLarge(BaobabError):
     default_message = "The request body is too large"
+
+
+class ChecksumMismatch(BaobabError):
+    """An uploaded body does not match the checksum the client sent (TUS's 460)."""
+
+    default_message = "The body does not match its checksum"
+
+
+class InsufficientStorage(BaobabError):
+    """The disk is full (or the file too large for it): nothing was kept."""
+
+    default_message = "Not enough storage to keep the upload"
+
+
+class ClientDisconnected(BaobabError, ConnectionError):
+    """The client went away before its request body was complete: nothing is answered."""
+
+    default_message = "The client disconnected"
 
 
 class UnsupportedMediaType(BaobabError):

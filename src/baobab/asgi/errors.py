@@ -26,6 +26,8 @@ STATUS: dict[type[errors.BaobabError], int] = {
     errors.PayloadTooLarge: 413,
     errors.UnsupportedMediaType: 415,
     errors.ValidationError: 422,
+    errors.ChecksumMismatch: 460,
+    errors.InsufficientStorage: 507,
     errors.ConfigError: 500,
 }
 

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 from baobab.asgi.errors import error_response, internal_error_response
 from baobab.asgi.publish import SAFE_METHODS
 from baobab.asgi.state import AppState
-from baobab.errors import BaobabError, PayloadTooLarge
+from baobab.errors import BaobabError, ClientDisconnected, PayloadTooLarge
 from baobab.request import Request, Response
 from baobab.serialization.etags import etag_for, etag_matches
 from baobab.types import Receive, Scope, Send
@@ -22,10 +22,6 @@ __all__ = ["handle_http"]
 
 _MAX_OFFLOADS = 4
 _BODYLESS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
-
-
-class ClientDisconnected(Exception):
-    """The client went away before the request body was complete."""
 
 
 async def read_body(receive: Receive, headers: dict[str, str], limit: int) -> bytes:
