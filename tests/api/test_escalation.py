@@ -859,3 +859,34 @@ async def test_site_token_is_valid_only_inside_its_site(
         # a site user's password outside its site is no credential either
         async with as_site_user(client, "alice") as basic:
             assert_envelope(await basic.get("/db"), 401, "Unauthorized")
+
+
+async def test_only_a_manager_deletes_a_site(client: BaobabClient, site: str) -> None:
+    """Editors and Site Administrators hold Delete objects at the database and on the site,
+    yet a whole site goes only by the hand of whoever may create one."""
+    for login in ("editor", "siteadmin"):
+        async with client.as_user(login) as user:
+            resp = await user.delete(site)
+            assert resp.status_code == 403, (login, resp.text)
+            assert resp.json()["details"] == {"permission": "baobab.AddContainer"}
+    assert (await client.get(site)).status_code == 200
+    assert (await client.delete(site)).status_code == 204
+    assert (await client.get(site)).status_code == 404
+
+
+async def test_moving_needs_delete_in_the_source_folder(client: BaobabClient, site: str) -> None:
+    """Like Plone's cut: an Owner of an item in someone else's folder may not take it away."""
+    body = {"username": "olga", "password": "olga-password"}
+    assert (await client.post(f"{site}/@users", json=body)).status_code == 201
+    for folder in ("src", "dst"):
+        assert (await client.post(site, json={"@type": "Folder", "id": folder})).status_code == 201
+        share = {"entries": [{"id": "olga", "roles": {"baobab.Contributor": True}}]}
+        assert (await client.post(f"{site}/{folder}/@sharing", json=share)).status_code == 204
+    async with client.as_login("olga", "olga-password") as olga:
+        assert (
+            await olga.post(f"{site}/src", json={"@type": "Document", "id": "d"})
+        ).status_code == 201
+        resp = await olga.post(f"{site}/src/d/@move", json={"destination": f"{site}/dst"})
+        assert resp.status_code == 403
+        assert resp.json()["details"] == {"permission": "baobab.DeleteObjects"}
+        assert (await olga.get(f"{site}/src/d")).status_code == 200

@@ -8,7 +8,7 @@ import orjson
 
 from baobab.config.declarations import service
 from baobab.content import operations
-from baobab.content.interfaces import IDatabaseRoot, IFolderish, IResource
+from baobab.content.interfaces import IContainer, IDatabaseRoot, IFolderish, IResource
 from baobab.content.typeinfo import type_info
 from baobab.errors import MethodNotAllowed
 from baobab.location import resource_path
@@ -94,7 +94,13 @@ def patch_object(request: Request) -> Response:
 )
 def delete_object(request: Request) -> Response:
     _not_on_database(request)
-    require(request, "baobab.DeleteObjects", request.context.__parent__)
+    parent = request.context.__parent__
+    require(request, "baobab.DeleteObjects", parent)
+    if IContainer.providedBy(request.context):
+        # a whole site goes only by the hand of whoever may create sites (Manager)
+        require(
+            request, type_info(request.registry, request.context.type_name).add_permission, parent
+        )
     check_if_match(request, request.context)
     operations.delete(request.context)
     return Response(status=204, content_type=None)

@@ -80,6 +80,7 @@ def _guard_destination(request: Request, target: Any) -> None:
 )
 def move_object(request: Request) -> Response:
     target, new_id = _parse(request)
+    require(request, "baobab.DeleteObjects", request.context.__parent__)  # taken from there
     check_if_match(request, request.context)
     _guard_destination(request, target)
     obj = operations.move(request.registry, request.context, target, new_id, request.principal.id)
