@@ -28,6 +28,7 @@ __all__ = [
     "NotFound",
     "PayloadTooLarge",
     "PreconditionFailed",
+    "RangeNotSatisfiable",
     "RegistrationConflict",
     "Unauthorized",
     "UnknownType",
@@ -141,6 +142,17 @@ class PreconditionFailed(BaobabError):
 
 class PayloadTooLarge(BaobabError):
     default_message = "The request body is too large"
+
+
+class RangeNotSatisfiable(BaobabError):
+    """A byte range that lies wholly past the end of the file; ``size`` goes in the
+    ``Content-Range: bytes */size`` header of the 416."""
+
+    default_message = "The requested range is not satisfiable"
+
+    def __init__(self, message: str | None = None, details: Any = None, *, size: int) -> None:
+        super().__init__(message, details if details is not None else {"size": size})
+        self.size = size
 
 
 class ChecksumMismatch(BaobabError):
