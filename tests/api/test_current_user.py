@@ -6,21 +6,11 @@ from typing import Any
 
 import pytest
 
-from baobab.testing import BaobabClient
+from baobab.testing import BaobabClient, assert_envelope
 
 PASSWORD = "a-good-password"
 BASE = "http://baobab.test"
 ANON, AUTH = "baobab.Anonymous", "baobab.Authenticated"
-
-
-def assert_envelope(resp: Any, status: int, type_: str) -> dict[str, Any]:
-    assert resp.status_code == status, resp.text
-    assert resp.headers["content-type"] == "application/json"
-    body: dict[str, Any] = resp.json()
-    assert set(body) == {"type", "message", "details"}
-    assert body["type"] == type_
-    assert "Traceback" not in resp.text
-    return body
 
 
 @pytest.fixture

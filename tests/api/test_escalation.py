@@ -11,19 +11,15 @@ from __future__ import annotations
 import time
 import uuid
 import warnings
-from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Iterable
 from typing import Any
 
 import jwt
 import pytest
 from jwt.warnings import InsecureKeyLengthWarning
 
-from baobab.asgi import BaobabApp
 from baobab.config.settings import Settings
-from baobab.testing import BaobabClient, last_commit
-
-Unchanged = Callable[..., AbstractAsyncContextManager[None]]
+from baobab.testing import BaobabClient, Unchanged, assert_envelope, last_commit
 
 MANAGER = "baobab.Manager"
 SITE_ADMIN = "baobab.SiteAdministrator"
@@ -42,48 +38,6 @@ DELEGABLE_BY_OWNER = (READER, EDITOR, CONTRIBUTOR)
 
 def password_of(username: str) -> str:
     return f"{username}-password"
-
-
-def assert_envelope(resp: Any, status: int, type_: str | None = None) -> dict[str, Any]:
-    assert resp.status_code == status, resp.text
-    assert resp.headers["content-type"] == "application/json"
-    body: dict[str, Any] = resp.json()
-    assert set(body) == {"type", "message", "details"}, body
-    assert isinstance(body["message"], str) and body["message"]
-    if type_ is not None:
-        assert body["type"] == type_, body
-    if status == 401:
-        assert "Bearer" in resp.headers["www-authenticate"]
-    return body
-
-
-async def _read(client: BaobabClient, path: str) -> tuple[int, Any]:
-    resp = await client.get(path)
-    return resp.status_code, resp.json()
-
-
-@pytest.fixture
-def db(baobab_app: BaobabApp) -> Any:
-    assert baobab_app.state is not None
-    return baobab_app.state.databases["db"]
-
-
-last_tid = last_commit
-
-
-@pytest.fixture
-def unchanged(db: Any, client: BaobabClient) -> Unchanged:
-    """``async with unchanged(path, …):`` no commit inside, and each path reads the same."""
-
-    @asynccontextmanager
-    async def check(*paths: str) -> AsyncIterator[None]:
-        before = last_tid(db)
-        states = [await _read(client, path) for path in paths]
-        yield
-        assert last_tid(db) == before, "a transaction was committed"
-        assert [await _read(client, path) for path in paths] == states
-
-    return check
 
 
 async def add_user(
@@ -406,10 +360,10 @@ async def test_site_admin_cannot_assign_manager(
         assert_envelope(await client.get(f"{site}/{missing}"), 404, "NotFound")
     # positive control: a Manager does all of it
     for method, view, body in attempts:
-        before = last_tid(db)
+        before = last_commit(db)
         resp = await client.request(method, f"{site}/{view}", json=body)
         assert resp.status_code in (201, 204), resp.text
-        assert last_tid(db) != before
+        assert last_commit(db) != before
         if body.get("groupname") == "bosses":
             assert (await client.delete(f"{site}/@groups/bosses")).status_code == 204
     assert (await client.get(f"{site}/@users/alice")).json()["roles"] == [MANAGER, MEMBER]

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 
-from baobab.asgi import BaobabApp
-from baobab.testing import BaobabClient
-
-Unchanged = Callable[[], Any]
+from baobab.testing import BaobabClient, Unchanged, assert_envelope
 
 PASSWORD = "a-good-password"
 READER, EDITOR = "baobab.Reader", "baobab.Editor"
@@ -21,32 +16,8 @@ SHARABLE = [CONTRIBUTOR, EDITOR, READER, REVIEWER]
 FOLDER = "/db/site/folder"
 DOC = "/db/site/folder/doc"
 
-
-@pytest.fixture
-def unchanged(baobab_app: BaobabApp, client: BaobabClient) -> Any:
-    """``async with unchanged():`` asserts no transaction was committed inside the block."""
-
-    @asynccontextmanager
-    async def check() -> AsyncIterator[None]:
-        assert baobab_app.state is not None
-        db = baobab_app.state.databases["db"]
-        before = db.lastTransaction()
-        sharing = [(await client.get(f"{p}/@sharing")).content for p in (FOLDER, DOC)]
-        yield
-        assert db.lastTransaction() == before
-        assert [(await client.get(f"{p}/@sharing")).content for p in (FOLDER, DOC)] == sharing
-
-    return check
-
-
-def assert_envelope(resp: Any, status: int, type_: str) -> dict[str, Any]:
-    assert resp.status_code == status, resp.text
-    assert resp.headers["content-type"] == "application/json"
-    body: dict[str, Any] = resp.json()
-    assert set(body) == {"type", "message", "details"}
-    assert body["type"] == type_
-    assert "Traceback" not in resp.text
-    return body
+# what root reads back to check that a refused request changed nothing
+WATCHED = (f"{FOLDER}/@sharing", f"{DOC}/@sharing")
 
 
 @pytest.fixture
@@ -300,7 +271,7 @@ async def test_delegation(client: BaobabClient, tree: str, unchanged: Unchanged)
         assert resp.status_code == 200
         delegable = {r["id"]: r["delegable"] for r in resp.json()["available_roles"]}
         assert delegable == {READER: True, REVIEWER: True, EDITOR: False, CONTRIBUTOR: False}
-        async with unchanged():
+        async with unchanged(*WATCHED):
             for role in (EDITOR, CONTRIBUTOR, "baobab.Owner", "baobab.Manager"):
                 resp = await carol.post(
                     f"{DOC}/@sharing",
@@ -387,14 +358,14 @@ def one(principal: str, role_map: Any) -> dict[str, Any]:
     ],
 )
 async def test_bad_input(client: BaobabClient, tree: str, unchanged: Unchanged, body: Any) -> None:
-    async with unchanged():
+    async with unchanged(*WATCHED):
         for path in (FOLDER, DOC):
             resp = await client.post(f"{path}/@sharing", json=body)
             assert_envelope(resp, 422, "ValidationError")
 
 
 async def test_malformed_json(client: BaobabClient, tree: str, unchanged: Unchanged) -> None:
-    async with unchanged():
+    async with unchanged(*WATCHED):
         resp = await client.post(
             f"{DOC}/@sharing",
             content=b'{"entries": [',

@@ -2,46 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 import transaction
 
 from baobab.asgi import BaobabApp
-from baobab.testing import BaobabClient
-
-Unchanged = Callable[[], Any]
+from baobab.testing import BaobabClient, Unchanged, assert_envelope
 
 PASSWORD = "alice-password"
 
-
-@pytest.fixture
-def unchanged(baobab_app: BaobabApp, client: BaobabClient) -> Any:
-    """``async with unchanged():`` asserts no transaction was committed inside the block."""
-
-    @asynccontextmanager
-    async def check() -> AsyncIterator[None]:
-        assert baobab_app.state is not None
-        db = baobab_app.state.databases["db"]
-        before = db.lastTransaction()
-        users = (await client.get("/db/site/@users")).content
-        yield
-        assert db.lastTransaction() == before
-        assert (await client.get("/db/site/@users")).content == users
-
-    return check
-
-
-def assert_envelope(resp: Any, status: int, type_: str) -> dict[str, Any]:
-    assert resp.status_code == status, resp.text
-    assert resp.headers["content-type"] == "application/json"
-    body: dict[str, Any] = resp.json()
-    assert set(body) == {"type", "message", "details"}
-    assert body["type"] == type_
-    assert "Traceback" not in resp.text
-    return body
+# what root reads back to check that a refused request changed nothing
+WATCHED = ("/db/site/@users",)
 
 
 async def add_user(
@@ -432,7 +404,7 @@ async def test_siteadmin_cannot_touch_managers(client: BaobabClient, site: str) 
 
 async def test_malformed_json(client: BaobabClient, site: str, unchanged: Unchanged) -> None:
     await add_user(client, site, "alice")
-    async with unchanged():
+    async with unchanged(*WATCHED):
         for method, url in (("POST", f"{site}/@users"), ("PATCH", f"{site}/@users/alice")):
             resp = await client.request(
                 method,
@@ -445,7 +417,7 @@ async def test_malformed_json(client: BaobabClient, site: str, unchanged: Unchan
 
 async def test_unknown_field(client: BaobabClient, site: str, unchanged: Unchanged) -> None:
     await add_user(client, site, "alice")
-    async with unchanged():
+    async with unchanged(*WATCHED):
         resp = await client.post(
             f"{site}/@users", json={"username": "bob", "password": PASSWORD, "colour": "red"}
         )
@@ -461,7 +433,7 @@ async def test_unknown_field(client: BaobabClient, site: str, unchanged: Unchang
 async def test_bad_username(
     client: BaobabClient, site: str, unchanged: Unchanged, username: Any
 ) -> None:
-    async with unchanged():
+    async with unchanged(*WATCHED):
         resp = await client.post(
             f"{site}/@users", json={"username": username, "password": PASSWORD}
         )
@@ -473,7 +445,7 @@ async def test_bad_username(
 async def test_reserved_username(
     client: BaobabClient, site: str, unchanged: Unchanged, username: str
 ) -> None:
-    async with unchanged():
+    async with unchanged(*WATCHED):
         resp = await client.post(
             f"{site}/@users", json={"username": username, "password": PASSWORD}
         )
@@ -484,7 +456,7 @@ async def test_reserved_username(
 async def test_duplicate_id(client: BaobabClient, site: str, unchanged: Unchanged) -> None:
     await add_user(client, site, "alice", fullname="First")
     await add_group(client, site, "staff")
-    async with unchanged():
+    async with unchanged(*WATCHED):
         for taken in ("alice", "staff"):
             resp = await client.post(
                 f"{site}/@users", json={"username": taken, "password": "other-password"}
@@ -497,7 +469,7 @@ async def test_duplicate_id(client: BaobabClient, site: str, unchanged: Unchange
 
 async def test_short_password(client: BaobabClient, site: str, unchanged: Unchanged) -> None:
     await add_user(client, site, "alice")
-    async with unchanged():
+    async with unchanged(*WATCHED):
         for password in ("1234567", "", None, 12345678):
             resp = await client.post(
                 f"{site}/@users", json={"username": "bob", "password": password}
@@ -526,7 +498,7 @@ async def test_short_password(client: BaobabClient, site: str, unchanged: Unchan
 )
 async def test_bad_roles(client: BaobabClient, site: str, unchanged: Unchanged, roles: Any) -> None:
     await add_user(client, site, "alice")
-    async with unchanged():
+    async with unchanged(*WATCHED):
         resp = await client.post(
             f"{site}/@users", json={"username": "bob", "password": PASSWORD, "roles": roles}
         )
@@ -539,7 +511,7 @@ async def test_bad_roles(client: BaobabClient, site: str, unchanged: Unchanged, 
 async def test_unknown_group(client: BaobabClient, site: str, unchanged: Unchanged) -> None:
     await add_group(client, site, "staff")
     await add_user(client, site, "alice")
-    async with unchanged():
+    async with unchanged(*WATCHED):
         for groups in (["nogroup"], ["staff", "nogroup"], "staff", [1]):
             resp = await client.post(
                 f"{site}/@users", json={"username": "bob", "password": PASSWORD, "groups": groups}
@@ -552,7 +524,7 @@ async def test_unknown_group(client: BaobabClient, site: str, unchanged: Unchang
 
 async def test_bad_disabled(client: BaobabClient, site: str, unchanged: Unchanged) -> None:
     await add_user(client, site, "alice")
-    async with unchanged():
+    async with unchanged(*WATCHED):
         for value in ("yes", 1, 0, None):
             resp = await client.patch(f"{site}/@users/alice", json={"disabled": value})
             body = assert_envelope(resp, 422, "ValidationError")
@@ -562,7 +534,7 @@ async def test_bad_disabled(client: BaobabClient, site: str, unchanged: Unchange
 
 async def test_bad_properties(client: BaobabClient, site: str, unchanged: Unchanged) -> None:
     await add_user(client, site, "alice")
-    async with unchanged():
+    async with unchanged(*WATCHED):
         for key, value in (("fullname", 5), ("email", ["a@b.c"]), ("description", "x" * 501)):
             resp = await client.patch(f"{site}/@users/alice", json={key: value})
             body = assert_envelope(resp, 422, "ValidationError")

@@ -3,8 +3,6 @@ effect, and which workflow each type follows (configuration)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,39 +11,13 @@ import pytest
 
 from baobab.asgi import BaobabApp
 from baobab.errors import ConfigError
-from baobab.testing import ROOT_PASSWORD, BaobabClient, make_settings
-
-Unchanged = Callable[[], Any]
+from baobab.testing import ROOT_PASSWORD, BaobabClient, Unchanged, assert_envelope, make_settings
 
 DOC = "/db/site/doc"
 BASE = "http://baobab.test"
 
-
-@pytest.fixture
-def unchanged(baobab_app: BaobabApp, client: BaobabClient) -> Any:
-    """``async with unchanged():`` asserts no transaction was committed inside the block."""
-
-    @asynccontextmanager
-    async def check() -> AsyncIterator[None]:
-        assert baobab_app.state is not None
-        db = baobab_app.state.databases["db"]
-        before = db.lastTransaction()
-        state = (await client.get(f"{DOC}/@workflow")).content
-        yield
-        assert db.lastTransaction() == before
-        assert (await client.get(f"{DOC}/@workflow")).content == state
-
-    return check
-
-
-def assert_envelope(resp: Any, status: int, type_: str) -> dict[str, Any]:
-    assert resp.status_code == status, resp.text
-    assert resp.headers["content-type"] == "application/json"
-    body: dict[str, Any] = resp.json()
-    assert set(body) == {"type", "message", "details"}
-    assert body["type"] == type_
-    assert "Traceback" not in resp.text
-    return body
+# what root reads back to check that a refused request changed nothing
+WATCHED = (f"{DOC}/@workflow",)
 
 
 @pytest.fixture
@@ -216,7 +188,7 @@ async def test_review_state_follows(client: BaobabClient, site: str, doc: str) -
 
 
 async def test_guard_refused(client: BaobabClient, doc: str, unchanged: Unchanged) -> None:
-    async with unchanged():
+    async with unchanged(*WATCHED):
         async with client.as_user("contributor") as owner:
             body = assert_envelope(await owner.post(f"{doc}/@workflow/publish"), 403, "Forbidden")
             assert body["details"] == {"permission": "baobab.ReviewContent"}
@@ -229,7 +201,7 @@ async def test_guard_refused(client: BaobabClient, doc: str, unchanged: Unchange
 
 
 async def test_unavailable_transition(client: BaobabClient, doc: str, unchanged: Unchanged) -> None:
-    async with unchanged():
+    async with unchanged(*WATCHED):
         body = assert_envelope(await client.post(f"{doc}/@workflow/retract"), 400, "BadRequest")
         assert body["details"] == {"state": "private", "transitions": ["publish", "submit"]}
         assert "retract" in body["message"]
@@ -245,14 +217,14 @@ async def test_unavailable_transition(client: BaobabClient, doc: str, unchanged:
 async def test_bad_comment(
     client: BaobabClient, doc: str, unchanged: Unchanged, comment: Any
 ) -> None:
-    async with unchanged():
+    async with unchanged(*WATCHED):
         resp = await client.post(f"{doc}/@workflow/submit", json={"comment": comment})
         body = assert_envelope(resp, 422, "ValidationError")
         assert body["details"] == [{"field": "comment"}]
 
 
 async def test_bad_body(client: BaobabClient, doc: str, unchanged: Unchanged) -> None:
-    async with unchanged():
+    async with unchanged(*WATCHED):
         resp = await client.post(f"{doc}/@workflow/submit", json={"comments": "typo"})
         assert_envelope(resp, 422, "ValidationError")
         resp = await client.post(

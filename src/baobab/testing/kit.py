@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,8 @@ __all__ = [
     "ROOT_PASSWORD",
     "TEST_USERS",
     "BaobabClient",
+    "Unchanged",
+    "assert_envelope",
     "last_commit",
     "make_settings",
     "postgres_dsn",
@@ -111,6 +115,27 @@ def make_settings(var_dir: Path, storage: str = "memory", **overrides: Any) -> S
         else:
             raw[key] = value
     return parse_settings(msgspec.json.encode(raw))
+
+
+# ``unchanged(*paths)``: an async context manager (the ``unchanged`` fixture of a test suite)
+Unchanged = Callable[..., AbstractAsyncContextManager[None]]
+
+
+def assert_envelope(resp: Any, status: int, type_: str | None = None) -> dict[str, Any]:
+    """``resp`` is an error with ``status`` in the one envelope ``{"type", "message",
+    "details"}`` (of ``type_`` if given), as JSON, with no traceback; returns the body."""
+    assert resp.status_code == status, resp.text
+    assert resp.headers["content-type"] == "application/json"
+    body: dict[str, Any] = resp.json()
+    assert set(body) == {"type", "message", "details"}, body
+    assert isinstance(body["type"], str)
+    assert isinstance(body["message"], str) and body["message"]
+    if type_ is not None:
+        assert body["type"] == type_, body
+    if status == 401:
+        assert "Bearer" in resp.headers["www-authenticate"]
+    assert "Traceback" not in resp.text
+    return body
 
 
 def last_commit(db: Any) -> bytes:
