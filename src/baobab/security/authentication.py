@@ -94,14 +94,9 @@ def principal_for(
     token_expiry: int | None = None,
 ) -> Principal:
     """A stored user as a principal: its roles plus the roles of its groups."""
-    roles = set(user.roles)
-    for group_id in user.groups:
-        group = folder.get_group(group_id)
-        if group is not None:
-            roles.update(group.roles)
     return Principal(
         id=user.id,
-        roles=frozenset(roles),
+        roles=folder.roles_of(user),
         title=user.fullname or user.id,
         groups=frozenset(user.groups),
         container=container_path,
@@ -135,10 +130,6 @@ class Authenticator:
     def principal(self, login: str) -> Principal | None:
         entry = self._users.get(login)
         return entry[1] if entry else None
-
-    def password_hash(self, login: str) -> str | None:
-        entry = self._users.get(login)
-        return entry[0] if entry else None
 
     def is_global(self, login: str) -> bool:
         return login in self._users
@@ -234,9 +225,25 @@ class Authenticator:
             return self._token_user(credentials, container)
         folder = user_folder(container) if container is not None else None
         user = folder.get_user(credentials.login) if folder is not None else None
-        if user is None or folder is None or user.disabled:
+        if user is None or folder is None:
             raise Unauthorized(WRONG)
-        if not self.verify(user.password_hash, credentials.password, offload):
+        return self._stored_login(user, folder, credentials.password, container, offload)
+
+    def login(self, login: str, password: str, container: Any, offload: Offload) -> Principal:
+        """``@login``: a user of ``container`` (if any) first, then the global users."""
+        folder = user_folder(container) if container is not None else None
+        user = folder.get_user(login) if folder is not None else None
+        if user is not None and folder is not None:
+            return self._stored_login(user, folder, password, container, offload)
+        entry = self._users.get(login)
+        if entry is None or not self.verify(entry[0], password, offload):
+            raise Unauthorized(WRONG)
+        return entry[1]
+
+    def _stored_login(
+        self, user: User, folder: UserFolder, password: str, container: Any, offload: Offload
+    ) -> Principal:
+        if user.disabled or not self.verify(user.password_hash, password, offload):
             raise Unauthorized(WRONG)
         return principal_for(user, folder, _path(container))
 

@@ -9,7 +9,6 @@ allowed-principal tokens (and its descendants', whose acquired permissions may f
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 from baobab.content.resources import Resource
@@ -19,22 +18,12 @@ from baobab.security.policy import Checker, SecurityPolicy
 from baobab.security.workflows import State, Transition, Workflow
 
 __all__ = [
-    "HistoryEntry",
     "available_transitions",
     "do_transition",
     "enter_initial_state",
     "initialize",
     "state_of",
 ]
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    action: str | None
-    actor: str
-    review_state: str
-    time: str
-    comments: str
 
 
 def _now() -> str:

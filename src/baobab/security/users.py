@@ -123,6 +123,15 @@ class UserFolder(Persistent):
             raise NotFound(f"No group {id_!r}")
         return group
 
+    def roles_of(self, user: User) -> frozenset[str]:
+        """A user's global roles: its own and those of its groups."""
+        roles = set(user.roles)
+        for group_id in user.groups:
+            group = self.get_group(group_id)
+            if group is not None:
+                roles.update(group.roles)
+        return frozenset(roles)
+
     def search_users(self, query: str) -> Any:
         """User ids whose id, name or e-mail has words starting with each query word (a sorted
         BTree set, sized and sliceable through ``keys()``); every user for an empty query."""

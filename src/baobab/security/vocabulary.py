@@ -16,8 +16,6 @@ __all__ = [
     "ACCESS_CONTENT",
     "ADD_CONTAINER",
     "ADD_CONTENT",
-    "ALL_PERMISSIONS",
-    "ALL_ROLES",
     "ANONYMOUS",
     "AUTHENTICATED",
     "AUTHENTICATED_GROUP",
@@ -79,18 +77,6 @@ OWNER = Role(_OW, "Owner of the object")
 SITE_ADMINISTRATOR = Role(_SA, "Site Administrator: everything in the site but Manager")
 MANAGER = Role(_M, "Manager: everything")
 
-ALL_ROLES = (
-    ANONYMOUS,
-    AUTHENTICATED,
-    MEMBER,
-    READER,
-    CONTRIBUTOR,
-    EDITOR,
-    REVIEWER,
-    OWNER,
-    SITE_ADMINISTRATOR,
-    MANAGER,
-)
 
 _READERS = (_M, _SA, _RE, _ED, _CO)
 
@@ -120,26 +106,3 @@ SET_OWN_PROPERTIES = Permission(
     "baobab.SetOwnProperties", "Set own properties", ("baobab.Authenticated",)
 )
 USE_WEBSOCKETS = Permission("baobab.UseWebSockets", "Use WebSockets", ("baobab.Authenticated",))
-
-ALL_PERMISSIONS = (
-    PUBLIC,
-    VIEW,
-    ACCESS_CONTENT,
-    LIST_FOLDER_CONTENTS,
-    MODIFY_CONTENT,
-    ADD_CONTENT,
-    ADD_CONTAINER,
-    DELETE_OBJECTS,
-    CHANGE_LOCAL_ROLES,
-    DELEGATE_READER,
-    DELEGATE_EDITOR,
-    DELEGATE_CONTRIBUTOR,
-    DELEGATE_REVIEWER,
-    REQUEST_REVIEW,
-    REVIEW_CONTENT,
-    MANAGE_USERS,
-    MANAGE_SITE,
-    SET_OWN_PASSWORD,
-    SET_OWN_PROPERTIES,
-    USE_WEBSOCKETS,
-)

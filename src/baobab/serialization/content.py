@@ -11,7 +11,7 @@ from baobab.content.typeinfo import type_fields
 from baobab.location import resource_path
 from baobab.request import Request
 
-__all__ = ["serialize", "summary"]
+__all__ = ["batch_window", "batching", "serialize", "summary"]
 
 
 def summary(obj: Any, request: Request, url: str | None = None) -> dict[str, Any]:
@@ -36,6 +36,34 @@ def summary(obj: Any, request: Request, url: str | None = None) -> dict[str, Any
     }
 
 
+def batch_window(request: Request) -> tuple[int, int]:
+    """``(b_start, b_size)`` from the query, within the configured limits."""
+    limits = request.settings.request
+    size = request.query_int("b_size", limits.default_batch_size, 1, limits.max_batch_size)
+    return request.query_int("b_start", 0), size
+
+
+def batching(
+    url: str, start: int, size: int, total: int, query: dict[str, str] | None = None
+) -> dict[str, str] | None:
+    """plone.restapi's ``batching`` links (``@id``, first, last, next, prev) for a page of
+    ``size`` from ``start`` in ``total``; None when everything fits on the first page.
+    ``query`` parameters other than the batch's are kept in the links."""
+    if total <= size and not start:
+        return None
+    kept = {k: v for k, v in (query or {}).items() if k not in ("b_start", "b_size")}
+
+    def link(b_start: int) -> str:
+        return f"{url}?{urlencode({**kept, 'b_start': b_start, 'b_size': size})}"
+
+    links = {"@id": link(start), "first": link(0), "last": link(max(0, (total - 1) // size * size))}
+    if start + size < total:
+        links["next"] = link(start + size)
+    if start > 0:
+        links["prev"] = link(max(0, start - size))
+    return links
+
+
 def _page(folder: Folder, request: Request, start: int, size: int) -> tuple[int, list[Any]]:
     """(number of visible children, the visible children from ``start``): those whose allowed
     tokens meet the principal's, found through the folder's token index."""
@@ -48,26 +76,15 @@ def _page(folder: Folder, request: Request, start: int, size: int) -> tuple[int,
 
 def _batch(folder: Folder, request: Request, url: str) -> dict[str, Any]:
     """One page of children; their ``@id`` is built from the folder's, not walked again."""
-    limits = request.settings.request
-    size = request.query_int("b_size", limits.default_batch_size, 1, limits.max_batch_size)
-    start = request.query_int("b_start", 0)
+    start, size = batch_window(request)
     total, page = _page(folder, request, start, size)
     out: dict[str, Any] = {
         "items": [summary(child, request, f"{url}/{name}") for name, child in page],
         "items_total": total,
     }
-    if total > size or start:
-
-        def link(b_start: int) -> str:
-            return f"{url}?{urlencode({'b_start': b_start, 'b_size': size})}"
-
-        last = max(0, (total - 1) // size * size)
-        batching = {"@id": link(start), "first": link(0), "last": link(last)}
-        if start + size < total:
-            batching["next"] = link(start + size)
-        if start > 0:
-            batching["prev"] = link(max(0, start - size))
-        out["batching"] = batching
+    links = batching(url, start, size, total)
+    if links is not None:
+        out["batching"] = links
     return out
 
 

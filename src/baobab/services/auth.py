@@ -11,12 +11,9 @@ from typing import Any
 from baobab.config.declarations import service
 from baobab.content.interfaces import IApplication, IContainer
 from baobab.errors import Unauthorized, ValidationError
-from baobab.location import resource_path
 from baobab.request import Request, Response, json_response
-from baobab.security.authentication import WRONG, principal_for
 from baobab.security.principals import Principal
 from baobab.security.tokens import revoke
-from baobab.security.users import user_folder
 
 __all__ = ["login", "login_renew", "logout"]
 
@@ -44,28 +41,12 @@ def _credentials(request: Request) -> tuple[str, str]:
     return login, password
 
 
-def _check(request: Request, login: str, password: str) -> Principal:
-    auth = request.auth
-    folder = user_folder(request.context) if IContainer.providedBy(request.context) else None
-    user = folder.get_user(login) if folder is not None else None
-    if user is not None and folder is not None:
-        if user.disabled or not auth.verify(user.password_hash, password, request.offload):
-            raise Unauthorized(WRONG)
-        return principal_for(user, folder, resource_path(request.context))
-    principal = auth.principal(login)
-    hashed = auth.password_hash(login)
-    if principal is None or hashed is None:
-        raise Unauthorized(WRONG)
-    if not auth.verify(hashed, password, request.offload):
-        raise Unauthorized(WRONG)
-    return principal
-
-
 @service(method="POST", context=IApplication, name="@login", permission="baobab.Public")
 @service(method="POST", context=IContainer, name="@login", permission="baobab.Public")
 def login(request: Request) -> Response:
     login_, password = _credentials(request)
-    return _token(request, _check(request, login_, password))
+    container = request.context if IContainer.providedBy(request.context) else None
+    return _token(request, request.auth.login(login_, password, container, request.offload))
 
 
 def _token_principal(request: Request) -> Principal:

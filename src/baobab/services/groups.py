@@ -11,11 +11,19 @@ from typing import Any
 
 from baobab.config.declarations import service
 from baobab.content.interfaces import IContainer
-from baobab.errors import NotFound, ValidationError
+from baobab.errors import ValidationError
 from baobab.request import Request, Response, json_response
 from baobab.security.sharing import check_global_roles, check_may_manage, forget_principal
-from baobab.security.users import Group, UserFolder, user_folder, validate_principal_id
-from baobab.services.listing import batched, check_keys, string_field
+from baobab.security.users import Group, UserFolder, validate_principal_id
+from baobab.services.listing import (
+    batched,
+    check_keys,
+    one_segment,
+    site_folder,
+    string_field,
+    string_list,
+    view_url,
+)
 
 __all__ = ["groups_delete", "groups_get", "groups_patch", "groups_post"]
 
@@ -23,18 +31,9 @@ MANAGE = "baobab.ManageUsers"
 PROPERTIES = ("title", "description", "email")
 
 
-def _folder(request: Request, create: bool = False) -> UserFolder:
-    return user_folder(request.context, create=create) or UserFolder()
-
-
-def _url(request: Request, group_id: str = "") -> str:
-    base = request.url_for(request.path.split("/@groups", 1)[0] + "/@groups")
-    return f"{base}/{group_id}" if group_id else base
-
-
 def group_json(request: Request, group: Group, members: int = 50) -> dict[str, Any]:
     return {
-        "@id": _url(request, group.id),
+        "@id": view_url(request, "@groups", group.id),
         "id": group.id,
         "groupname": group.id,
         "title": group.title,
@@ -48,12 +47,6 @@ def group_json(request: Request, group: Group, members: int = 50) -> dict[str, A
     }
 
 
-def _one(request: Request) -> str:
-    if len(request.subpath) != 1:
-        raise NotFound("Not found")
-    return request.subpath[0]
-
-
 @service(
     method="GET",
     context=IContainer,
@@ -63,9 +56,9 @@ def _one(request: Request) -> str:
     summary="List and search groups, or read one",
 )
 def groups_get(request: Request) -> Response:
-    folder = _folder(request)
+    folder = site_folder(request)
     if request.subpath:
-        group = folder.group(_one(request))
+        group = folder.group(one_segment(request))
         size = request.query_int("b_size", 1000, 1, 100_000)
         return json_response(group_json(request, group, size))
     groups = list(folder.search_groups(request.query.get("query", "")))
@@ -73,7 +66,7 @@ def groups_get(request: Request) -> Response:
     return json_response(
         batched(
             request,
-            _url(request),
+            view_url(request, "@groups"),
             len(groups),
             sorted(by_id),
             lambda group_id: group_json(request, by_id[group_id], 0),
@@ -99,11 +92,7 @@ def _apply(request: Request, folder: UserFolder, group: Group, data: dict[str, A
         if key in data:
             setattr(group, key, string_field(data, key, max_length=500))
     if "roles" in data:
-        roles = data["roles"]
-        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-            raise ValidationError(
-                "`roles` must be a list of role ids", details=[{"field": "roles"}]
-            )
+        roles = string_list(data, "roles", "role ids")
         group.roles = check_global_roles(checker, context, roles)
     if "users" in data:
         users = data["users"]
@@ -128,12 +117,12 @@ def groups_post(request: Request) -> Response:
     group_id = validate_principal_id(data.get("groupname", data.get("id")), "groupname")
     if request.auth.is_global(group_id):
         raise ValidationError(f"{group_id!r} is reserved", details=[{"field": "groupname"}])
-    folder = _folder(request, create=True)
+    folder = site_folder(request, create=True)
     group = Group(group_id)
     folder.add_group(group)
     _apply(request, folder, group, data)
     response = json_response(group_json(request, group), status=201)
-    response.headers.append((b"location", _url(request, group_id).encode()))
+    response.headers.append((b"location", view_url(request, "@groups", group_id).encode()))
     return response
 
 
@@ -148,8 +137,8 @@ def groups_post(request: Request) -> Response:
 def groups_patch(request: Request) -> Response:
     data = request.json_object()
     check_keys(data, {*PROPERTIES, "roles", "users"})
-    folder = _folder(request)
-    _apply(request, folder, folder.group(_one(request)), data)
+    folder = site_folder(request)
+    _apply(request, folder, folder.group(one_segment(request)), data)
     return Response(status=204, content_type=None)
 
 
@@ -162,8 +151,8 @@ def groups_patch(request: Request) -> Response:
     summary="Delete a group",
 )
 def groups_delete(request: Request) -> Response:
-    folder = _folder(request)
-    group = folder.group(_one(request))
+    folder = site_folder(request)
+    group = folder.group(one_segment(request))
     check_may_manage(request.security, request.context, group.roles)
     folder.remove_group(group.id)
     forget_principal(request.policy, request.context, group.id)

@@ -1,16 +1,52 @@
-"""Helpers the principal services share: batching a sorted id sequence, strict bodies."""
+"""Helpers the principal services share: the site's user folder, ``@view/{id}`` subpaths,
+batching a sorted id sequence, strict bodies."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from itertools import islice
 from typing import Any
-from urllib.parse import urlencode
 
-from baobab.errors import ValidationError
+from baobab.errors import NotFound, ValidationError
 from baobab.request import Request
+from baobab.security.users import UserFolder, user_folder
+from baobab.serialization.content import batch_window, batching
 
-__all__ = ["batched", "check_keys", "string_field"]
+__all__ = [
+    "batched",
+    "check_keys",
+    "one_segment",
+    "site_folder",
+    "string_field",
+    "string_list",
+    "view_url",
+]
+
+
+def site_folder(request: Request, create: bool = False) -> UserFolder:
+    """The container's user folder; an empty, unsaved one if none is stored and not
+    ``create``."""
+    return user_folder(request.context, create=create) or UserFolder()
+
+
+def one_segment(request: Request) -> str:
+    """The id in ``…/@view/{id}``; 404 for no or more segments."""
+    if len(request.subpath) != 1:
+        raise NotFound("Not found")
+    return request.subpath[0]
+
+
+def view_url(request: Request, view: str, item: str = "") -> str:
+    """``…/{view}`` (or ``…/{view}/{item}``) on the request's context."""
+    base = request.url_for(request.path.split(f"/{view}", 1)[0] + f"/{view}")
+    return f"{base}/{item}" if item else base
+
+
+def string_list(data: dict[str, Any], key: str, what: str) -> list[str]:
+    value = data[key]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValidationError(f"`{key}` must be a list of {what}", details=[{"field": key}])
+    return value
 
 
 def batched(
@@ -21,35 +57,20 @@ def batched(
     render: Callable[[str], dict[str, Any]],
 ) -> dict[str, Any]:
     """``{"@id", "items", "items_total", "batching"?}`` for one page of ``ids``."""
-    limits = request.settings.request
-    size = request.query_int("b_size", limits.default_batch_size, 1, limits.max_batch_size)
-    start = request.query_int("b_start", 0)
+    start, size = batch_window(request)
     keys = getattr(ids, "keys", None)
     if callable(keys):  # a BTree set or keys view: slice without reading what is skipped
         page = list(keys()[start : start + size])
     else:
         page = list(islice(ids, start, start + size))
-    extra = {k: v for k, v in request.query.items() if k not in ("b_start", "b_size")}
     out: dict[str, Any] = {
         "@id": url,
         "items": [render(item) for item in page],
         "items_total": total,
     }
-    if total > size or start:
-
-        def link(b_start: int) -> str:
-            return f"{url}?{urlencode({**extra, 'b_start': b_start, 'b_size': size})}"
-
-        batching = {
-            "@id": link(start),
-            "first": link(0),
-            "last": link(max(0, (total - 1) // size * size)),
-        }
-        if start + size < total:
-            batching["next"] = link(start + size)
-        if start > 0:
-            batching["prev"] = link(max(0, start - size))
-        out["batching"] = batching
+    links = batching(url, start, size, total, request.query)
+    if links is not None:
+        out["batching"] = links
     return out
 
 

@@ -18,8 +18,13 @@ from baobab.errors import MethodNotAllowed, ValidationError
 from baobab.request import Request, Response, json_response
 from baobab.security.authentication import find_container
 from baobab.security.principals import AUTHENTICATED_GROUP
-from baobab.security.sharing import SharingChange, apply_sharing, inherited_roles
-from baobab.security.users import user_folder
+from baobab.security.sharing import (
+    SharingChange,
+    apply_sharing,
+    inherited_roles,
+    sharable_roles,
+)
+from baobab.security.users import UserFolder, user_folder
 from baobab.services.listing import check_keys
 
 __all__ = ["sharing_get", "sharing_post"]
@@ -27,56 +32,60 @@ __all__ = ["sharing_get", "sharing_post"]
 PERMISSION = "baobab.ChangeLocalRoles"
 
 
-def _describe(request: Request, principal_id: str) -> dict[str, Any] | None:
-    """``{"id", "type", "title", "login"}`` of a known principal, or None."""
+Described = tuple[dict[str, Any] | None, frozenset[str]]
+
+
+def _describe(request: Request, folder: UserFolder | None, principal_id: str) -> Described:
+    """``({"id", "type", "title", "login"}, global roles)`` of a principal (None if unknown)."""
     if principal_id == AUTHENTICATED_GROUP:
-        return {"id": principal_id, "type": "group", "title": "Logged-in users", "login": None}
-    container = find_container(request.context)
-    folder = user_folder(container) if container is not None else None
+        entry = {"id": principal_id, "type": "group", "title": "Logged-in users", "login": None}
+        return entry, frozenset()
     if folder is not None:
         user = folder.get_user(principal_id)
         if user is not None:
-            return {"id": user.id, "type": "user", "title": user.fullname, "login": user.id}
+            entry = {"id": user.id, "type": "user", "title": user.fullname, "login": user.id}
+            return entry, folder.roles_of(user)
         group = folder.get_group(principal_id)
         if group is not None:
-            return {"id": group.id, "type": "group", "title": group.title, "login": None}
+            entry = {"id": group.id, "type": "group", "title": group.title, "login": None}
+            return entry, frozenset(group.roles)
     principal = request.auth.principal(principal_id)
     if principal is not None:
-        return {"id": principal.id, "type": "user", "title": principal.title, "login": principal.id}
-    return None
+        entry = {
+            "id": principal.id,
+            "type": "user",
+            "title": principal.title,
+            "login": principal.id,
+        }
+        return entry, principal.roles
+    return None, frozenset()
 
 
-def _global_roles(request: Request, principal_id: str) -> frozenset[str]:
+def _site_users(request: Request) -> UserFolder | None:
     container = find_container(request.context)
-    folder = user_folder(container) if container is not None else None
-    if folder is not None:
-        user = folder.get_user(principal_id)
-        if user is not None:
-            roles = set(user.roles)
-            for group_id in user.groups:
-                group = folder.get_group(group_id)
-                roles.update(group.roles if group is not None else ())
-            return frozenset(roles)
-        group = folder.get_group(principal_id)
-        if group is not None:
-            return frozenset(group.roles)
-    principal = request.auth.principal(principal_id)
-    return principal.roles if principal is not None else frozenset()
+    return user_folder(container) if container is not None else None
 
 
-def _search(request: Request, term: str) -> list[str]:
-    container = find_container(request.context)
-    folder = user_folder(container) if container is not None else None
-    found: list[str] = []
-    if folder is not None and term:
-        found += list(islice(folder.search_users(term), 25))
-        found += [g.id for g in islice(folder.search_groups(term), 25)]
-    return found
+def _search(folder: UserFolder | None, term: str) -> list[str]:
+    if folder is None or not term:
+        return []
+    found = list(islice(folder.search_users(term), 25))
+    return found + [g.id for g in islice(folder.search_groups(term), 25)]
 
 
 def _not_on_database(request: Request) -> None:
     if IDatabaseRoot.providedBy(request.context):
         raise MethodNotAllowed("Sharing applies to content, not to a database")
+
+
+def _role_value(
+    role_id: str, local: set[str], global_: frozenset[str], above: frozenset[str]
+) -> Any:
+    if role_id in local:
+        return True
+    if role_id in global_:
+        return "global"
+    return "acquired" if role_id in above else False
 
 
 @service(
@@ -86,29 +95,19 @@ def sharing_get(request: Request) -> Response:
     _not_on_database(request)
     obj = request.context
     checker = request.security
-    available = [r for r in checker.policy.registry.roles.values() if r.delegate]
+    folder = _site_users(request)
+    available = sharable_roles(checker)
     inherited = inherited_roles(obj)
     ids = {AUTHENTICATED_GROUP, *obj._local_roles, *inherited}
-    ids.update(_search(request, request.query.get("search", "").strip()))
+    ids.update(_search(folder, request.query.get("search", "").strip()))
     entries = []
     for principal_id in sorted(ids):
-        described = _describe(request, principal_id)
+        described, global_ = _describe(request, folder, principal_id)
         if described is None:
             described = {"id": principal_id, "type": "user", "title": "", "login": None}
         local = set(obj._local_roles.get(principal_id, ()))
         above = inherited.get(principal_id, frozenset())
-        global_ = _global_roles(request, principal_id)
-        roles: dict[str, Any] = {}
-        for role in available:
-            roles[role.id] = (
-                True
-                if role.id in local
-                else "global"
-                if role.id in global_
-                else "acquired"
-                if role.id in above
-                else False
-            )
+        roles = {role.id: _role_value(role.id, local, global_, above) for role in available}
         entries.append({**described, "roles": roles})
     return json_response(
         {
@@ -162,11 +161,12 @@ def sharing_post(request: Request) -> Response:
     inherit = data.get("inherit")
     if inherit is not None and not isinstance(inherit, bool):
         raise ValidationError("`inherit` must be true or false", details=[{"field": "inherit"}])
+    folder = _site_users(request)
     apply_sharing(
         request.security,
         request.context,
         _changes(data),
         inherit,
-        lambda pid: _describe(request, pid) is not None,
+        lambda pid: _describe(request, folder, pid)[0] is not None,
     )
     return Response(status=204, content_type=None)

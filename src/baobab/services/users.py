@@ -18,9 +18,17 @@ from baobab.content.interfaces import IContainer
 from baobab.errors import Forbidden, NotFound, Unauthorized, ValidationError
 from baobab.request import Request, Response, json_response
 from baobab.security.sharing import check_global_roles, check_may_manage, forget_principal
-from baobab.security.users import User, UserFolder, user_folder, validate_principal_id
+from baobab.security.users import User, UserFolder, validate_principal_id
 from baobab.services.guards import require
-from baobab.services.listing import batched, check_keys, string_field
+from baobab.services.listing import (
+    batched,
+    check_keys,
+    one_segment,
+    site_folder,
+    string_field,
+    string_list,
+    view_url,
+)
 
 __all__ = ["users_delete", "users_get", "users_patch", "users_post"]
 
@@ -29,22 +37,10 @@ OWN_PROPERTIES = ("fullname", "email", "description")
 MANAGED = ("password", "roles", "groups", "disabled")
 
 
-def _folder(request: Request, create: bool = False) -> UserFolder:
-    folder = user_folder(request.context, create=create)
-    if folder is None:
-        folder = UserFolder()  # nothing stored yet: an empty, unsaved folder
-    return folder
-
-
-def _url(request: Request, user_id: str = "") -> str:
-    base = request.url_for(request.path.split("/@users", 1)[0] + "/@users")
-    return f"{base}/{user_id}" if user_id else base
-
-
 def user_json(request: Request, folder: UserFolder, user: User) -> dict[str, Any]:
     groups = [folder.get_group(g) for g in user.groups]
     return {
-        "@id": _url(request, user.id),
+        "@id": view_url(request, "@users", user.id),
         "id": user.id,
         "username": user.id,
         "fullname": user.fullname,
@@ -59,24 +55,9 @@ def user_json(request: Request, folder: UserFolder, user: User) -> dict[str, Any
     }
 
 
-def _effective_roles(folder: UserFolder, user: User) -> set[str]:
-    roles = set(user.roles)
-    for group_id in user.groups:
-        group = folder.get_group(group_id)
-        if group is not None:
-            roles.update(group.roles)
-    return roles
-
-
 def _is_self(request: Request, user_id: str) -> bool:
     principal = request.principal
     return principal.id == user_id and principal.container is not None
-
-
-def _one(request: Request) -> str:
-    if len(request.subpath) != 1:
-        raise NotFound("Not found")
-    return request.subpath[0]
 
 
 @service(
@@ -88,9 +69,9 @@ def _one(request: Request) -> str:
     summary="List and search users, or read one",
 )
 def users_get(request: Request) -> Response:
-    folder = _folder(request)
+    folder = site_folder(request)
     if request.subpath:
-        user_id = _one(request)
+        user_id = one_segment(request)
         if not _is_self(request, user_id):
             require(request, MANAGE, request.context)
         return json_response(user_json(request, folder, folder.user(user_id)))
@@ -101,7 +82,7 @@ def users_get(request: Request) -> Response:
     return json_response(
         batched(
             request,
-            _url(request),
+            view_url(request, "@users"),
             total,
             ids,
             lambda user_id: user_json(request, folder, folder.user(user_id)),
@@ -126,18 +107,10 @@ def _apply(request: Request, folder: UserFolder, user: User, data: dict[str, Any
         if key in data:
             setattr(user, key, string_field(data, key, max_length=500))
     if "roles" in data:
-        roles = data["roles"]
-        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-            raise ValidationError(
-                "`roles` must be a list of role ids", details=[{"field": "roles"}]
-            )
+        roles = string_list(data, "roles", "role ids")
         user.roles = check_global_roles(request.security, request.context, roles)
     if "groups" in data:
-        groups = data["groups"]
-        if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
-            raise ValidationError(
-                "`groups` must be a list of group ids", details=[{"field": "groups"}]
-            )
+        groups = string_list(data, "groups", "group ids")
         changed = [folder.get_group(g) for g in set(groups) ^ set(user.groups)]
         if any(g is None for g in changed):
             raise ValidationError("Unknown group", details=[{"field": "groups"}])
@@ -175,14 +148,14 @@ def users_post(request: Request) -> Response:
     user_id = validate_principal_id(data.get("username", data.get("id")), "username")
     if request.auth.is_global(user_id):
         raise ValidationError(f"{user_id!r} is reserved", details=[{"field": "username"}])
-    folder = _folder(request, create=True)
+    folder = site_folder(request, create=True)
     if "password" not in data:
         raise ValidationError("`password` is required", details=[{"field": "password"}])
     user = User(user_id, "")
     folder.add_user(user)
     _apply(request, folder, user, data)
     response = json_response(user_json(request, folder, user), status=201)
-    response.headers.append((b"location", _url(request, user_id).encode()))
+    response.headers.append((b"location", view_url(request, "@users", user_id).encode()))
     return response
 
 
@@ -195,7 +168,7 @@ def _reset_password(request: Request) -> Response:
     require(request, "baobab.SetOwnPassword", request.context)
     data = request.json_object()
     check_keys(data, {"old_password", "new_password"})
-    folder = _folder(request)
+    folder = site_folder(request)
     user = folder.user(user_id)
     old = data.get("old_password")
     if not isinstance(old, str) or not request.auth.verify(
@@ -215,10 +188,10 @@ def _reset_password(request: Request) -> Response:
     summary="Update a user",
 )
 def users_patch(request: Request) -> Response:
-    user_id = _one(request)
+    user_id = one_segment(request)
     data = request.json_object()
     check_keys(data, {*OWN_PROPERTIES, *MANAGED})
-    folder = _folder(request)
+    folder = site_folder(request)
     user = folder.user(user_id)
     managed = sorted(set(data) & set(MANAGED))
     if (
@@ -232,7 +205,7 @@ def users_patch(request: Request) -> Response:
         )
     if not _is_self(request, user_id) or managed:
         require(request, MANAGE, request.context)
-        check_may_manage(request.security, request.context, _effective_roles(folder, user))
+        check_may_manage(request.security, request.context, folder.roles_of(user))
     _apply(request, folder, user, data)
     return Response(status=204, content_type=None)
 
@@ -246,10 +219,10 @@ def users_patch(request: Request) -> Response:
     summary="Delete a user",
 )
 def users_delete(request: Request) -> Response:
-    user_id = _one(request)
-    folder = _folder(request)
+    user_id = one_segment(request)
+    folder = site_folder(request)
     user = folder.user(user_id)
-    check_may_manage(request.security, request.context, _effective_roles(folder, user))
+    check_may_manage(request.security, request.context, folder.roles_of(user))
     folder.remove_user(user_id)
     forget_principal(request.policy, request.context, user_id)
     return Response(status=204, content_type=None)
