@@ -20,12 +20,14 @@ __all__ = [
     "ConfigError",
     "Conflict",
     "Forbidden",
+    "Gone",
     "InsufficientStorage",
     "InvalidId",
     "MalformedJSON",
     "MethodNotAllowed",
     "NotAllowedType",
     "NotFound",
+    "OffsetMismatch",
     "PayloadTooLarge",
     "PreconditionFailed",
     "RangeNotSatisfiable",
@@ -126,6 +128,18 @@ class Conflict(BaobabError):
     """A write kept conflicting with concurrent writes after every retry."""
 
     default_message = "The request conflicted with concurrent writes; try again"
+
+
+class OffsetMismatch(Conflict):
+    """A TUS PATCH named an ``Upload-Offset`` other than the upload's current one."""
+
+    default_message = "Upload-Offset does not match the upload's offset"
+
+
+class Gone(BaobabError):
+    """The resource existed and is gone for good (an expired TUS upload)."""
+
+    default_message = "Gone"
 
 
 class PreconditionFailed(BaobabError):

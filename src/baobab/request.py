@@ -8,6 +8,8 @@ from typing import Any
 
 import orjson
 
+from baobab.blobs.multipart import Form
+from baobab.blobs.spool import Spooled
 from baobab.config.registry import Registry
 from baobab.config.settings import Settings
 from baobab.errors import BadRequest, MalformedJSON, UnsupportedMediaType
@@ -15,16 +17,49 @@ from baobab.security.authentication import Authenticator, Credentials
 from baobab.security.policy import Checker, SecurityPolicy
 from baobab.security.principals import ANONYMOUS_PRINCIPAL, Principal
 
-__all__ = ["OffloadNeeded", "Request", "Response", "json_response"]
+__all__ = [
+    "FileBody",
+    "NeedsMore",
+    "OffloadNeeded",
+    "Request",
+    "Response",
+    "UploadNeeded",
+    "json_response",
+]
 
 
-class OffloadNeeded(Exception):
+class NeedsMore(Exception):
+    """The publish step stops here: the HTTP layer provides something, then publishes again."""
+
+
+class OffloadNeeded(NeedsMore):
     """The publish step needs ``fn()`` computed off its thread (argon2); see Request.offload."""
 
     def __init__(self, key: Any, fn: Callable[[], Any]) -> None:
         super().__init__(key)
         self.key = key
         self.fn = fn
+
+
+@dataclass
+class UploadNeeded(NeedsMore):
+    """The service needs the body streamed to disk; see Request.body_file / Request.form."""
+
+    form: bool = False
+    limit: int | None = None  # below the configured maximum (a TUS upload's remaining bytes)
+    sha256: bytes | None = None  # the checksum the client sent
+    keep_partial: bool = False  # keep what arrived before a disconnect (TUS)
+
+
+@dataclass(frozen=True, slots=True)
+class FileBody:
+    """A response body sent from a file: ``length`` bytes from ``start`` (pathsend when it is
+    the whole file and the server offers it)."""
+
+    path: str
+    start: int
+    length: int
+    whole: bool
 
 
 @dataclass(slots=True)
@@ -34,7 +69,8 @@ class Response:
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     content_type: bytes | None = b"application/json"
     commit: bool | None = None  # None: a write commits unless it answers an error; reads never
-    offload: Any = None  # an OffloadNeeded: the pipeline computes it and publishes again
+    offload: Any = None  # a NeedsMore: the pipeline provides it and publishes again
+    file: FileBody | None = None  # sent after the database is released
 
 
 def json_response(
@@ -65,6 +101,9 @@ class Request:
     view_name: str = ""
     subpath: tuple[str, ...] = ()
     conn: Any = None
+    streamed: bool = False  # the body was left unread for a service to stream to disk
+    spooled: Spooled | None = None
+    form_data: Form | None = None
     _json: Any = None
     _checker: Checker | None = None
 
@@ -87,6 +126,22 @@ class Request:
         if key in self.offloaded:
             return self.offloaded[key]
         raise OffloadNeeded(key, fn)
+
+    def body_file(
+        self, *, limit: int | None = None, sha256: bytes | None = None, keep_partial: bool = False
+    ) -> Spooled:
+        """The body as a spool file: like :meth:`offload`, the first call stops the publish
+        step; the pipeline streams the body to disk (on the loop, with the upload limits) and
+        publishes again. Call it once permissions are checked: nothing is read before."""
+        if self.spooled is not None:
+            return self.spooled
+        raise UploadNeeded(limit=limit, sha256=sha256, keep_partial=keep_partial)
+
+    def form(self, *, sha256: bytes | None = None) -> Form:
+        """The ``multipart/form-data`` body, files spooled to disk (as :meth:`body_file`)."""
+        if self.form_data is not None:
+            return self.form_data
+        raise UploadNeeded(form=True, sha256=sha256)
 
     def json(self) -> Any:
         """The body as JSON (cached); 415 unless it is sent as JSON, 400 if malformed."""

@@ -9,7 +9,7 @@ async def test_addable_types_in_container(client: BaobabClient, site: str) -> No
     resp = await client.get(f"{site}/@types")
     assert resp.status_code == 200
     names = {t["id"] for t in resp.json()}
-    assert names == {"Document", "Folder"}
+    assert names == {"Document", "File", "Folder", "Image"}
 
 
 async def test_database_accepts_only_containers(client: BaobabClient) -> None:

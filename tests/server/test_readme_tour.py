@@ -48,7 +48,7 @@ def test_readme_api_tour(servers: Any) -> None:
     assert answers[6]["subjects"] == ["intro"]
     assert answers[7]["@id"].endswith("/db/site/welcome")
     assert answers[8]["@id"].endswith("/db/site/news/welcome")
-    assert {t["id"] for t in answers[9]} == {"Document", "Folder"}
+    assert {t["id"] for t in answers[9]} == {"Document", "File", "Folder", "Image"}
     assert answers[10]["type"] == "object"
     assert answers[11]["id"] == "welcome"  # read with the token
     assert "token" in answers[12]  # renewed

@@ -26,7 +26,7 @@ def _module(name: str, **attrs: object) -> types.ModuleType:
 
 def test_builtins_register_through_the_scan() -> None:
     registry = build_registry(parse_settings("{}"))
-    assert set(registry.types) == {"Container", "Folder", "Document"}
+    assert set(registry.types) == {"Container", "Folder", "Document", "File", "Image"}
     assert "baobab.dublincore" in registry.behaviours
     assert "baobab.View" in registry.permissions
     folder = Folder("f", "Folder")

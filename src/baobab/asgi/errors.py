@@ -22,6 +22,7 @@ STATUS: dict[type[errors.BaobabError], int] = {
     errors.MethodNotAllowed: 405,
     errors.AlreadyExists: 409,
     errors.Conflict: 409,
+    errors.Gone: 410,
     errors.PreconditionFailed: 412,
     errors.PayloadTooLarge: 413,
     errors.RangeNotSatisfiable: 416,

@@ -1,20 +1,28 @@
 """One HTTP request: read the body, authenticate, publish through the bridge, send.
 
-Everything here runs on the event loop. The body is read fully into memory but capped at
+Everything here runs on the event loop. A JSON body is read into memory, capped at
 ``request.max_body_size`` (checked against Content-Length before reading, and while reading).
+An upload's body (a non-JSON media type, or a path through ``@upload`` or ``@tus``) is left
+unread until its service, permissions checked, asks for it: then it streams into a spool file
+(:mod:`baobab.blobs.spool`) and the request is published again. A file response is sent after
+the publish step has released the database: with ``http.response.pathsend`` when the server
+offers it, else read in chunks off the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import os
 from urllib.parse import parse_qsl
 
 from baobab.asgi.errors import error_response, internal_error_response
 from baobab.asgi.publish import SAFE_METHODS
 from baobab.asgi.state import AppState
-from baobab.errors import BaobabError, ClientDisconnected, PayloadTooLarge
-from baobab.request import Request, Response
+from baobab.blobs.multipart import boundary_of, spool_form
+from baobab.blobs.spool import spool_body, spool_bytes
+from baobab.errors import BadRequest, BaobabError, ClientDisconnected, PayloadTooLarge
+from baobab.request import FileBody, OffloadNeeded, Request, Response, UploadNeeded
 from baobab.serialization.etags import etag_for, etag_matches
 from baobab.types import Receive, Scope, Send
 
@@ -22,6 +30,8 @@ __all__ = ["handle_http"]
 
 _MAX_OFFLOADS = 4
 _BODYLESS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
+_UPLOAD_VIEWS = ("/@upload", "/@tus")
+_PATHSEND = "http.response.pathsend"
 
 
 async def read_body(receive: Receive, headers: dict[str, str], limit: int) -> bytes:
@@ -57,12 +67,30 @@ def _base_url(scope: Scope, headers: dict[str, str]) -> str:
     return f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}"
 
 
-async def _respond(state: AppState, scope: Scope, receive: Receive) -> Response:
+def _streams(method: str, path: str, headers: dict[str, str]) -> bool:
+    """Whether the body is an upload, left unread for its service to stream to disk."""
+    if method in _BODYLESS:
+        return False
+    if any(view in path for view in _UPLOAD_VIEWS):
+        return True
+    media = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return bool(media) and media != "application/json" and not media.endswith("+json")
+
+
+async def _respond(state: AppState, scope: Scope, receive: Receive, request: Request) -> Response:
+    response = await _publish(state, request, receive)
+    if request.method in ("GET", "HEAD") and response.status == 200:
+        return _conditional(request.headers, response)
+    return response
+
+
+async def _request(state: AppState, scope: Scope, receive: Receive) -> Request:
     method: str = scope["method"]
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
     settings = state.settings
     body = b""
-    if method not in _BODYLESS or "content-length" in headers:
+    streamed = _streams(method, scope["path"], headers)
+    if not streamed and (method not in _BODYLESS or "content-length" in headers):
         body = await read_body(receive, headers, settings.request.max_body_size)
     credentials = await state.authenticator.authenticate(headers.get("authorization"))
     request = Request(
@@ -77,18 +105,17 @@ async def _respond(state: AppState, scope: Scope, receive: Receive) -> Response:
         policy=state.policy,
         settings=settings,
         auth=state.authenticator,
+        streamed=streamed,
     )
-    response = await _publish(state, request)
-    if method in ("GET", "HEAD") and response.status == 200:
-        return _conditional(headers, response)
-    return response
+    return request
 
 
-async def _publish(state: AppState, request: Request) -> Response:
-    """Publish through the bridge; compute what the publish step offloaded and publish again.
+async def _publish(state: AppState, request: Request, receive: Receive) -> Response:
+    """Publish through the bridge; provide what the publish step asked for and publish again.
 
-    A request needs at most a few offloaded computations (a password check, a new hash), each
-    found on one pass; the bound stops a handler that would ask for a new one every time.
+    A request needs at most a few offloaded computations (a password check, a new hash) or one
+    body streamed to disk, each found on one pass; the bound stops a handler that would ask
+    for a new one every time.
     """
     publish = functools.partial(state.publisher.publish, request)
     write = request.method not in SAFE_METHODS
@@ -98,8 +125,55 @@ async def _publish(state: AppState, request: Request) -> Response:
         needed = response.offload
         if needed is None:
             return response
-        request.offloaded[needed.key] = await loop.run_in_executor(None, needed.fn)
+        if isinstance(needed, OffloadNeeded):
+            request.offloaded[needed.key] = await loop.run_in_executor(None, needed.fn)
+        elif isinstance(needed, UploadNeeded):
+            await _spool(state, request, receive, needed)
     raise RuntimeError(f"{request.path}: more than {_MAX_OFFLOADS} offloaded computations")
+
+
+def _declared_length(headers: dict[str, str]) -> int | None:
+    raw = headers.get("content-length")
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise BadRequest("Content-Length must be a non-negative integer")
+    return int(raw)
+
+
+async def _spool(state: AppState, request: Request, receive: Receive, needed: UploadNeeded) -> None:
+    """Stream the body to disk for the service that asked (once: a second ask is a bug)."""
+    if request.spooled is not None or request.form_data is not None:
+        raise RuntimeError(f"{request.path}: the body was asked for twice")
+    files = state.settings.files
+    limit = min(files.max_upload_size, needed.limit or files.max_upload_size)
+    directory = state.settings.spool_path
+    if not request.streamed:  # a small body already read (a service took a JSON route)
+        request.spooled = spool_bytes(request.body, directory)
+        return
+    declared = _declared_length(request.headers)
+    if needed.form:
+        boundary = boundary_of(request.headers.get("content-type", ""))
+        if boundary is None:
+            raise BadRequest("Send the form as multipart/form-data")
+        request.form_data = await spool_form(
+            receive,
+            directory,
+            boundary=boundary,
+            limit=limit,
+            form_limit=files.max_form_size,
+            declared=declared,
+            sha256=needed.sha256,
+        )
+        return
+    request.spooled = await spool_body(
+        receive,
+        directory,
+        limit=limit,
+        declared=declared,
+        sha256=needed.sha256,
+        keep_partial=needed.keep_partial,
+    )
 
 
 def _conditional(headers: dict[str, str], response: Response) -> Response:
@@ -114,15 +188,44 @@ def _conditional(headers: dict[str, str], response: Response) -> Response:
     return response
 
 
-async def send_response(send: Send, response: Response, *, head: bool) -> None:
+async def send_response(
+    send: Send, response: Response, *, head: bool, scope: Scope | None = None, chunk: int = 0
+) -> None:
     headers = list(response.headers)
     if response.content_type is not None:
         headers.append((b"content-type", response.content_type))
+    file = response.file
     if response.status != 304:
-        headers.append((b"content-length", str(len(response.body)).encode()))
+        length = file.length if file is not None else len(response.body)
+        headers.append((b"content-length", str(length).encode()))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    if file is not None and not head and response.status != 304:
+        await _send_file(send, file, scope or {}, chunk or 1 << 18)
+        return
     body = b"" if head or response.status == 304 else response.body
     await send({"type": "http.response.body", "body": body})
+
+
+async def _send_file(send: Send, file: FileBody, scope: Scope, chunk: int) -> None:
+    """The whole file by pathsend if offered (the server reads it, no Python in the loop);
+    else ``chunk`` bytes at a time, each read in the default executor so a cold disk never
+    stalls the loop and no thread is held between reads."""
+    if file.whole and _PATHSEND in (scope.get("extensions") or {}):
+        await send({"type": _PATHSEND, "path": file.path})
+        return
+    loop = asyncio.get_running_loop()
+    fd = await loop.run_in_executor(None, os.open, file.path, os.O_RDONLY)
+    try:
+        offset, left = file.start, file.length
+        while left > 0:
+            data = await loop.run_in_executor(None, os.pread, fd, min(chunk, left), offset)
+            if not data:  # the file shrank under us: never send less than announced silently
+                raise OSError(f"{file.path}: ends before the announced length")
+            offset += len(data)
+            left -= len(data)
+            await send({"type": "http.response.body", "body": data, "more_body": left > 0})
+    finally:
+        os.close(fd)
 
 
 def _origin(state: AppState, scope: Scope) -> str | None:
@@ -140,14 +243,35 @@ async def handle_http(state: AppState, scope: Scope, receive: Receive, send: Sen
     if origin is not None and scope["method"] == "OPTIONS":
         await send_response(send, state.cors.preflight(origin), head=True)
         return
+    request: Request | None = None
     try:
-        response = await _respond(state, scope, receive)
+        request = await _request(state, scope, receive)
+        response = await _respond(state, scope, receive, request)
     except ClientDisconnected:
         return  # nothing to answer, nothing was written
     except BaobabError as exc:
         response = error_response(exc)
     except Exception as exc:  # the ASGI error boundary: log, answer 500 with the envelope
         response = internal_error_response(exc, debug=state.settings.debug)
+    finally:
+        if request is not None:
+            _release(request)
     if origin is not None:
         state.cors.decorate(response, origin)
-    await send_response(send, response, head=scope["method"] == "HEAD")
+    if "/@tus" in scope["path"]:  # TUS: every answer names the protocol version
+        response.headers.append((b"tus-resumable", b"1.0.0"))
+    await send_response(
+        send,
+        response,
+        head=scope["method"] == "HEAD",
+        scope=scope,
+        chunk=state.settings.files.download_chunk_size,
+    )
+
+
+def _release(request: Request) -> None:
+    """Remove what the request spooled and no commit consumed."""
+    if request.spooled is not None:
+        request.spooled.release()
+    if request.form_data is not None:
+        request.form_data.release()

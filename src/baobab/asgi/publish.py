@@ -18,7 +18,7 @@ from baobab.content.interfaces import IContainer
 from baobab.content.resources import Application
 from baobab.database.transactions import ROOT_KEY, Connections, run_in_transaction, run_read
 from baobab.errors import BaobabError, Conflict, MethodNotAllowed, NotFound, Unauthorized
-from baobab.request import OffloadNeeded, Request, Response
+from baobab.request import NeedsMore, Request, Response
 from baobab.security.authentication import Authenticator
 from baobab.security.tokens import is_revoked
 from baobab.services.guards import require
@@ -66,7 +66,7 @@ class Publisher:
                 response = self._run(request, conn, rest, at_top)
             except BaobabError as exc:
                 return error_response(exc), False
-            except OffloadNeeded as needed:
+            except NeedsMore as needed:
                 return Response(status=0, offload=needed), False
             # Safe methods run through run_read and never commit; a write commits unless it
             # failed or its service said otherwise.

@@ -9,6 +9,7 @@ from typing import Any
 
 from baobab.asgi.cors import Cors
 from baobab.asgi.publish import Publisher
+from baobab.blobs.spool import clean_spool
 from baobab.config.registry import Registry
 from baobab.config.scan import scan
 from baobab.config.settings import Settings, load_settings
@@ -78,6 +79,9 @@ def start(settings: Settings | None = None) -> AppState:
     secrets, generated = ensure_secrets(settings)
     if generated:
         logger.warning("generated root password (shown once): %s", generated)
+    removed = clean_spool(settings.spool_path)
+    if removed:
+        logger.warning("removed %d unfinished upload(s) left in %s", removed, settings.spool_path)
     registry = build_registry(settings)
     workflows = Workflows.build(settings.workflows, registry)
     databases = open_databases(settings)

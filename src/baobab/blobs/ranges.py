@@ -12,11 +12,19 @@ ignored the same way, as the RFC asks; a well-formed range that starts past the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from email.message import Message
+from email.utils import collapse_rfc2231_value
 from urllib.parse import quote
 
 from baobab.errors import RangeNotSatisfiable
 
-__all__ = ["ByteRange", "content_disposition", "parse_range"]
+__all__ = [
+    "ByteRange",
+    "content_disposition",
+    "disposition_params",
+    "parse_range",
+    "safe_filename",
+]
 
 
 @dataclass(frozen=True)
@@ -91,10 +99,33 @@ def content_disposition(filename: str, *, inline: bool = False) -> str:
     Old clients read the ASCII ``filename`` (non-ASCII, quotes, slashes and control characters
     become ``_``); RFC 6266 clients read ``filename*``, the exact name percent-encoded.
     """
-    base = filename.replace("\\", "/").rsplit("/", 1)[-1]  # never a path
-    base = "".join(ch for ch in base if ord(ch) >= 0x20 and ord(ch) != 0x7F) or "download"
+    base = safe_filename(filename) or "download"  # never a path
     kind = "inline" if inline else "attachment"
     value = f'{kind}; filename="{_ascii_fallback(base)}"'
     if _ascii_fallback(base) != base:
         value += f"; filename*=UTF-8''{quote(base, safe='')}"
     return value
+
+
+def safe_filename(filename: str) -> str:
+    """The last path segment of a client's file name, without control characters."""
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    return "".join(ch for ch in base if ord(ch) >= 0x20 and ord(ch) != 0x7F).strip()
+
+
+def disposition_params(header: str) -> dict[str, str]:
+    """The parameters of a Content-Disposition header (``name``, ``filename``…), lower-case
+    keys; an RFC 8187 ``filename*`` wins over ``filename`` as RFC 6266 asks. The stdlib's
+    MIME parser does the quoting and RFC 2231/8187 decoding."""
+    message = Message()
+    message["content-disposition"] = header
+    out: dict[str, str] = {}
+    extended: set[str] = set()
+    for raw_key, value in (message.get_params(header="content-disposition") or [])[1:]:
+        key = raw_key.lower()
+        if isinstance(value, tuple):
+            out[key] = collapse_rfc2231_value(value)
+            extended.add(key)
+        elif key not in extended:
+            out[key] = value
+    return out

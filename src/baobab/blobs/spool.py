@@ -5,7 +5,12 @@ spool directory (beside the blob directory, so committing it is ``Blob.consumeFi
 rename, not a copy). Memory holds one chunk at a time. Whatever goes wrong — the client
 disconnects, the body grows past the limit or is shorter than announced, the checksum does not
 match, the disk is full — the spool file is removed before the error leaves, so a failed upload
-leaves nothing behind. Files a crash left behind are removed at start-up (:func:`clean_spool`).
+leaves nothing behind. The one exception is asked for: ``keep_partial`` (TUS) keeps what
+arrived before a disconnect, so the client resumes from there.
+
+Each spool file is held under an exclusive ``flock`` for as long as its request lives; files
+a crash left behind hold no lock, and :func:`clean_spool` (run at start-up) removes exactly
+those, so a worker starting beside busy ones never takes their uploads away.
 
 Writes go to the page cache and are not synced here (the commit that consumes the file does);
 a chunk costs microseconds, so they run on the loop rather than paying a thread hop each.
@@ -13,14 +18,16 @@ a chunk costs microseconds, so they run on the loop rather than paying a thread 
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import fcntl
 import hashlib
 import os
 import tempfile
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Protocol
 
 from baobab.errors import (
     BadRequest,
@@ -31,46 +38,92 @@ from baobab.errors import (
 )
 from baobab.types import Receive
 
-__all__ = ["SPOOL_SUFFIX", "Spooled", "clean_spool", "spool_body"]
+__all__ = [
+    "SPOOL_SUFFIX",
+    "Spooled",
+    "clean_spool",
+    "new_spool_file",
+    "spool_body",
+    "spool_bytes",
+    "stream_body",
+]
 
 SPOOL_SUFFIX = ".spool"
 _NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
-@dataclass(frozen=True)
+@dataclass
 class Spooled:
-    """A complete body on disk: its path (the caller consumes or removes it), size, SHA-256."""
+    """A body on disk: its path (consumed by a commit, or removed by :meth:`release`), size
+    and SHA-256; ``partial`` when the client went away first (kept only if asked)."""
 
     path: Path
     size: int
     sha256: bytes
+    partial: bool = False
+    fd: int | None = field(default=None, repr=False, compare=False)
+
+    def release(self) -> None:
+        """End the request's hold: unlock, and remove the file unless a commit consumed it."""
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        self.path.unlink(missing_ok=True)
 
 
-def _too_large(limit: int, size: int | None = None) -> PayloadTooLarge:
+def too_large(limit: int, size: int | None = None) -> PayloadTooLarge:
     said = f"The body is {size} bytes" if size is not None else "The body is too large"
     return PayloadTooLarge(f"{said}; at most {limit} are accepted", details={"limit": limit})
 
 
-class _Digest(Protocol):
-    def update(self, data: bytes, /) -> None: ...
+def new_spool_file(directory: Path) -> tuple[int, Path]:
+    """A new, empty spool file held under an exclusive lock: ``(fd, path)``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix="upload-", suffix=SPOOL_SUFFIX, dir=directory)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd, Path(name)
 
 
-async def _copy(receive: Receive, out: BinaryIO, limit: int, digest: _Digest) -> int:
+async def stream_body(
+    receive: Receive, sink: Callable[[bytes], object], limit: int, digest: hashlib._Hash
+) -> int:
+    """Feed the request body to ``sink`` chunk by chunk; its size. 413 past ``limit``."""
     size = 0
-    write, update = out.write, digest.update
+    update = digest.update
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            raise ClientDisconnected
+            raise ClientDisconnected(details={"received": size})
         chunk = message.get("body", b"")
         if chunk:
             size += len(chunk)
             if size > limit:
-                raise _too_large(limit)
+                raise too_large(limit)
             update(chunk)
-            write(chunk)
+            sink(chunk)
         if not message.get("more_body", False):
             return size
+
+
+def no_space(exc: OSError) -> InsufficientStorage | None:
+    """The 507 for a full disk (or a file too large for it), else None."""
+    if exc.errno in _NO_SPACE:
+        return InsufficientStorage(
+            "Not enough storage to keep the upload", details={"error": exc.strerror}
+        )
+    return None
+
+
+def check_body(
+    size: int, declared: int | None, digest: hashlib._Hash, sha256: bytes | None
+) -> None:
+    if declared is not None and size != declared:
+        raise BadRequest(
+            f"The body has {size} bytes, Content-Length said {declared}",
+            details={"received": size, "declared": declared},
+        )
+    if sha256 is not None and digest.digest() != sha256:
+        raise ChecksumMismatch(details={"sha256": digest.hexdigest()})
 
 
 async def spool_body(
@@ -80,54 +133,78 @@ async def spool_body(
     limit: int,
     declared: int | None = None,
     sha256: bytes | None = None,
+    keep_partial: bool = False,
 ) -> Spooled:
-    """Stream the request body into a new file in ``directory``.
+    """Stream the request body into a new, locked file in ``directory``.
 
     ``declared`` (Content-Length) beyond ``limit`` is refused before reading (413); so is a
     body that grows past it while reading. A body shorter or longer than ``declared`` is a
     400, one that does not hash to ``sha256`` a 460, a full disk a 507 — and in every case,
-    disconnects included, the file is gone when the error is raised.
+    disconnects included, the file is gone when the error is raised. With ``keep_partial``
+    (and no checksum to verify), a disconnect returns what arrived, marked ``partial``.
     """
     if declared is not None and declared > limit:
-        raise _too_large(limit, declared)
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix="upload-", suffix=SPOOL_SUFFIX, dir=directory)
-    path = Path(name)
+        raise too_large(limit, declared)
+    fd, path = new_spool_file(directory)
     digest = hashlib.sha256()
     try:
-        with os.fdopen(fd, "wb") as out:
-            size = await _copy(receive, out, limit, digest)
-        if declared is not None and size != declared:
-            raise BadRequest(
-                f"The body has {size} bytes, Content-Length said {declared}",
-                details={"received": size, "declared": declared},
-            )
-        if sha256 is not None and digest.digest() != sha256:
-            raise ChecksumMismatch(details={"sha256": digest.hexdigest()})
+        with os.fdopen(os.dup(fd), "wb") as out:
+            try:
+                size = await stream_body(receive, out.write, limit, digest)
+            except ClientDisconnected as gone:
+                if not keep_partial or sha256 is not None:
+                    raise
+                out.flush()
+                return Spooled(path, gone.details["received"], digest.digest(), True, fd)
+        check_body(size, declared, digest, sha256)
     except OSError as exc:
-        path.unlink(missing_ok=True)
-        if exc.errno in _NO_SPACE:
-            raise InsufficientStorage(
-                "Not enough storage to keep the upload", details={"error": exc.strerror}
-            ) from None
+        _discard(fd, path)
+        full = no_space(exc)
+        if full is not None:
+            raise full from None
         raise
     except BaseException:
-        path.unlink(missing_ok=True)
+        _discard(fd, path)
         raise
-    return Spooled(path, size, digest.digest())
+    return Spooled(path, size, digest.digest(), False, fd)
+
+
+def spool_bytes(body: bytes, directory: Path) -> Spooled:
+    """A body already in memory (small: under the JSON limit), as a spool file."""
+    fd, path = new_spool_file(directory)
+    try:
+        os.write(fd, body)
+    except OSError as exc:
+        _discard(fd, path)
+        raise no_space(exc) or exc from None
+    return Spooled(path, len(body), hashlib.sha256(body).digest(), fd=fd)
+
+
+def _discard(fd: int, path: Path) -> None:
+    path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        os.close(fd)
 
 
 def clean_spool(directory: Path, older_than: float = 0.0) -> int:
-    """Remove spool files at least ``older_than`` seconds old (a crash's leftovers); how many."""
+    """Remove the spool files no request holds (a crash's leftovers) that are at least
+    ``older_than`` seconds old; how many."""
     if not directory.is_dir():
         return 0
     cutoff = time.time() - older_than
     removed = 0
     for entry in directory.glob(f"*{SPOOL_SUFFIX}"):
         try:
-            if entry.stat().st_mtime <= cutoff:
-                entry.unlink()
-                removed += 1
+            fd = os.open(entry, os.O_RDONLY)
         except FileNotFoundError:  # removed meanwhile by its own request
             continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held: a live request's upload
+            if os.fstat(fd).st_mtime <= cutoff:
+                entry.unlink(missing_ok=True)
+                removed += 1
+        except BlockingIOError:
+            continue
+        finally:
+            os.close(fd)
     return removed

@@ -20,6 +20,7 @@ __all__ = [
     "AuthSettings",
     "CorsSettings",
     "DatabaseSettings",
+    "FileSettings",
     "RequestSettings",
     "ServerSettings",
     "Settings",
@@ -90,6 +91,16 @@ class RequestSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=
     max_batch_size: int = 1000
 
 
+class FileSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Uploads and downloads (see docs/files.md)."""
+
+    max_upload_size: int = 2 << 30  # bytes in one upload (raw, multipart, or a TUS upload)
+    spool_dir: str | None = None  # where bodies stream to before commit; default <var_dir>/spool
+    tus_expiry: int = 24 * 3600  # seconds an unfinished TUS upload is kept after its creation
+    max_form_size: int = 64 << 10  # bytes of non-file multipart fields, held in memory
+    download_chunk_size: int = 256 << 10  # bytes per read when the server has no pathsend
+
+
 class ThreadSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """How publish steps reach the synchronous ZODB (see docs/architecture.md).
 
@@ -146,11 +157,16 @@ class Settings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
     server: ServerSettings = msgspec.field(default_factory=ServerSettings)
     cors: CorsSettings = msgspec.field(default_factory=CorsSettings)
     workflows: WorkflowSettings = msgspec.field(default_factory=WorkflowSettings)
+    files: FileSettings = msgspec.field(default_factory=FileSettings)
     addons: list[str] = msgspec.field(default_factory=list)
 
     @property
     def var_path(self) -> Path:
         return Path(self.var_dir)
+
+    @property
+    def spool_path(self) -> Path:
+        return Path(self.files.spool_dir) if self.files.spool_dir else self.var_path / "spool"
 
 
 def _check_databases(settings: Settings) -> None:
@@ -178,6 +194,10 @@ def check_settings(settings: Settings) -> Settings:
         "$.auth.token_expiry": settings.auth.token_expiry,
         "$.auth.argon2.time_cost": settings.auth.argon2.time_cost,
         "$.auth.argon2.parallelism": settings.auth.argon2.parallelism,
+        "$.files.max_upload_size": settings.files.max_upload_size,
+        "$.files.tus_expiry": settings.files.tus_expiry,
+        "$.files.max_form_size": settings.files.max_form_size,
+        "$.files.download_chunk_size": settings.files.download_chunk_size,
     }
     for path, value in positive.items():
         if value < 1:

@@ -15,6 +15,7 @@ from typing import Any, cast
 from BTrees.Length import Length
 from BTrees.OOBTree import OOBTree
 
+from baobab.blobs.files import file_from_bytes
 from baobab.config.registry import Registry
 from baobab.content.ids import generate_id, validate_id
 from baobab.content.interfaces import IDatabaseRoot
@@ -22,9 +23,10 @@ from baobab.content.resources import Folder, Resource, utcnow
 from baobab.content.typeinfo import check_addable, type_fields, type_info
 from baobab.errors import AlreadyExists, BadRequest, ValidationError
 from baobab.location import lineage
+from baobab.schema.fields import Field, File, InlineFile
 from baobab.schema.schemas import validate_data
 
-__all__ = ["copy", "create", "delete", "move", "update"]
+__all__ = ["copy", "create", "delete", "move", "set_field", "update"]
 
 _CREATE_KEYS = ("@type", "id")
 
@@ -35,8 +37,28 @@ def _require_folder(obj: Any) -> Folder:
     return obj
 
 
-def create(registry: Registry, parent: Any, data: Mapping[str, Any], principal_id: str) -> Resource:
-    """Create a child of ``parent`` from a JSON object with ``@type``, optional ``id``, fields."""
+def _store_files(fields: Mapping[str, Field], values: dict[str, Any]) -> None:
+    """Files sent inside JSON become blobs."""
+    for name, value in values.items():
+        field = fields[name]
+        if isinstance(value, InlineFile) and isinstance(field, File):
+            values[name] = file_from_bytes(
+                value.data,
+                filename=value.filename,
+                content_type=value.content_type,
+                image_field=name if field.image else None,
+            )
+
+
+def create(
+    registry: Registry,
+    parent: Any,
+    data: Mapping[str, Any],
+    principal_id: str,
+    files: Mapping[str, Any] | None = None,
+) -> Resource:
+    """Create a child of ``parent`` from a JSON object with ``@type``, optional ``id``, fields;
+    ``files``: file field values already stored (uploaded ``NamedFile``s)."""
     folder = _require_folder(parent)
     type_name = data.get("@type")
     if not isinstance(type_name, str):
@@ -46,7 +68,10 @@ def create(registry: Registry, parent: Any, data: Mapping[str, Any], principal_i
     info = type_info(registry, type_name)
     check_addable(registry, folder, info)
     fields = type_fields(registry, type_name)
-    values = validate_data(fields, data, create=True, ignore=_CREATE_KEYS)
+    files = files or {}
+    values = validate_data(fields, data, create=True, ignore=_CREATE_KEYS, present=files)
+    _store_files(fields, values)
+    values.update(files)
     if data.get("id") is None:
         id_ = generate_id(values.get("title"), folder)
     else:
@@ -72,9 +97,17 @@ def _touch(obj: Resource, principal_id: str) -> None:
 
 def update(registry: Registry, obj: Resource, data: Mapping[str, Any], principal_id: str) -> None:
     """Apply a validated partial update."""
-    values = validate_data(type_fields(registry, obj.type_name), data, create=False)
+    fields = type_fields(registry, obj.type_name)
+    values = validate_data(fields, data, create=False)
+    _store_files(fields, values)
     for name, value in values.items():
         setattr(obj, name, value)
+    _touch(obj, principal_id)
+
+
+def set_field(obj: Resource, name: str, value: Any, principal_id: str) -> None:
+    """Store a value made by the server (an uploaded file) and mark the object modified."""
+    setattr(obj, name, value)
     _touch(obj, principal_id)
 
 

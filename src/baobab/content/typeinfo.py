@@ -9,13 +9,14 @@ from baobab.config.registry import Registry
 from baobab.content.interfaces import IDatabaseRoot
 from baobab.content.resources import Container, Resource
 from baobab.errors import ConfigError, NotAllowedType, UnknownType
-from baobab.schema.fields import Field
+from baobab.schema.fields import Field, File
 from baobab.schema.schemas import fields_of
 
 __all__ = [
     "RESERVED_FIELD_NAMES",
     "addable_types",
     "check_addable",
+    "file_fields",
     "type_fields",
     "type_info",
     "validate_registry",
@@ -78,6 +79,15 @@ def type_fields(registry: Registry, type_name: str) -> dict[str, Field]:
             fields[field_name] = field
     registry.cache[key] = fields
     return fields
+
+
+def file_fields(registry: Registry, type_name: str) -> dict[str, File]:
+    """The type's file and image fields, in field order (the first is its primary file)."""
+    return {
+        name: field
+        for name, field in type_fields(registry, type_name).items()
+        if isinstance(field, File)
+    }
 
 
 def _is_container_type(info: ContentTypeInfo) -> bool:

@@ -1,4 +1,4 @@
-"""Built-in content types: Container, Folder, Document.
+"""Built-in content types: Container, Folder, Document, File, Image.
 
 The bases in :mod:`baobab.content.resources` carry no declaration, so add-ons subclass them
 freely; the classes here are the registered built-in types.
@@ -8,9 +8,20 @@ from __future__ import annotations
 
 from baobab.config.declarations import content_type
 from baobab.content import resources
+from baobab.schema.fields import File as FileField
+from baobab.schema.fields import Image as ImageField
 from baobab.schema.fields import Text
 
-__all__ = ["Container", "Document", "DocumentSchema", "Folder"]
+__all__ = [
+    "Container",
+    "Document",
+    "DocumentSchema",
+    "File",
+    "FileSchema",
+    "Folder",
+    "Image",
+    "ImageSchema",
+]
 
 
 @content_type(
@@ -36,4 +47,22 @@ class DocumentSchema:
 
 @content_type("Document", schema=DocumentSchema, title="Document", description="A page")
 class Document(resources.Item):
+    pass
+
+
+class FileSchema:
+    file = FileField(title="File", required=True)
+
+
+@content_type("File", schema=FileSchema, title="File", description="A file to download")
+class File(resources.Item):
+    pass
+
+
+class ImageSchema:
+    image = ImageField(title="Image", required=True)
+
+
+@content_type("Image", schema=ImageSchema, title="Image", description="An image")
+class Image(resources.Item):
     pass

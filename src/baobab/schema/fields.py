@@ -7,9 +7,12 @@ into the stored Python value or raises :class:`FieldError`; ``to_json`` does the
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 __all__ = [
@@ -20,7 +23,10 @@ __all__ = [
     "Dict",
     "Field",
     "FieldError",
+    "File",
     "Float",
+    "Image",
+    "InlineFile",
     "Int",
     "List",
     "String",
@@ -335,6 +341,71 @@ class Dict(Field):
         if self.value_type is None:
             return {}
         return {"additionalProperties": self.value_type.json_schema()}
+
+
+@dataclass(frozen=True)
+class InlineFile:
+    """A file sent inside JSON (plone.restapi's shape, as Volto sends it); the content layer
+    stores it as a blob."""
+
+    data: bytes
+    filename: str
+    content_type: str | None
+
+
+_FILE_KEYS = frozenset({"data", "encoding", "filename", "content-type"})
+
+
+class File(Field):
+    """A file kept as a ZODB blob. Large files are uploaded with ``@upload``, ``@tus`` or a
+    multipart form; JSON carries small ones as ``{"data", "encoding", "filename",
+    "content-type"}``. Reads give ``{"download", "filename", "content-type", "size"}``."""
+
+    json_type = "object"
+    image = False
+
+    def _convert(self, value: Any) -> Any:
+        if not isinstance(value, dict) or "data" not in value:
+            raise FieldError(
+                "must be an object with data, encoding, filename and content-type, or null"
+            )
+        unknown = sorted(set(value) - _FILE_KEYS)
+        if unknown:
+            raise FieldError(f"has unknown keys: {', '.join(unknown)}")
+        data, encoding = value["data"], value.get("encoding", "base64")
+        filename, ctype = value.get("filename", ""), value.get("content-type")
+        if not isinstance(data, str) or not isinstance(filename, str):
+            raise FieldError("data and filename must be strings")
+        if ctype is not None and not isinstance(ctype, str):
+            raise FieldError("content-type must be a string")
+        if encoding == "base64":
+            try:
+                raw = base64.b64decode(data, validate=True)
+            except (binascii.Error, ValueError):
+                raise FieldError("data is not valid base64") from None
+        elif encoding in ("utf8", "utf-8"):
+            raw = data.encode("utf-8")
+        else:
+            raise FieldError("encoding must be base64 or utf8")
+        return InlineFile(raw, filename, ctype)
+
+    def _schema(self) -> dict[str, Any]:
+        props: dict[str, Any] = {
+            "download": {"type": "string", "format": "uri", "readOnly": True},
+            "filename": {"type": "string"},
+            "content-type": {"type": "string"},
+            "size": {"type": "integer", "readOnly": True},
+        }
+        if self.image:
+            props["width"] = {"type": "integer", "readOnly": True}
+            props["height"] = {"type": "integer", "readOnly": True}
+        return {"properties": props}
+
+
+class Image(File):
+    """A file that must be an image Pillow can read; reads add ``width`` and ``height``."""
+
+    image = True
 
 
 def _json_name(value: Any) -> str:

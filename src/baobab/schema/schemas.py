@@ -27,13 +27,16 @@ def validate_data(
     *,
     create: bool,
     ignore: Iterable[str] = (),
+    present: Iterable[str] = (),
 ) -> dict[str, Any]:
     """Validate ``data`` for a create (required fields checked) or a partial update.
 
     Unknown keys and read-only fields are errors; every problem is collected so the client
-    sees all of them at once in ``details``.
+    sees all of them at once in ``details``. ``present`` names fields given another way (an
+    uploaded file): they satisfy ``required``.
     """
     skip = set(ignore)
+    given = set(present)
     errors: list[dict[str, str]] = []
     values: dict[str, Any] = {}
     for key, value in data.items():
@@ -52,7 +55,12 @@ def validate_data(
             errors.append({"field": key, "message": exc.message})
     if create:
         for name, field in fields.items():
-            missing = field.required and name not in values and field.default is None
+            missing = (
+                field.required
+                and name not in values
+                and name not in given
+                and field.default is None
+            )
             if missing and not any(err["field"] == name for err in errors):
                 errors.append({"field": name, "message": "is required"})
     if errors:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from baobab.blobs.files import NamedFile
 from baobab.content.interfaces import IApplication, IDatabaseRoot
 from baobab.content.resources import Folder, Resource
 from baobab.content.typeinfo import type_fields
 from baobab.location import resource_path
 from baobab.request import Request
 
-__all__ = ["batch_window", "batching", "serialize", "summary"]
+__all__ = ["batch_window", "batching", "file_json", "serialize", "summary"]
 
 
 def summary(obj: Any, request: Request, url: str | None = None) -> dict[str, Any]:
@@ -34,6 +35,19 @@ def summary(obj: Any, request: Request, url: str | None = None) -> dict[str, Any
         "review_state": obj.review_state,
         "is_folderish": obj.folderish,
     }
+
+
+def file_json(value: NamedFile, download: str) -> dict[str, Any]:
+    """A file field's value as plone.restapi shows it (images add width and height)."""
+    out: dict[str, Any] = {
+        "download": download,
+        "filename": value.filename,
+        "content-type": value.content_type,
+        "size": value.size,
+    }
+    if value.width is not None:
+        out["width"], out["height"] = value.width, value.height
+    return out
 
 
 def batch_window(request: Request) -> tuple[int, int]:
@@ -118,7 +132,10 @@ def serialize(obj: Any, request: Request, url: str | None = None) -> dict[str, A
     checker = request.security
     for name, field in type_fields(request.registry, obj.type_name).items():
         if field.read_permission is None or checker.permits(field.read_permission, obj):
-            data[name] = getattr(obj, name, field.default)
+            value = getattr(obj, name, field.default)
+            if isinstance(value, NamedFile):
+                value = file_json(value, f"{url}/@download/{name}")
+            data[name] = value
     if isinstance(obj, Folder):
         data.update(_batch(obj, request, url))
     return data

@@ -9,13 +9,14 @@ import orjson
 from baobab.config.declarations import service
 from baobab.content import operations
 from baobab.content.interfaces import IContainer, IDatabaseRoot, IFolderish, IResource
-from baobab.content.typeinfo import type_info
+from baobab.content.typeinfo import file_fields, type_info
 from baobab.errors import MethodNotAllowed
 from baobab.location import resource_path
 from baobab.request import Request, Response
 from baobab.security import lifecycle
 from baobab.serialization.content import serialize
 from baobab.serialization.etags import etag_for
+from baobab.services import files
 from baobab.services.guards import check_field_writes, check_if_match, current_etag, require
 from baobab.traversal import split_path
 
@@ -32,9 +33,19 @@ def representation(request: Request, obj: Any, status: int = 200) -> Response:
     return Response(status=status, body=body, headers=[(b"etag", etag_for(body).encode())])
 
 
+def _wants_file(request: Request) -> bool:
+    """An ``Accept`` that names neither JSON nor ``*/*`` asks for the bytes of a file."""
+    accept = request.headers.get("accept")
+    return accept is not None and "json" not in accept and "*/*" not in accept
+
+
 @service(method="GET", context=IResource, permission="baobab.View", summary="Read an object")
 def get_object(request: Request) -> Response:
-    return representation(request, request.context)
+    context = request.context
+    if _wants_file(request) and file_fields(request.registry, context.type_name):
+        name, _ = files.file_field(request, context.type_name, None)
+        return files.download(request, context, name)
+    return representation(request, context)
 
 
 @service(
@@ -44,12 +55,16 @@ def get_object(request: Request) -> Response:
     summary="Create a child object",
 )
 def create_child(request: Request) -> Response:
-    data = request.json_object()
-    type_name = data.get("@type")
-    if isinstance(type_name, str):
-        require(request, type_info(request.registry, type_name).add_permission, request.context)
-        check_field_writes(request, data, type_name, request.context)
-    obj = operations.create(request.registry, request.context, data, request.principal.id)
+    if files.is_file_upload(request):  # a file, raw or in a form
+        obj = files.create_from_upload(request)
+    else:
+        data = request.json_object()
+        type_name = data.get("@type")
+        if isinstance(type_name, str):
+            info = type_info(request.registry, type_name)
+            require(request, info.add_permission, request.context)
+            check_field_writes(request, data, type_name, request.context)
+        obj = operations.create(request.registry, request.context, data, request.principal.id)
     lifecycle.created(request.policy, obj, request.principal.id)
     response = representation(request, obj, status=201)
     response.headers.append((b"location", request.url_for(resource_path(obj)).encode()))

@@ -1,0 +1,301 @@
+"""File fields over HTTP: streamed uploads (raw and multipart) and zero-copy downloads.
+
+- ``PUT``/``PATCH …/@upload/{field}``: the raw body is the file (``Content-Type``, the name in
+  ``Content-Disposition: attachment; filename*=…`` or ``?filename=``);
+- ``POST …/@upload/{field}``: a ``multipart/form-data`` body whose file part is the file;
+- ``POST`` to a folder with a file creates a File or Image from it: raw (named by
+  ``Content-Disposition``), or multipart with the other fields as form fields;
+- ``GET``/``HEAD …/@download/{field}``: the bytes, with ranges and validators.
+
+Permissions are checked before a byte of the body is read (``request.body_file()`` stops the
+publish step until the pipeline has streamed the body to disk). ``{field}`` defaults to the
+type's first file field.
+"""
+
+from __future__ import annotations
+
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any
+
+from baobab.blobs.checksums import content_digest_sha256
+from baobab.blobs.files import NamedFile, file_from_spool
+from baobab.blobs.multipart import Form, UploadedFile
+from baobab.blobs.ranges import content_disposition, disposition_params, parse_range
+from baobab.blobs.spool import Spooled
+from baobab.config.declarations import service
+from baobab.content import operations
+from baobab.content.interfaces import IResource
+from baobab.content.typeinfo import addable_types, file_fields, type_info
+from baobab.errors import BadRequest, Forbidden, NotFound
+from baobab.location import resource_path
+from baobab.request import FileBody, Request, Response, json_response
+from baobab.schema.fields import File
+from baobab.serialization.content import file_json
+from baobab.serialization.etags import etag_matches
+from baobab.services.guards import check_field_writes, check_if_match, require
+
+__all__ = [
+    "create_from_upload",
+    "download",
+    "download_field",
+    "file_field",
+    "is_file_upload",
+    "upload_form",
+    "upload_raw",
+]
+
+MODIFY = "baobab.ModifyContent"
+# Media types a browser would run if shown inline: always sent as attachments.
+_ACTIVE = ("text/html", "application/xhtml", "image/svg", "text/xml", "application/xml")
+_CREATE_PARAMS = ("@type", "id", "title", "description")
+
+
+def _media(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def file_field(request: Request, type_name: str, name: str | None) -> tuple[str, File]:
+    """The named file field of ``type_name`` (its first one when ``name`` is empty)."""
+    fields = file_fields(request.registry, type_name)
+    if not name:
+        if not fields:
+            raise NotFound(f"A {type_name} has no file field")
+        name = next(iter(fields))
+    field = fields.get(name)
+    if field is None:
+        raise NotFound(f"A {type_name} has no file field {name!r}")
+    return name, field
+
+
+def _field_from_path(request: Request) -> tuple[str, File]:
+    if len(request.subpath) > 1:
+        raise NotFound(f"Not found: {'/'.join(request.subpath)}")
+    name = request.subpath[0] if request.subpath else None
+    return file_field(request, request.context.type_name, name)
+
+
+def _header_filename(request: Request) -> str | None:
+    header = request.headers.get("content-disposition")
+    name = disposition_params(header).get("filename") if header else None
+    return name or request.query.get("filename")
+
+
+def _stored(request: Request, obj: Any, name: str, value: NamedFile) -> Response:
+    url = request.url_for(resource_path(obj)) + f"/@download/{name}"
+    return json_response(file_json(value, url), headers={"Location": url})
+
+
+def _store(request: Request, obj: Any, name: str, field: File, upload: UploadedFile) -> NamedFile:
+    value = file_from_spool(
+        upload.spooled,
+        filename=upload.filename,
+        content_type=upload.content_type,
+        conn=request.conn,
+        image_field=name if field.image else None,
+    )
+    operations.set_field(obj, name, value, request.principal.id)
+    return value
+
+
+def _check_upload(request: Request, name: str) -> None:
+    context = request.context
+    check_field_writes(request, {name: None}, context.type_name, context)
+    check_if_match(request, context)
+
+
+def _digest(request: Request) -> bytes | None:
+    return content_digest_sha256(request.headers.get("content-digest"))
+
+
+@service(method="PUT", context=IResource, name="@upload", permission=MODIFY, allow_subpath=True)
+@service(method="PATCH", context=IResource, name="@upload", permission=MODIFY, allow_subpath=True)
+def upload_raw(request: Request) -> Response:
+    """Replace a file field with the raw body."""
+    name, field = _field_from_path(request)
+    _check_upload(request, name)
+    if _media(request) == "multipart/form-data":
+        raise BadRequest("Send a form with POST; PUT and PATCH take the file as the raw body")
+    spooled = request.body_file(sha256=_digest(request))
+    current = getattr(request.context, name, None)
+    filename = _header_filename(request) or (current.filename if current else name)
+    upload = UploadedFile(spooled, filename, request.headers.get("content-type", ""))
+    return _stored(
+        request, request.context, name, _store(request, request.context, name, field, upload)
+    )
+
+
+def _file_part(form: Form, names: tuple[str, ...]) -> UploadedFile:
+    for name in names:
+        if name in form.files:
+            return form.files[name]
+    if len(form.files) == 1:
+        return next(iter(form.files.values()))
+    wanted = " or ".join(repr(n) for n in dict.fromkeys(names))
+    raise BadRequest(
+        f"The form has no file part named {wanted}", details={"parts": list(form.files)}
+    )
+
+
+@service(method="POST", context=IResource, name="@upload", permission=MODIFY, allow_subpath=True)
+def upload_form(request: Request) -> Response:
+    """Replace a file field with the file part of a ``multipart/form-data`` body."""
+    name, field = _field_from_path(request)
+    _check_upload(request, name)
+    form = request.form(sha256=_digest(request))
+    if form.fields:
+        raise BadRequest(
+            "@upload takes one file part; change other fields with PATCH",
+            details={"fields": sorted(form.fields)},
+        )
+    upload = _file_part(form, (name, "file"))
+    return _stored(
+        request, request.context, name, _store(request, request.context, name, field, upload)
+    )
+
+
+def _file_types(request: Request) -> list[str]:
+    """Types with a file field the principal may add here (File and Image, and add-ons')."""
+    return [
+        info.name
+        for info in addable_types(request.registry, request.context)
+        if file_fields(request.registry, info.name)
+        and request.security.permits(info.add_permission, request.context)
+    ]
+
+
+def _type_for(request: Request, asked: str | None, media: str) -> str:
+    """The type to create: asked for, else Image for an image when allowed, else File."""
+    if asked:
+        return asked
+    candidates = _file_types(request)
+    if media.startswith("image/") and "Image" in candidates:
+        return "Image"
+    return "File" if "File" in candidates or not candidates else candidates[0]
+
+
+def is_file_upload(request: Request) -> bool:
+    """A POST whose body is a file: a multipart form, or a raw body named by
+    ``Content-Disposition`` (without it, a non-JSON body is a 415 as anywhere else)."""
+    if not request.streamed:
+        return False
+    return _media(request) == "multipart/form-data" or "content-disposition" in request.headers
+
+
+def create_from_upload(request: Request) -> Any:
+    """``POST`` to a folder with a file as the body (raw) or in a form: a new File/Image
+    (returned; the caller answers as for any create).
+
+    ``@type``, ``id``, ``title`` and ``description`` come from the query (and, for a form,
+    from its text fields); the title defaults to the file name.
+    """
+    multipart = _media(request) == "multipart/form-data"
+    params = {k: request.query[k] for k in _CREATE_PARAMS if k in request.query}
+    media = "" if multipart else _media(request)
+    if "@type" in params or not multipart:
+        type_name = _type_for(request, params.get("@type"), media)
+        require(request, type_info(request.registry, type_name).add_permission, request.context)
+    elif not _file_types(request):
+        raise Forbidden(
+            f"{request.principal.id} may not add files here",
+            details={"permission": "baobab.AddFile"},
+        )
+    upload: UploadedFile
+    if multipart:
+        form = request.form(sha256=_digest(request))
+        fields = {**params, **form.fields}
+        type_name = fields.get("@type") or ""
+        first = next(iter(form.files.values()), None)
+        type_name = _type_for(request, type_name, first.content_type if first else "")
+        require(request, type_info(request.registry, type_name).add_permission, request.context)
+        name, field = file_field(request, type_name, None)
+        upload = _file_part(form, (name, "file"))
+    else:
+        fields = params
+        name, field = file_field(request, type_name, None)
+        spooled: Spooled = request.body_file(sha256=_digest(request))
+        upload = UploadedFile(spooled, _header_filename(request) or name, media)
+    return _create(request, {**fields, "@type": type_name}, name, field, upload)
+
+
+def _create(
+    request: Request, data: dict[str, Any], name: str, field: File, upload: UploadedFile
+) -> Any:
+    if "title" not in data and upload.filename:
+        data["title"] = upload.filename
+    check_field_writes(request, data, data["@type"], request.context)
+    obj = operations.create(
+        request.registry, request.context, data, request.principal.id, files={name: None}
+    )
+    _store(request, obj, name, field, upload)
+    return obj
+
+
+def _not_modified(request: Request, value: NamedFile) -> bool:
+    inm = request.headers.get("if-none-match")
+    if inm is not None:
+        return etag_matches(inm, value.etag)
+    ims = request.headers.get("if-modified-since")
+    if ims is None:
+        return False
+    try:
+        since = parsedate_to_datetime(ims)
+    except (TypeError, ValueError):
+        return False
+    return since.tzinfo is not None and value.modified.replace(microsecond=0) <= since
+
+
+def _range_applies(request: Request, value: NamedFile, last_modified: str) -> bool:
+    """``If-Range``: serve the range only if the file is still the one the client has."""
+    if_range = request.headers.get("if-range")
+    if if_range is None:
+        return True
+    if if_range.startswith(('"', "W/")):
+        return if_range == value.etag  # strong comparison, as RFC 9110 asks
+    return if_range == last_modified
+
+
+def download(request: Request, obj: Any, name: str) -> Response:
+    """The bytes of file field ``name``: headers here, the body sent by the pipeline from
+    the blob file once the database is released."""
+    value = getattr(obj, name, None)
+    if not isinstance(value, NamedFile):
+        raise NotFound(f"The field {name!r} holds no file")
+    last_modified = format_datetime(value.modified, usegmt=True)
+    inline = "inline" in request.query and not value.content_type.startswith(_ACTIVE)
+    headers = [
+        (b"etag", value.etag.encode()),
+        (b"last-modified", last_modified.encode()),
+        (b"accept-ranges", b"bytes"),
+        (b"x-content-type-options", b"nosniff"),
+        (b"content-disposition", content_disposition(value.filename, inline=inline).encode()),
+    ]
+    if _not_modified(request, value):
+        return Response(status=304, headers=headers[:2], content_type=None)
+    path = value.path()
+    status, start, length = 200, 0, value.size
+    header = request.headers.get("range")
+    wanted = parse_range(header, value.size) if header else None
+    if wanted is not None and _range_applies(request, value, last_modified):
+        status, start, length = 206, wanted.start, wanted.length
+        headers.append((b"content-range", wanted.content_range.encode()))
+    return Response(
+        status=status,
+        headers=headers,
+        content_type=value.content_type.encode("latin-1", "replace"),
+        file=FileBody(path, start, length, whole=status == 200),
+    )
+
+
+@service(
+    method="GET",
+    context=IResource,
+    name="@download",
+    permission="baobab.View",
+    allow_subpath=True,
+    summary="Download a file field",
+)
+def download_field(request: Request) -> Response:
+    name, field = _field_from_path(request)
+    if field.read_permission is not None:
+        require(request, field.read_permission, request.context)
+    return download(request, request.context, name)
