@@ -20,7 +20,7 @@ from baobab.asgi.errors import error_response, internal_error_response
 from baobab.asgi.publish import SAFE_METHODS
 from baobab.asgi.state import AppState
 from baobab.blobs.multipart import boundary_of, spool_form
-from baobab.blobs.spool import spool_body, spool_bytes
+from baobab.blobs.spool import Spooled, spool_body, spool_bytes
 from baobab.errors import BadRequest, BaobabError, ClientDisconnected, PayloadTooLarge
 from baobab.request import FileBody, OffloadNeeded, Request, Response, UploadNeeded
 from baobab.serialization.etags import etag_for, etag_matches
@@ -260,6 +260,8 @@ async def handle_http(state: AppState, scope: Scope, receive: Receive, send: Sen
         state.cors.decorate(response, origin)
     if "/@tus" in scope["path"]:  # TUS: every answer names the protocol version
         response.headers.append((b"tus-resumable", b"1.0.0"))
+        if response.status == 412:
+            response.headers.append((b"tus-version", b"1.0.0"))
     await send_response(
         send,
         response,
@@ -275,3 +277,6 @@ def _release(request: Request) -> None:
         request.spooled.release()
     if request.form_data is not None:
         request.form_data.release()
+    for value in request.offloaded.values():  # files joined off the loop (TUS)
+        if isinstance(value, Spooled):
+            value.release()

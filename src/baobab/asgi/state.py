@@ -7,9 +7,12 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from BTrees.OOBTree import OOBTree
+
 from baobab.asgi.cors import Cors
 from baobab.asgi.publish import Publisher
 from baobab.blobs.spool import clean_spool
+from baobab.blobs.tus import UPLOADS_KEY
 from baobab.config.registry import Registry
 from baobab.config.scan import scan
 from baobab.config.settings import Settings, load_settings
@@ -63,11 +66,15 @@ def _ensure_roots(databases: dict[str, Any]) -> None:
 
         def work(conn: Any, name: str = name) -> tuple[None, bool]:
             root = conn.root()
-            if ROOT_KEY in root:
-                return None, False
-            root[ROOT_KEY] = DatabaseRoot(name, "Database")
-            logger.info("created content root of database %s", name)
-            return None, True
+            changed = False
+            if ROOT_KEY not in root:
+                root[ROOT_KEY] = DatabaseRoot(name, "Database")
+                logger.info("created content root of database %s", name)
+                changed = True
+            if UPLOADS_KEY not in root:
+                root[UPLOADS_KEY] = OOBTree()
+                changed = True
+            return None, changed
 
         run_in_transaction(db, work, retries=3)
 

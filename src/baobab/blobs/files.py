@@ -27,7 +27,7 @@ from baobab.blobs.ranges import safe_filename
 from baobab.blobs.spool import SPOOL_SUFFIX, Spooled
 from baobab.errors import ValidationError
 
-__all__ = ["NamedFile", "file_from_bytes", "file_from_spool", "media_type"]
+__all__ = ["NamedFile", "blob_from_spool", "file_from_bytes", "file_from_spool", "media_type"]
 
 _MEDIA = re.compile(r"^[A-Za-z0-9][\w!#$&^.+-]*/[A-Za-z0-9][\w!#$&^.+-]*$")
 _GENERIC = frozenset({"", "application/octet-stream", "binary/octet-stream"})
@@ -137,9 +137,16 @@ def file_from_spool(
         sha256=spooled.sha256.hex(),
     )
     _measure(value, spooled.path, image_field)
-    conn.add(value.blob)
-    value.blob.consumeFile(str(_link(spooled.path)))
+    value.blob = blob_from_spool(spooled, conn)
     return value
+
+
+def blob_from_spool(spooled: Spooled, conn: Any) -> Blob:
+    """A new blob in ``conn`` holding the spool file's bytes, by rename of a hard link."""
+    blob = Blob()
+    conn.add(blob)
+    blob.consumeFile(str(_link(spooled.path)))
+    return blob
 
 
 def _link(path: Path) -> Path:

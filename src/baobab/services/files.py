@@ -36,10 +36,13 @@ from baobab.services.guards import check_field_writes, check_if_match, require
 
 __all__ = [
     "create_from_upload",
+    "create_with_file",
     "download",
     "download_field",
     "file_field",
     "is_file_upload",
+    "store_file",
+    "type_for",
     "upload_form",
     "upload_raw",
 ]
@@ -85,7 +88,9 @@ def _stored(request: Request, obj: Any, name: str, value: NamedFile) -> Response
     return json_response(file_json(value, url), headers={"Location": url})
 
 
-def _store(request: Request, obj: Any, name: str, field: File, upload: UploadedFile) -> NamedFile:
+def store_file(
+    request: Request, obj: Any, name: str, field: File, upload: UploadedFile
+) -> NamedFile:
     value = file_from_spool(
         upload.spooled,
         filename=upload.filename,
@@ -120,7 +125,7 @@ def upload_raw(request: Request) -> Response:
     filename = _header_filename(request) or (current.filename if current else name)
     upload = UploadedFile(spooled, filename, request.headers.get("content-type", ""))
     return _stored(
-        request, request.context, name, _store(request, request.context, name, field, upload)
+        request, request.context, name, store_file(request, request.context, name, field, upload)
     )
 
 
@@ -149,7 +154,7 @@ def upload_form(request: Request) -> Response:
         )
     upload = _file_part(form, (name, "file"))
     return _stored(
-        request, request.context, name, _store(request, request.context, name, field, upload)
+        request, request.context, name, store_file(request, request.context, name, field, upload)
     )
 
 
@@ -163,7 +168,7 @@ def _file_types(request: Request) -> list[str]:
     ]
 
 
-def _type_for(request: Request, asked: str | None, media: str) -> str:
+def type_for(request: Request, asked: str | None, media: str) -> str:
     """The type to create: asked for, else Image for an image when allowed, else File."""
     if asked:
         return asked
@@ -192,7 +197,7 @@ def create_from_upload(request: Request) -> Any:
     params = {k: request.query[k] for k in _CREATE_PARAMS if k in request.query}
     media = "" if multipart else _media(request)
     if "@type" in params or not multipart:
-        type_name = _type_for(request, params.get("@type"), media)
+        type_name = type_for(request, params.get("@type"), media)
         require(request, type_info(request.registry, type_name).add_permission, request.context)
     elif not _file_types(request):
         raise Forbidden(
@@ -205,7 +210,7 @@ def create_from_upload(request: Request) -> Any:
         fields = {**params, **form.fields}
         type_name = fields.get("@type") or ""
         first = next(iter(form.files.values()), None)
-        type_name = _type_for(request, type_name, first.content_type if first else "")
+        type_name = type_for(request, type_name, first.content_type if first else "")
         require(request, type_info(request.registry, type_name).add_permission, request.context)
         name, field = file_field(request, type_name, None)
         upload = _file_part(form, (name, "file"))
@@ -214,10 +219,10 @@ def create_from_upload(request: Request) -> Any:
         name, field = file_field(request, type_name, None)
         spooled: Spooled = request.body_file(sha256=_digest(request))
         upload = UploadedFile(spooled, _header_filename(request) or name, media)
-    return _create(request, {**fields, "@type": type_name}, name, field, upload)
+    return create_with_file(request, {**fields, "@type": type_name}, name, field, upload)
 
 
-def _create(
+def create_with_file(
     request: Request, data: dict[str, Any], name: str, field: File, upload: UploadedFile
 ) -> Any:
     if "title" not in data and upload.filename:
@@ -226,7 +231,7 @@ def _create(
     obj = operations.create(
         request.registry, request.context, data, request.principal.id, files={name: None}
     )
-    _store(request, obj, name, field, upload)
+    store_file(request, obj, name, field, upload)
     return obj
 
 

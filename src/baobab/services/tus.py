@@ -1,0 +1,260 @@
+"""Resumable uploads: the TUS 1.0 protocol (core, creation, termination, expiration, checksum).
+
+- ``OPTIONS …/@tus``: what the server supports;
+- ``POST …/@tus`` (``Upload-Length``, ``Upload-Metadata``): a new upload, ``201`` with its
+  ``Location`` ``…/@tus/{id}``. On a folder it will create a File or Image (metadata
+  ``filename``, ``filetype``/``content-type``, and optionally ``@type``, ``id``, ``title``);
+  on an item, or with metadata ``field``, it will replace that file field;
+- ``HEAD …/@tus/{id}``: ``Upload-Offset`` and ``Upload-Length``, to resume;
+- ``PATCH …/@tus/{id}`` (``application/offset+octet-stream``, ``Upload-Offset``, optional
+  ``Upload-Checksum: sha256 …``): appends the body; the PATCH that completes the upload stores
+  the file and answers with the object's ``Location``. A PATCH cut off by a disconnect keeps
+  what arrived (unless a checksum was sent), so the client resumes from there;
+- ``DELETE …/@tus/{id}``: abandons the upload.
+
+Only the principal who created an upload may continue it, and every request checks again the
+permission the upload needs (Add on the folder, or Modify and the field's write permission).
+"""
+
+from __future__ import annotations
+
+from email.utils import format_datetime
+from typing import Any
+
+from baobab.blobs.checksums import upload_checksum_sha256
+from baobab.blobs.files import blob_from_spool
+from baobab.blobs.multipart import UploadedFile
+from baobab.blobs.spool import Spooled
+from baobab.blobs.tus import TusUpload, join_files, parse_metadata, purge_expired, uploads
+from baobab.config.declarations import service
+from baobab.content.interfaces import IResource
+from baobab.content.typeinfo import type_info
+from baobab.errors import (
+    BadRequest,
+    Gone,
+    NotFound,
+    OffsetMismatch,
+    PayloadTooLarge,
+    PreconditionFailed,
+    UnsupportedMediaType,
+)
+from baobab.location import resource_path
+from baobab.request import Request, Response
+from baobab.security import lifecycle
+from baobab.services.files import create_with_file, file_field, store_file, type_for
+from baobab.services.guards import check_field_writes, require
+
+__all__ = ["tus_create", "tus_delete", "tus_head", "tus_options", "tus_patch"]
+
+VERSION = "1.0.0"
+ACCESS = "baobab.AccessContentInformation"
+_OFFSET_TYPE = "application/offset+octet-stream"
+
+
+def _header(name: str, value: object) -> tuple[bytes, bytes]:
+    return name.encode(), str(value).encode("latin-1")
+
+
+def _check_version(request: Request) -> None:
+    if request.headers.get("tus-resumable") != VERSION:
+        raise PreconditionFailed(
+            f"Send Tus-Resumable: {VERSION}", details={"tus_version": [VERSION]}
+        )
+
+
+def _non_negative(request: Request, name: str) -> int:
+    raw = request.headers.get(name.lower())
+    if raw is None or not raw.isdigit():
+        raise BadRequest(f"{name} must be a non-negative integer", details={"header": name})
+    return int(raw)
+
+
+@service(method="OPTIONS", context=IResource, name="@tus", permission=ACCESS, summary="TUS")
+def tus_options(request: Request) -> Response:
+    files = request.settings.files
+    return Response(
+        status=204,
+        content_type=None,
+        headers=[
+            _header("tus-version", VERSION),
+            _header("tus-extension", "creation,termination,expiration,checksum"),
+            _header("tus-max-size", files.max_upload_size),
+            _header("tus-checksum-algorithm", "sha256"),
+        ],
+    )
+
+
+def _target(request: Request, metadata: dict[str, str]) -> str | None:
+    """Check the permission the upload needs; the field it replaces (None: a new child)."""
+    context = request.context
+    field = metadata.get("field")
+    if field is None and context.folderish:
+        media = metadata.get("filetype") or metadata.get("content-type") or ""
+        type_name = type_for(request, metadata.get("@type"), media)
+        require(request, "baobab.AddContent", context)
+        require(request, type_info(request.registry, type_name).add_permission, context)
+        return None
+    name, _ = file_field(request, context.type_name, field)
+    require(request, "baobab.ModifyContent", context)
+    check_field_writes(request, {name: None}, context.type_name, context)
+    return name
+
+
+def _expires(upload: TusUpload) -> tuple[bytes, bytes]:
+    return _header("upload-expires", format_datetime(upload.expires, usegmt=True))
+
+
+@service(method="POST", context=IResource, name="@tus", permission=ACCESS, summary="TUS")
+def tus_create(request: Request) -> Response:
+    _check_version(request)
+    if "upload-defer-length" in request.headers:
+        raise BadRequest("Upload-Defer-Length is not supported; send Upload-Length")
+    length = _non_negative(request, "Upload-Length")
+    limit = request.settings.files.max_upload_size
+    if length > limit:
+        raise PayloadTooLarge(
+            f"The upload is {length} bytes; at most {limit} are accepted",
+            details={"limit": limit},
+        )
+    if request.headers.get("content-length", "0") != "0":
+        raise BadRequest("Send the bytes with PATCH (creation-with-upload is not supported)")
+    raw = request.headers.get("upload-metadata", "")
+    metadata = parse_metadata(raw)
+    field = _target(request, metadata)
+    tree = uploads(request.conn)
+    purge_expired(tree)
+    upload = TusUpload(
+        length=length,
+        metadata=metadata,
+        raw_metadata=raw,
+        owner=request.principal.id,
+        context_uid=request.context.uid,
+        field=field,
+        expiry=request.settings.files.tus_expiry,
+    )
+    tree[upload.id] = upload
+    location = request.url_for(resource_path(request.context)) + f"/@tus/{upload.id}"
+    return Response(
+        status=201,
+        content_type=None,
+        headers=[_header("location", location), _expires(upload), _header("upload-offset", 0)],
+    )
+
+
+def _upload(request: Request) -> TusUpload:
+    """The upload the URL names, if it is this principal's and still fresh; and the
+    permission it needs, checked again."""
+    if len(request.subpath) != 1:
+        raise NotFound("Name an upload: …/@tus/{id}")
+    upload: TusUpload | None = uploads(request.conn).get(request.subpath[0])
+    mine = upload is not None and (
+        upload.owner == request.principal.id or request.security.is_manager()
+    )
+    if upload is None or not mine or upload.context_uid != request.context.uid:
+        raise NotFound("No such upload", details={"upload": request.subpath[0]})
+    if upload.expired():
+        raise Gone("The upload has expired", details={"expires": upload.expires.isoformat()})
+    _target(request, {**upload.metadata, **({"field": upload.field} if upload.field else {})})
+    return upload
+
+
+@service(
+    method="GET",
+    context=IResource,
+    name="@tus",
+    permission=ACCESS,
+    allow_subpath=True,
+    summary="TUS: an upload's offset (HEAD)",
+)
+def tus_head(request: Request) -> Response:
+    _check_version(request)
+    upload = _upload(request)
+    headers = [
+        _header("upload-offset", upload.offset),
+        _header("upload-length", upload.length),
+        _header("cache-control", "no-store"),
+        _expires(upload),
+    ]
+    if upload.raw_metadata:
+        headers.append(_header("upload-metadata", upload.raw_metadata))
+    return Response(status=200, headers=headers, content_type=None)
+
+
+@service(
+    method="DELETE",
+    context=IResource,
+    name="@tus",
+    permission=ACCESS,
+    allow_subpath=True,
+    summary="TUS: abandon an upload",
+)
+def tus_delete(request: Request) -> Response:
+    _check_version(request)
+    upload = _upload(request)
+    del uploads(request.conn)[upload.id]
+    return Response(status=204, content_type=None)
+
+
+@service(
+    method="PATCH",
+    context=IResource,
+    name="@tus",
+    permission=ACCESS,
+    allow_subpath=True,
+    summary="TUS: append bytes",
+)
+def tus_patch(request: Request) -> Response:
+    _check_version(request)
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != _OFFSET_TYPE:
+        raise UnsupportedMediaType(f"Send the bytes as {_OFFSET_TYPE}")
+    upload = _upload(request)
+    offset = _non_negative(request, "Upload-Offset")
+    if offset != upload.offset:
+        raise OffsetMismatch(
+            f"The upload is at offset {upload.offset}, not {offset}",
+            details={"offset": upload.offset},
+        )
+    spooled = request.body_file(
+        limit=upload.length - upload.offset,
+        sha256=upload_checksum_sha256(request.headers.get("upload-checksum")),
+        keep_partial=True,
+    )
+    headers = [_expires(upload)]
+    if spooled.size and upload.offset + spooled.size == upload.length:
+        headers.append(_header("location", _finish(request, upload, spooled)))
+        del uploads(request.conn)[upload.id]
+        upload.offset = upload.length
+    elif spooled.size:
+        upload.append(blob_from_spool(spooled, request.conn), spooled.size)
+    headers.append(_header("upload-offset", upload.offset))
+    return Response(status=204, headers=headers, content_type=None)
+
+
+def _finish(request: Request, upload: TusUpload, last: Spooled) -> str:
+    """Store the completed file (joining the parts off the loop if there are several); the
+    URL of the object that holds it."""
+    whole = last
+    if upload.parts:
+        paths = [str(part.committed()) for part in upload.parts] + [str(last.path)]
+        directory = request.settings.spool_path
+        whole = request.offload(
+            ("tus", upload.id, upload.offset), lambda: join_files(paths, directory)
+        )
+    metadata = upload.metadata
+    filename = metadata.get("filename") or metadata.get("name") or ""
+    media = metadata.get("filetype") or metadata.get("content-type") or ""
+    file = UploadedFile(whole, filename, media)
+    context: Any = request.context
+    if upload.field is None:
+        type_name = type_for(request, metadata.get("@type"), media)
+        name, field = file_field(request, type_name, None)
+        data: dict[str, Any] = {
+            k: metadata[k] for k in ("id", "title", "description") if k in metadata
+        }
+        obj = create_with_file(request, {**data, "@type": type_name}, name, field, file)
+        lifecycle.created(request.policy, obj, request.principal.id)
+        return request.url_for(resource_path(obj))
+    name, field = file_field(request, context.type_name, upload.field)
+    store_file(request, context, name, field, file)
+    return request.url_for(resource_path(context))
