@@ -90,3 +90,38 @@ def test_readme_security_tour(servers: Any) -> None:
     assert workflow["state"]["id"] == "pending"
     assert [h["action"] for h in workflow["history"]] == [None, "submit"]
     assert published["review_state"] == "published"
+
+
+def test_readme_files_tour(servers: Any, tmp_path: Path) -> None:
+    work = tmp_path / "tour"
+    work.mkdir()
+    server = servers.serve()
+    prelude = _tour().split("\n# a container", 1)[0]
+    script = "\n".join(
+        [
+            prelude.replace("http://127.0.0.1:8080", server.url, 1),
+            'api -X POST $B/db -d \'{"@type": "Container", "id": "site"}\' >/dev/null',
+            _tour("## Files"),
+        ]
+    )
+    done = subprocess.run(
+        ["bash", "-c", f"set -u\nPW={servers.root_password}\n{script}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=work,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    answers = [json.loads(line) for line in lines if line.startswith(("{", "["))]
+    others = [line for line in lines if not line.startswith(("{", "["))]
+    # cmp's "same", the range, the first TUS PATCH, HEAD's offset, the last PATCH
+    assert others == ["same", "206 100", "204", "1000000", "204"]
+    raw, form, replaced, tus = answers
+    assert raw["@type"] == "File" and raw["file"]["filename"] == "résumé.bin"
+    assert raw["file"]["size"] == 3_000_000
+    assert form["id"] == "report" and form["title"] == "Quarterly report"
+    assert replaced["filename"] == "report-v2.bin" and replaced["size"] == 3_000_000
+    assert tus["file"]["filename"] == "tus.bin" and tus["file"]["size"] == 3_000_000
+    assert list(work.iterdir()) == []  # the tour cleans up after itself

@@ -119,7 +119,7 @@ class CorsSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=Tru
 
     allow_origins: list[str] = msgspec.field(default_factory=list)  # exact origins, or "*"
     allow_methods: list[str] = msgspec.field(
-        default_factory=lambda: ["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"]
+        default_factory=lambda: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
     )
     allow_headers: list[str] = msgspec.field(
         default_factory=lambda: [
@@ -128,9 +128,33 @@ class CorsSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=Tru
             "If-Match",
             "If-None-Match",
             "Prefer",
+            # uploads, downloads and TUS (browser clients such as Uppy)
+            "Content-Disposition",
+            "Content-Digest",
+            "Range",
+            "If-Range",
+            "Tus-Resumable",
+            "Upload-Length",
+            "Upload-Metadata",
+            "Upload-Offset",
+            "Upload-Checksum",
         ]
     )
-    expose_headers: list[str] = msgspec.field(default_factory=lambda: ["ETag", "Location"])
+    expose_headers: list[str] = msgspec.field(
+        default_factory=lambda: [
+            "ETag",
+            "Location",
+            "Content-Disposition",
+            "Content-Range",
+            "Tus-Resumable",
+            "Tus-Version",
+            "Tus-Max-Size",
+            "Tus-Extension",
+            "Upload-Offset",
+            "Upload-Length",
+            "Upload-Expires",
+        ]
+    )
     allow_credentials: bool = False
     max_age: int = 600
 
