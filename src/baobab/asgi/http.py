@@ -2,7 +2,8 @@
 
 Everything here runs on the event loop. A JSON body is read into memory, capped at
 ``request.max_body_size`` (checked against Content-Length before reading, and while reading).
-An upload's body (a non-JSON media type, or a path through ``@upload`` or ``@tus``) is left
+An upload's body (a non-JSON media type, a ``Content-Disposition``, or a path through
+``@upload`` or ``@tus``) is left
 unread until its service, permissions checked, asks for it: then it streams into a spool file
 (:mod:`baobab.blobs.spool`) and the request is published again. A file response is sent after
 the publish step has released the database: with ``http.response.pathsend`` when the server
@@ -71,7 +72,7 @@ def _streams(method: str, path: str, headers: dict[str, str]) -> bool:
     """Whether the body is an upload, left unread for its service to stream to disk."""
     if method in _BODYLESS:
         return False
-    if any(view in path for view in _UPLOAD_VIEWS):
+    if any(view in path for view in _UPLOAD_VIEWS) or "content-disposition" in headers:
         return True
     media = headers.get("content-type", "").split(";", 1)[0].strip().lower()
     return bool(media) and media != "application/json" and not media.endswith("+json")
