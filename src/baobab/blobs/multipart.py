@@ -185,7 +185,8 @@ async def spool_form(
         raise too_large(limit, declared)
     collector = _Collector(directory, form_limit)
     parser = MultipartParser(boundary, cast(Any, collector.callbacks()))
-    digest = hashlib.sha256()
+    # the whole body is hashed only to check a Content-Digest (each file part has its own)
+    digest = hashlib.sha256() if sha256 is not None else None
     try:
         size = await stream_body(receive, parser.write, limit, digest)
         if not collector.ended:
