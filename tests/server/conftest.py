@@ -314,6 +314,18 @@ def servers(tmp_path: Path) -> Iterator[Servers]:
             print(server.output())
 
 
+@pytest.fixture(scope="module")
+def module_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    """Like ``servers``, for servers a whole module shares: stopped after its last test."""
+    factory = Servers(tmp_path_factory.mktemp("module-servers"))
+    try:
+        yield factory
+    finally:
+        factory.stop_all()
+        for server in factory.started:
+            print(server.output())
+
+
 @pytest.fixture
 def server(servers: Servers) -> ServerProcess:
     """A ``baobab serve`` on FileStorage, with the default test configuration."""

@@ -80,8 +80,8 @@ def _streams(method: str, path: str, headers: dict[str, str]) -> bool:
 
 async def _respond(state: AppState, scope: Scope, receive: Receive, request: Request) -> Response:
     response = await _publish(state, request, receive)
-    if request.method in ("GET", "HEAD") and response.status == 200:
-        return _conditional(request.headers, response)
+    if request.method in ("GET", "HEAD") and response.status == 200 and response.content_type:
+        return _conditional(request.headers, response)  # a representation, not bare headers
     return response
 
 
@@ -97,7 +97,9 @@ async def _request(state: AppState, scope: Scope, receive: Receive) -> Request:
     request = Request(
         method=method,
         path=scope["path"],
-        query=dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))),
+        query=dict(
+            parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        ),
         headers=headers,
         body=body,
         base_url=_base_url(scope, headers),
@@ -213,6 +215,9 @@ async def _send_file(send: Send, file: FileBody, scope: Scope, chunk: int) -> No
     stalls the loop and no thread is held between reads."""
     if file.whole and _PATHSEND in (scope.get("extensions") or {}):
         await send({"type": _PATHSEND, "path": file.path})
+        return
+    if file.length == 0:
+        await send({"type": "http.response.body", "body": b""})
         return
     loop = asyncio.get_running_loop()
     fd = await loop.run_in_executor(None, os.open, file.path, os.O_RDONLY)

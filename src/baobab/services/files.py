@@ -169,8 +169,14 @@ def _file_types(request: Request) -> list[str]:
 
 
 def type_for(request: Request, asked: str | None, media: str) -> str:
-    """The type to create: asked for, else Image for an image when allowed, else File."""
+    """The type to create: asked for (400 unless it has a file field), else Image for an
+    image when allowed, else File."""
     if asked:
+        type_info(request.registry, asked)  # 400 for an unknown type
+        if not file_fields(request.registry, asked):
+            raise BadRequest(
+                f"A {asked} has no file field to hold the upload", details={"@type": asked}
+            )
         return asked
     candidates = _file_types(request)
     if media.startswith("image/") and "Image" in candidates:
@@ -279,8 +285,9 @@ def download(request: Request, obj: Any, name: str) -> Response:
     path = value.path()
     status, start, length = 200, 0, value.size
     header = request.headers.get("range")
-    wanted = parse_range(header, value.size) if header else None
-    if wanted is not None and _range_applies(request, value, last_modified):
+    applies = header is not None and _range_applies(request, value, last_modified)
+    wanted = parse_range(header, value.size) if header and applies else None
+    if wanted is not None:
         status, start, length = 206, wanted.start, wanted.length
         headers.append((b"content-range", wanted.content_range.encode()))
     return Response(

@@ -24,12 +24,14 @@ from typing import Any
 from baobab.blobs.checksums import upload_checksum_sha256
 from baobab.blobs.files import blob_from_spool
 from baobab.blobs.multipart import UploadedFile
-from baobab.blobs.spool import Spooled
+from baobab.blobs.spool import Spooled, spool_bytes
 from baobab.blobs.tus import TusUpload, join_files, parse_metadata, purge_expired, uploads
 from baobab.config.declarations import service
+from baobab.content.ids import validate_id
 from baobab.content.interfaces import IResource
 from baobab.content.typeinfo import type_info
 from baobab.errors import (
+    AlreadyExists,
     BadRequest,
     Gone,
     NotFound,
@@ -100,6 +102,15 @@ def _target(request: Request, metadata: dict[str, str]) -> str | None:
     return name
 
 
+def _check_id(request: Request, metadata: dict[str, str]) -> None:
+    """An ``id`` for the new object that is invalid or taken is refused before the bytes are
+    sent (at creation, and at each PATCH: it may have been taken meanwhile)."""
+    if "id" in metadata and request.context.folderish and "field" not in metadata:
+        id_ = validate_id(metadata["id"])
+        if id_ in request.context:
+            raise AlreadyExists(f"{id_!r} already exists here", details={"id": id_})
+
+
 def _expires(upload: TusUpload) -> tuple[bytes, bytes]:
     return _header("upload-expires", format_datetime(upload.expires, usegmt=True))
 
@@ -121,6 +132,7 @@ def tus_create(request: Request) -> Response:
     raw = request.headers.get("upload-metadata", "")
     metadata = parse_metadata(raw)
     field = _target(request, metadata)
+    _check_id(request, metadata)
     tree = uploads(request.conn)
     purge_expired(tree)
     upload = TusUpload(
@@ -132,6 +144,14 @@ def tus_create(request: Request) -> Response:
         field=field,
         expiry=request.settings.files.tus_expiry,
     )
+    if length == 0:  # complete as created: there will be no PATCH (tuspy sends none)
+        empty = spool_bytes(b"", request.settings.spool_path)
+        try:
+            location = _finish(request, upload, empty)
+        finally:
+            empty.release()
+        headers = [_header("location", location), _header("upload-offset", 0)]
+        return Response(status=201, content_type=None, headers=headers)
     tree[upload.id] = upload
     location = request.url_for(resource_path(request.context)) + f"/@tus/{upload.id}"
     return Response(
@@ -209,6 +229,7 @@ def tus_patch(request: Request) -> Response:
     if media != _OFFSET_TYPE:
         raise UnsupportedMediaType(f"Send the bytes as {_OFFSET_TYPE}")
     upload = _upload(request)
+    _check_id(request, upload.metadata)
     offset = _non_negative(request, "Upload-Offset")
     if offset != upload.offset:
         raise OffsetMismatch(
