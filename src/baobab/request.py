@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from baobab.blobs.checksums import Checksum
 from baobab.blobs.multipart import Form
 from baobab.blobs.spool import Spooled
 from baobab.config.registry import Registry
@@ -47,7 +48,7 @@ class UploadNeeded(NeedsMore):
 
     form: bool = False
     limit: int | None = None  # below the configured maximum (a TUS upload's remaining bytes)
-    sha256: bytes | None = None  # the checksum the client sent
+    checksum: Checksum | None = None  # what the client says the body hashes to
     keep_partial: bool = False  # keep what arrived before a disconnect (TUS)
 
 
@@ -128,20 +129,24 @@ class Request:
         raise OffloadNeeded(key, fn)
 
     def body_file(
-        self, *, limit: int | None = None, sha256: bytes | None = None, keep_partial: bool = False
+        self,
+        *,
+        limit: int | None = None,
+        checksum: Checksum | None = None,
+        keep_partial: bool = False,
     ) -> Spooled:
         """The body as a spool file: like :meth:`offload`, the first call stops the publish
         step; the pipeline streams the body to disk (on the loop, with the upload limits) and
         publishes again. Call it once permissions are checked: nothing is read before."""
         if self.spooled is not None:
             return self.spooled
-        raise UploadNeeded(limit=limit, sha256=sha256, keep_partial=keep_partial)
+        raise UploadNeeded(limit=limit, checksum=checksum, keep_partial=keep_partial)
 
-    def form(self, *, sha256: bytes | None = None) -> Form:
+    def form(self, *, checksum: Checksum | None = None) -> Form:
         """The ``multipart/form-data`` body, files spooled to disk (as :meth:`body_file`)."""
         if self.form_data is not None:
             return self.form_data
-        raise UploadNeeded(form=True, sha256=sha256)
+        raise UploadNeeded(form=True, checksum=checksum)
 
     def json(self) -> Any:
         """The body as JSON (cached); 415 unless it is sent as JSON, 400 if malformed."""

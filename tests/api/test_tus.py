@@ -171,7 +171,7 @@ async def test_options(client: BaobabClient, site: str, item: str) -> None:
         extensions = resp.headers["tus-extension"].split(",")
         assert {"creation", "termination", "expiration", "checksum"} <= set(extensions)
         assert resp.headers["tus-max-size"] == str(LIMIT)
-        assert resp.headers["tus-checksum-algorithm"] == "sha256"
+        assert resp.headers["tus-checksum-algorithm"] == "sha1,sha256,sha512"
 
 
 async def test_upload_in_one_patch_creates_a_file(

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from baobab.blobs import SPOOL_SUFFIX, clean_spool, spool_body
+from baobab.blobs.checksums import Checksum
 from baobab.errors import (
     BadRequest,
     ChecksumMismatch,
@@ -55,11 +56,16 @@ async def test_streams_to_a_file_with_size_and_sha256(tmp_path: Path) -> None:
 async def test_checksum_verified(tmp_path: Path) -> None:
     data = b"hello world"
     good = hashlib.sha256(data).digest()
-    done = await spool_body(body([data]), tmp_path, limit=100, sha256=good)
+    done = await spool_body(body([data]), tmp_path, limit=100, checksum=Checksum("sha256", good))
     assert done.path.read_bytes() == data
     done.path.unlink()
     with pytest.raises(ChecksumMismatch) as info:
-        await spool_body(body([data]), tmp_path, limit=100, sha256=hashlib.sha256(b"x").digest())
+        await spool_body(
+            body([data]),
+            tmp_path,
+            limit=100,
+            checksum=Checksum("sha256", hashlib.sha256(b"x").digest()),
+        )
     assert info.value.details == {"sha256": good.hex()}
     assert spooled_files(tmp_path) == []
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from baobab.blobs import SPOOL_SUFFIX
-from baobab.blobs.checksums import content_digest_sha256, upload_checksum_sha256
+from baobab.blobs.checksums import Checksum, content_digest, upload_checksum
 from baobab.blobs.multipart import boundary_of, spool_form
 from baobab.blobs.ranges import disposition_params
 from baobab.blobs.tus import join_files, parse_metadata
@@ -96,7 +96,9 @@ async def test_form_limits_checksum_and_disconnect(tmp_path: Path) -> None:
     with pytest.raises(PayloadTooLarge):
         await form_of(data, tmp_path, limit=10, declared=len(data))
     with pytest.raises(ChecksumMismatch):
-        await form_of(data, tmp_path, sha256=hashlib.sha256(b"other").digest())
+        await form_of(
+            data, tmp_path, checksum=Checksum("sha256", hashlib.sha256(b"other").digest())
+        )
     with pytest.raises(ClientDisconnected):
         await spool_form(
             receiver(data[:5000], disconnect=True),
@@ -106,7 +108,7 @@ async def test_form_limits_checksum_and_disconnect(tmp_path: Path) -> None:
             form_limit=1000,
         )
     assert spooled(tmp_path) == []
-    form = await form_of(data, tmp_path, sha256=hashlib.sha256(data).digest())
+    form = await form_of(data, tmp_path, checksum=Checksum("sha512", hashlib.sha512(data).digest()))
     assert form.files["file"].spooled.size == len(FILE)
     form.release()
 
@@ -134,20 +136,27 @@ def b64(data: bytes) -> str:
 
 def test_content_digest() -> None:
     digest = hashlib.sha256(b"abc").digest()
-    assert content_digest_sha256(f"sha-512=:{b64(b'x' * 64)}:, sha-256=:{b64(digest)}:") == digest
-    assert content_digest_sha256("sha-512=:AAAA:") is None  # only unknown algorithms: ignored
-    assert content_digest_sha256(None) is None
+    sha512 = hashlib.sha512(b"abc").digest()
+    both = f"sha-512=:{b64(sha512)}:, sha-256=:{b64(digest)}:"
+    assert content_digest(both) == Checksum("sha256", digest)  # SHA-256 preferred
+    assert content_digest(f"sha-512=:{b64(sha512)}:") == Checksum("sha512", sha512)
+    assert content_digest("md5=:AAAA:") is None  # only unknown algorithms: ignored
+    assert content_digest(None) is None
     for bad in (f"sha-256={b64(digest)}", "sha-256=:!!:", f"sha-256=:{b64(b'short')}:"):
         with pytest.raises(BadRequest):
-            content_digest_sha256(bad)
+            content_digest(bad)
 
 
 def test_upload_checksum() -> None:
+    sha1 = hashlib.sha1(b"abc").digest()
+    assert upload_checksum(f"sha1 {b64(sha1)}") == Checksum("sha1", sha1)  # tuspy's default
     digest = hashlib.sha256(b"abc").digest()
-    assert upload_checksum_sha256(f"sha256 {b64(digest)}") == digest
+    assert upload_checksum(f"sha256 {b64(digest)}") == Checksum("sha256", digest)
     with pytest.raises(BadRequest) as info:
-        upload_checksum_sha256(f"md5 {b64(b'x' * 16)}")
-    assert info.value.details == {"supported": ["sha256"]}
+        upload_checksum(f"md5 {b64(b'x' * 16)}")
+    assert info.value.details == {"supported": ["sha1", "sha256", "sha512"]}
+    with pytest.raises(BadRequest):
+        upload_checksum(f"sha1 {b64(digest)}")  # 32 bytes is not a SHA-1
 
 
 def test_tus_metadata() -> None:

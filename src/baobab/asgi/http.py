@@ -166,7 +166,7 @@ async def _spool(state: AppState, request: Request, receive: Receive, needed: Up
             limit=limit,
             form_limit=files.max_form_size,
             declared=declared,
-            sha256=needed.sha256,
+            checksum=needed.checksum,
         )
         return
     request.spooled = await spool_body(
@@ -174,7 +174,7 @@ async def _spool(state: AppState, request: Request, receive: Receive, needed: Up
         directory,
         limit=limit,
         declared=declared,
-        sha256=needed.sha256,
+        checksum=needed.checksum,
         keep_partial=needed.keep_partial,
     )
 

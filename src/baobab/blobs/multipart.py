@@ -18,10 +18,12 @@ from typing import Any, BinaryIO, cast
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from baobab.blobs.checksums import Checksum
 from baobab.blobs.ranges import disposition_params, safe_filename
 from baobab.blobs.spool import (
     Spooled,
     check_body,
+    hashers,
     new_spool_file,
     no_space,
     stream_body,
@@ -174,24 +176,24 @@ async def spool_form(
     limit: int,
     form_limit: int,
     declared: int | None = None,
-    sha256: bytes | None = None,
+    checksum: Checksum | None = None,
 ) -> Form:
     """Stream a ``multipart/form-data`` body: files to spool files, text fields to memory.
 
-    Limits and checks as for :func:`baobab.blobs.spool.spool_body`; ``sha256`` is the whole
-    body's (``Content-Digest``), each file's own hash is on its :class:`Spooled`.
+    Limits and checks as for :func:`baobab.blobs.spool.spool_body`; ``checksum`` is the whole
+    body's (``Content-Digest``), each file's own SHA-256 is on its :class:`Spooled`.
     """
     if declared is not None and declared > limit:
         raise too_large(limit, declared)
     collector = _Collector(directory, form_limit)
     parser = MultipartParser(boundary, cast(Any, collector.callbacks()))
     # the whole body is hashed only to check a Content-Digest (each file part has its own)
-    digest = hashlib.sha256() if sha256 is not None else None
+    digests = hashers(checksum, None)
     try:
-        size = await stream_body(receive, parser.write, limit, digest)
+        size = await stream_body(receive, parser.write, limit, digests)
         if not collector.ended:
             raise BadRequest("The multipart body ends before its closing boundary")
-        check_body(size, declared, digest, sha256)
+        check_body(size, declared, checksum, digests[-1] if digests else None)
     except MultipartParseError as exc:
         collector.discard()
         raise BadRequest(f"The multipart body is malformed: {exc}") from None

@@ -25,10 +25,11 @@ import hashlib
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from baobab.blobs.checksums import Checksum
 from baobab.errors import (
     BadRequest,
     ChecksumMismatch,
@@ -88,11 +89,12 @@ async def stream_body(
     receive: Receive,
     sink: Callable[[bytes], object],
     limit: int,
-    digest: hashlib._Hash | None = None,
+    digests: Sequence[hashlib._Hash] = (),
 ) -> int:
-    """Feed the request body to ``sink`` chunk by chunk; its size. 413 past ``limit``."""
+    """Feed the request body to ``sink`` and ``digests`` chunk by chunk; its size. 413 past
+    ``limit``."""
     size = 0
-    update = digest.update if digest is not None else None
+    updates = [digest.update for digest in digests]
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
@@ -102,7 +104,7 @@ async def stream_body(
             size += len(chunk)
             if size > limit:
                 raise too_large(limit)
-            if update is not None:
+            for update in updates:
                 update(chunk)
             sink(chunk)
         if not message.get("more_body", False):
@@ -119,15 +121,26 @@ def no_space(exc: OSError) -> InsufficientStorage | None:
 
 
 def check_body(
-    size: int, declared: int | None, digest: hashlib._Hash | None, sha256: bytes | None
+    size: int, declared: int | None, checksum: Checksum | None, computed: hashlib._Hash | None
 ) -> None:
+    """400 if the body is not ``declared`` bytes long, 460 if it does not match ``checksum``
+    (``computed`` is the hash of the same algorithm)."""
     if declared is not None and size != declared:
         raise BadRequest(
             f"The body has {size} bytes, Content-Length said {declared}",
             details={"received": size, "declared": declared},
         )
-    if sha256 is not None and digest is not None and digest.digest() != sha256:
-        raise ChecksumMismatch(details={"sha256": digest.hexdigest()})
+    if checksum is not None and computed is not None and computed.digest() != checksum.digest:
+        raise ChecksumMismatch(details={checksum.algorithm: computed.hexdigest()})
+
+
+def hashers(checksum: Checksum | None, own: hashlib._Hash | None) -> list[hashlib._Hash]:
+    """The hashes to run over a body: ``own`` (the file's SHA-256), and the checksum's
+    algorithm when it is another one; the one to compare is last."""
+    out = [own] if own is not None else []
+    if checksum is not None and (own is None or checksum.algorithm != own.name):
+        out.append(checksum.hasher())
+    return out
 
 
 async def spool_body(
@@ -136,14 +149,14 @@ async def spool_body(
     *,
     limit: int,
     declared: int | None = None,
-    sha256: bytes | None = None,
+    checksum: Checksum | None = None,
     keep_partial: bool = False,
 ) -> Spooled:
     """Stream the request body into a new, locked file in ``directory``.
 
     ``declared`` (Content-Length) beyond ``limit`` is refused before reading (413); so is a
     body that grows past it while reading. A body shorter or longer than ``declared`` is a
-    400, one that does not hash to ``sha256`` a 460, a full disk a 507 — and in every case,
+    400, one that does not match ``checksum`` a 460, a full disk a 507 — and in every case,
     disconnects included, the file is gone when the error is raised. With ``keep_partial``
     (and no checksum to verify), a disconnect returns what arrived, marked ``partial``.
     """
@@ -151,16 +164,17 @@ async def spool_body(
         raise too_large(limit, declared)
     fd, path = new_spool_file(directory)
     digest = hashlib.sha256()
+    digests = hashers(checksum, digest)
     try:
         with os.fdopen(os.dup(fd), "wb") as out:
             try:
-                size = await stream_body(receive, out.write, limit, digest)
+                size = await stream_body(receive, out.write, limit, digests)
             except ClientDisconnected as gone:
-                if not keep_partial or sha256 is not None:
+                if not keep_partial or checksum is not None:
                     raise
                 out.flush()
                 return Spooled(path, gone.details["received"], digest.digest(), True, fd)
-        check_body(size, declared, digest, sha256)
+        check_body(size, declared, checksum, digests[-1])
     except OSError as exc:
         _discard(fd, path)
         full = no_space(exc)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
-from baobab.blobs.checksums import content_digest_sha256
+from baobab.blobs.checksums import Checksum, content_digest
 from baobab.blobs.files import NamedFile, file_from_spool
 from baobab.blobs.multipart import Form, UploadedFile
 from baobab.blobs.ranges import content_disposition, disposition_params, parse_range
@@ -108,8 +108,8 @@ def _check_upload(request: Request, name: str) -> None:
     check_if_match(request, context)
 
 
-def _digest(request: Request) -> bytes | None:
-    return content_digest_sha256(request.headers.get("content-digest"))
+def _digest(request: Request) -> Checksum | None:
+    return content_digest(request.headers.get("content-digest"))
 
 
 @service(method="PUT", context=IResource, name="@upload", permission=MODIFY, allow_subpath=True)
@@ -120,7 +120,7 @@ def upload_raw(request: Request) -> Response:
     _check_upload(request, name)
     if _media(request) == "multipart/form-data":
         raise BadRequest("Send a form with POST; PUT and PATCH take the file as the raw body")
-    spooled = request.body_file(sha256=_digest(request))
+    spooled = request.body_file(checksum=_digest(request))
     current = getattr(request.context, name, None)
     filename = _header_filename(request) or (current.filename if current else name)
     upload = UploadedFile(spooled, filename, request.headers.get("content-type", ""))
@@ -146,7 +146,7 @@ def upload_form(request: Request) -> Response:
     """Replace a file field with the file part of a ``multipart/form-data`` body."""
     name, field = _field_from_path(request)
     _check_upload(request, name)
-    form = request.form(sha256=_digest(request))
+    form = request.form(checksum=_digest(request))
     if form.fields:
         raise BadRequest(
             "@upload takes one file part; change other fields with PATCH",
@@ -212,7 +212,7 @@ def create_from_upload(request: Request) -> Any:
         )
     upload: UploadedFile
     if multipart:
-        form = request.form(sha256=_digest(request))
+        form = request.form(checksum=_digest(request))
         fields = {**params, **form.fields}
         type_name = fields.get("@type") or ""
         first = next(iter(form.files.values()), None)
@@ -223,7 +223,7 @@ def create_from_upload(request: Request) -> Any:
     else:
         fields = params
         name, field = file_field(request, type_name, None)
-        spooled: Spooled = request.body_file(sha256=_digest(request))
+        spooled: Spooled = request.body_file(checksum=_digest(request))
         upload = UploadedFile(spooled, _header_filename(request) or name, media)
     return create_with_file(request, {**fields, "@type": type_name}, name, field, upload)
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from email.utils import format_datetime
 from typing import Any
 
-from baobab.blobs.checksums import upload_checksum_sha256
+from baobab.blobs.checksums import TUS_ALGORITHMS, upload_checksum
 from baobab.blobs.files import blob_from_spool
 from baobab.blobs.multipart import UploadedFile
 from baobab.blobs.spool import Spooled, spool_bytes
@@ -81,7 +81,7 @@ def tus_options(request: Request) -> Response:
             _header("tus-version", VERSION),
             _header("tus-extension", "creation,termination,expiration,checksum"),
             _header("tus-max-size", files.max_upload_size),
-            _header("tus-checksum-algorithm", "sha256"),
+            _header("tus-checksum-algorithm", ",".join(TUS_ALGORITHMS)),
         ],
     )
 
@@ -238,7 +238,7 @@ def tus_patch(request: Request) -> Response:
         )
     spooled = request.body_file(
         limit=upload.length - upload.offset,
-        sha256=upload_checksum_sha256(request.headers.get("upload-checksum")),
+        checksum=upload_checksum(request.headers.get("upload-checksum")),
         keep_partial=True,
     )
     headers = [_expires(upload)]
