@@ -172,6 +172,21 @@ async def test_create_json_base64(client: BaobabClient, site: str) -> None:
     assert sha256(download.content) == sha256(DATA)
 
 
+async def test_refused_json_file_leaves_nothing_staged(
+    client: BaobabClient, site: str, unchanged: Unchanged, baobab_app: BaobabApp
+) -> None:
+    """A JSON file is staged in the storage's temporary directory; a create refused after
+    that (a taken id) leaves no staged file behind."""
+    await client.post(site, json={"@type": "Document", "id": "taken"})
+    file = {"data": b64(DATA), "encoding": "base64", "filename": "a.bin"}
+    async with unchanged(site):
+        resp = await client.post(site, json={"@type": "File", "id": "taken", "file": file})
+        assert_envelope(resp, 409, "AlreadyExists")
+        resp = await client.patch(f"{site}/taken", json={"file": file})  # not a field here
+        assert_envelope(resp, 422, "ValidationError")
+    assert leftovers(baobab_app) == []
+
+
 async def test_raw_post_without_content_disposition_is_415(
     client: BaobabClient, site: str, unchanged: Unchanged, baobab_app: BaobabApp
 ) -> None:

@@ -162,9 +162,15 @@ def _link(path: Path) -> Path:
 
 
 def file_from_bytes(
-    data: bytes, *, filename: str, content_type: str | None, image_field: str | None = None
+    data: bytes,
+    *,
+    filename: str,
+    content_type: str | None,
+    image_field: str | None = None,
+    conn: Any = None,
 ) -> NamedFile:
-    """A new value from bytes already in memory (a JSON upload, at most the body limit)."""
+    """A new value from bytes already in memory (a JSON upload, at most the body limit);
+    with ``conn``, written in its storage's temporary directory (committed by a rename)."""
     name = safe_filename(filename) or "file"
     blob = Blob()
     value = NamedFile(
@@ -175,6 +181,8 @@ def file_from_bytes(
         sha256=hashlib.sha256(data).hexdigest(),
     )
     _measure(value, io.BytesIO(data), image_field)
+    if conn is not None:
+        conn.add(blob)
     with blob.open("w") as out:
         out.write(data)
     return value

@@ -37,8 +37,9 @@ def _require_folder(obj: Any) -> Folder:
     return obj
 
 
-def _store_files(fields: Mapping[str, Field], values: dict[str, Any]) -> None:
-    """Files sent inside JSON become blobs."""
+def _store_files(fields: Mapping[str, Field], values: dict[str, Any], near: Any) -> None:
+    """Files sent inside JSON become blobs, staged in the storage of ``near`` (an object
+    already stored: the folder or the object itself), so committing them is a rename."""
     for name, value in values.items():
         field = fields[name]
         if isinstance(value, InlineFile) and isinstance(field, File):
@@ -47,6 +48,7 @@ def _store_files(fields: Mapping[str, Field], values: dict[str, Any]) -> None:
                 filename=value.filename,
                 content_type=value.content_type,
                 image_field=name if field.image else None,
+                conn=getattr(near, "_p_jar", None),
             )
 
 
@@ -70,7 +72,7 @@ def create(
     fields = type_fields(registry, type_name)
     files = files or {}
     values = validate_data(fields, data, create=True, ignore=_CREATE_KEYS, present=files)
-    _store_files(fields, values)
+    _store_files(fields, values, folder)
     values.update(files)
     if data.get("id") is None:
         id_ = generate_id(values.get("title"), folder)
@@ -99,7 +101,7 @@ def update(registry: Registry, obj: Resource, data: Mapping[str, Any], principal
     """Apply a validated partial update."""
     fields = type_fields(registry, obj.type_name)
     values = validate_data(fields, data, create=False)
-    _store_files(fields, values)
+    _store_files(fields, values, obj)
     for name, value in values.items():
         setattr(obj, name, value)
     _touch(obj, principal_id)
