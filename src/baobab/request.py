@@ -26,7 +26,13 @@ __all__ = [
     "Response",
     "UploadNeeded",
     "json_response",
+    "media_of",
 ]
+
+
+def media_of(content_type: str | None) -> str:
+    """The lower-case media type of a Content-Type value, without parameters."""
+    return (content_type or "").split(";", 1)[0].strip().lower()
 
 
 class NeedsMore(Exception):
@@ -151,8 +157,7 @@ class Request:
     def json(self) -> Any:
         """The body as JSON (cached); 415 unless it is sent as JSON, 400 if malformed."""
         if self._json is None:
-            ctype = self.headers.get("content-type", "application/json")
-            media = ctype.split(";", 1)[0].strip().lower()
+            media = media_of(self.headers.get("content-type", "application/json"))
             if media != "application/json" and not media.endswith("+json"):
                 raise UnsupportedMediaType(
                     f"Send the body as application/json, not {media or 'nothing'}"
@@ -175,7 +180,7 @@ class Request:
         self, name: str, default: int, minimum: int = 0, maximum: int | None = None
     ) -> int:
         raw = self.query.get(name)
-        if raw is None:
+        if not raw:  # absent, or given empty (``?b_size=``)
             return default
         try:
             value = int(raw)

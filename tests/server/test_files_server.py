@@ -576,8 +576,9 @@ def test_tus_upload_resumes_after_the_client_was_killed(
     reply, digest, size = site.curl.digest(obj["file"]["download"])
     assert reply.status == 200
     assert (size, digest) == (TUS_SIZE, sha256)
-    # The upload is finished: its record is gone, its parts joined, nothing left over.
-    assert httpx.head(upload_url, headers=TUS_HEADERS, timeout=20).status_code == 404
+    # The upload is finished: HEAD says so (offset = length), nothing is left over.
+    head = httpx.head(upload_url, headers=TUS_HEADERS, timeout=20)
+    assert (head.status_code, head.headers["upload-offset"]) == (200, str(TUS_SIZE))
     site.assert_clean()
 
 

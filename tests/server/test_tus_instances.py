@@ -65,4 +65,5 @@ def test_upload_continues_on_another_instance(servers: Any) -> None:
             download = http.get(f"{url}/db/site/big/@download")
             assert download.status_code == 200
             assert hashlib.sha256(download.content).digest() == hashlib.sha256(data).digest()
-        assert http.head(f"{second.url}{path}", headers=TUS).status_code == 404
+        done = http.head(f"{second.url}{path}", headers=TUS)  # complete, seen from both
+        assert (done.status_code, done.headers["upload-offset"]) == (200, str(len(data)))

@@ -21,9 +21,16 @@ from baobab.asgi.errors import error_response, internal_error_response
 from baobab.asgi.publish import SAFE_METHODS
 from baobab.asgi.state import AppState
 from baobab.blobs.multipart import boundary_of, spool_form
-from baobab.blobs.spool import Spooled, spool_body, spool_bytes
+from baobab.blobs.spool import Spooled, spool_body
 from baobab.errors import BadRequest, BaobabError, ClientDisconnected, PayloadTooLarge
-from baobab.request import FileBody, OffloadNeeded, Request, Response, UploadNeeded
+from baobab.request import (
+    FileBody,
+    OffloadNeeded,
+    Request,
+    Response,
+    UploadNeeded,
+    media_of,
+)
 from baobab.serialization.etags import etag_for, etag_matches
 from baobab.types import Receive, Scope, Send
 
@@ -69,13 +76,18 @@ def _base_url(scope: Scope, headers: dict[str, str]) -> str:
 
 
 def _streams(method: str, path: str, headers: dict[str, str]) -> bool:
-    """Whether the body is an upload, left unread for its service to stream to disk."""
+    """Whether the body is an upload, left unread for its service to stream to disk: under
+    ``@upload`` or ``@tus``, a multipart form, or a non-JSON body named by
+    Content-Disposition. Every other body is read into memory, under the JSON limit."""
     if method in _BODYLESS:
         return False
-    if any(view in path for view in _UPLOAD_VIEWS) or "content-disposition" in headers:
+    if any(f"{view}/" in f"{path}/" for view in _UPLOAD_VIEWS):
         return True
-    media = headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    return bool(media) and media != "application/json" and not media.endswith("+json")
+    media = media_of(headers.get("content-type"))
+    if media == "multipart/form-data":
+        return True
+    json = media == "application/json" or media.endswith("+json")
+    return "content-disposition" in headers and not json
 
 
 async def _respond(state: AppState, scope: Scope, receive: Receive, request: Request) -> Response:
@@ -149,11 +161,12 @@ async def _spool(state: AppState, request: Request, receive: Receive, needed: Up
     if request.spooled is not None or request.form_data is not None:
         raise RuntimeError(f"{request.path}: the body was asked for twice")
     files = state.settings.files
-    limit = min(files.max_upload_size, needed.limit or files.max_upload_size)
+    limit = (
+        files.max_upload_size if needed.limit is None else min(needed.limit, files.max_upload_size)
+    )
     directory = state.settings.spool_path
-    if not request.streamed:  # a small body already read (a service took a JSON route)
-        request.spooled = spool_bytes(request.body, directory)
-        return
+    if not request.streamed:
+        raise RuntimeError(f"{request.path}: a body read into memory was asked for as a file")
     declared = _declared_length(request.headers)
     if needed.form:
         boundary = boundary_of(request.headers.get("content-type", ""))
@@ -192,7 +205,13 @@ def _conditional(headers: dict[str, str], response: Response) -> Response:
 
 
 async def send_response(
-    send: Send, response: Response, *, head: bool, scope: Scope | None = None, chunk: int = 0
+    send: Send,
+    response: Response,
+    *,
+    head: bool,
+    scope: Scope | None = None,
+    chunk: int = 0,
+    receive: Receive | None = None,
 ) -> None:
     headers = list(response.headers)
     if response.content_type is not None:
@@ -203,27 +222,31 @@ async def send_response(
         headers.append((b"content-length", str(length).encode()))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     if file is not None and not head and response.status != 304:
-        await _send_file(send, file, scope or {}, chunk or 1 << 18)
+        await _send_file(send, file, scope or {}, chunk or 1 << 18, receive)
         return
     body = b"" if head or response.status == 304 else response.body
     await send({"type": "http.response.body", "body": body})
 
 
-async def _send_file(send: Send, file: FileBody, scope: Scope, chunk: int) -> None:
+async def _send_file(
+    send: Send, file: FileBody, scope: Scope, chunk: int, receive: Receive | None
+) -> None:
     """The whole file by pathsend if offered (the server reads it, no Python in the loop);
     else ``chunk`` bytes at a time, each read in the default executor so a cold disk never
-    stalls the loop and no thread is held between reads."""
+    stalls the loop and no thread is held between reads; stopped when the client leaves
+    (some servers' ``send`` keeps accepting bytes for a closed connection)."""
     if file.whole and _PATHSEND in (scope.get("extensions") or {}):
         await send({"type": _PATHSEND, "path": file.path})
         return
     if file.length == 0:
         await send({"type": "http.response.body", "body": b""})
         return
+    gone = asyncio.ensure_future(_disconnect(receive)) if receive is not None else None
     loop = asyncio.get_running_loop()
     fd = await loop.run_in_executor(None, os.open, file.path, os.O_RDONLY)
     try:
         offset, left = file.start, file.length
-        while left > 0:
+        while left > 0 and not (gone is not None and gone.done()):
             data = await loop.run_in_executor(None, os.pread, fd, min(chunk, left), offset)
             if not data:  # the file shrank under us: never send less than announced silently
                 raise OSError(f"{file.path}: ends before the announced length")
@@ -232,6 +255,14 @@ async def _send_file(send: Send, file: FileBody, scope: Scope, chunk: int) -> No
             await send({"type": "http.response.body", "body": data, "more_body": left > 0})
     finally:
         os.close(fd)
+        if gone is not None:
+            gone.cancel()
+
+
+async def _disconnect(receive: Receive) -> None:
+    """Return once the client has gone away."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 def _origin(state: AppState, scope: Scope) -> str | None:
@@ -274,6 +305,7 @@ async def handle_http(state: AppState, scope: Scope, receive: Receive, send: Sen
         head=scope["method"] == "HEAD",
         scope=scope,
         chunk=state.settings.files.download_chunk_size,
+        receive=receive,
     )
 
 

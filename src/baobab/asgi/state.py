@@ -12,12 +12,12 @@ from BTrees.OOBTree import OOBTree
 from baobab.asgi.cors import Cors
 from baobab.asgi.publish import Publisher
 from baobab.blobs.spool import clean_spool
-from baobab.blobs.tus import UPLOADS_KEY
 from baobab.config.registry import Registry
 from baobab.config.scan import scan
 from baobab.config.settings import Settings, load_settings
 from baobab.content.resources import DatabaseRoot
 from baobab.content.typeinfo import validate_registry
+from baobab.content.uploads import UPLOADS_KEY
 from baobab.database.bridge import Bridge
 from baobab.database.storage import open_databases
 from baobab.database.transactions import ROOT_KEY, run_in_transaction

@@ -32,7 +32,10 @@ from baobab.blobs.spool import (
 from baobab.errors import BadRequest, PayloadTooLarge
 from baobab.types import Receive
 
-__all__ = ["Form", "UploadedFile", "boundary_of", "spool_form"]
+__all__ = ["MAX_FILES", "MAX_PARTS", "Form", "UploadedFile", "boundary_of", "spool_form"]
+
+MAX_PARTS = 100  # a create sends a few fields and a file; @upload one file
+MAX_FILES = 10
 
 
 @dataclass
@@ -81,6 +84,7 @@ class _Collector:
         self.form = Form()
         self.ended = False
         self._field_bytes = 0
+        self._parts = 0
         self._header: list[bytes] = []
         self._value: list[bytes] = []
         self._headers: dict[bytes, bytes] = {}
@@ -117,6 +121,10 @@ class _Collector:
         name = params.get("name")
         if name is None:
             raise BadRequest("A multipart part has no name (Content-Disposition: form-data)")
+        self._parts += 1
+        if self._parts > MAX_PARTS:
+            raise BadRequest(f"A form has at most {MAX_PARTS} parts", details={"limit": MAX_PARTS})
+        self._count(len(name))  # names are held in memory too
         self._name = name
         if name in self.form.fields or name in self.form.files:
             raise BadRequest(f"The form field {name!r} is sent twice")
@@ -125,6 +133,8 @@ class _Collector:
             self._text = bytearray()
             return
         self._filename = safe_filename(filename)
+        if len(self._open) >= MAX_FILES:  # each holds a file descriptor until the request ends
+            raise BadRequest(f"A form has at most {MAX_FILES} files", details={"limit": MAX_FILES})
         fd, path = new_spool_file(self.directory)
         self._spooled = Spooled(path, 0, b"", fd=fd)
         self._open.append(self._spooled)
@@ -137,13 +147,16 @@ class _Collector:
             self._out.write(chunk)
             self._digest.update(chunk)
         elif self._text is not None:
-            self._field_bytes += len(chunk)
-            if self._field_bytes > self.form_limit:
-                raise PayloadTooLarge(
-                    f"The form's text fields exceed {self.form_limit} bytes",
-                    details={"limit": self.form_limit},
-                )
+            self._count(len(chunk))
             self._text.extend(chunk)
+
+    def _count(self, size: int) -> None:
+        self._field_bytes += size
+        if self._field_bytes > self.form_limit:
+            raise PayloadTooLarge(
+                f"The form's text fields exceed {self.form_limit} bytes",
+                details={"limit": self.form_limit},
+            )
 
     def _part_end(self) -> None:
         if self._out is not None and self._spooled is not None:

@@ -50,6 +50,7 @@ __all__ = [
 ]
 
 SPOOL_SUFFIX = ".spool"
+_NEW_SUFFIX = ".spool-new"  # made, not locked yet: left behind only by a crash in between
 _NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
@@ -78,11 +79,17 @@ def too_large(limit: int, size: int | None = None) -> PayloadTooLarge:
 
 
 def new_spool_file(directory: Path) -> tuple[int, Path]:
-    """A new, empty spool file held under an exclusive lock: ``(fd, path)``."""
+    """A new, empty spool file held under an exclusive lock: ``(fd, path)``.
+
+    It is made under another suffix and renamed once locked, so :func:`clean_spool` never
+    sees a live spool file without its lock.
+    """
     directory.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix="upload-", suffix=SPOOL_SUFFIX, dir=directory)
-    fcntl.flock(fd, fcntl.LOCK_EX)
-    return fd, Path(name)
+    fd, name = tempfile.mkstemp(prefix="upload-", suffix=_NEW_SUFFIX, dir=directory)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new file: nobody else holds it
+    path = Path(name[: -len(_NEW_SUFFIX)] + SPOOL_SUFFIX)
+    os.rename(name, path)
+    return fd, path
 
 
 async def stream_body(
@@ -211,6 +218,11 @@ def clean_spool(directory: Path, older_than: float = 0.0) -> int:
         return 0
     cutoff = time.time() - older_than
     removed = 0
+    for entry in directory.glob(f"*{_NEW_SUFFIX}"):  # a crash between create and lock
+        with contextlib.suppress(FileNotFoundError):
+            if entry.stat().st_mtime <= time.time() - 60:
+                entry.unlink()
+                removed += 1
     for entry in directory.glob(f"*{SPOOL_SUFFIX}"):
         try:
             fd = os.open(entry, os.O_RDONLY)

@@ -15,8 +15,8 @@ from typing import Any, cast
 from BTrees.Length import Length
 from BTrees.OOBTree import OOBTree
 
-from baobab.blobs.files import file_from_bytes
 from baobab.config.registry import Registry
+from baobab.content.files import file_from_bytes
 from baobab.content.ids import generate_id, validate_id
 from baobab.content.interfaces import IDatabaseRoot
 from baobab.content.resources import Folder, Resource, utcnow

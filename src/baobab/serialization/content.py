@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from baobab.blobs.files import NamedFile
+from baobab.content.files import NamedFile
 from baobab.content.interfaces import IApplication, IDatabaseRoot
 from baobab.content.resources import Folder, Resource
 from baobab.content.typeinfo import type_fields

@@ -42,9 +42,15 @@ def _wants_file(request: Request) -> bool:
 @service(method="GET", context=IResource, permission="baobab.View", summary="Read an object")
 def get_object(request: Request) -> Response:
     context = request.context
-    if _wants_file(request) and file_fields(request.registry, context.type_name):
-        name, _ = files.file_field(request, context.type_name, None)
-        return files.download(request, context, name)
+    typed = context.type_name in request.registry.types  # not the database root
+    if typed and file_fields(request.registry, context.type_name):
+        if _wants_file(request):
+            name, field = files.file_field(request, context.type_name, None)
+            response = files.download(request, context, name, field)
+        else:
+            response = representation(request, context)
+        response.headers.append((b"vary", b"Accept"))  # the URL answers JSON or the file
+        return response
     return representation(request, context)
 
 

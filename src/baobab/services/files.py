@@ -18,23 +18,25 @@ from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
 from baobab.blobs.checksums import Checksum, content_digest
-from baobab.blobs.files import NamedFile, file_from_spool
 from baobab.blobs.multipart import Form, UploadedFile
 from baobab.blobs.ranges import content_disposition, disposition_params, parse_range
 from baobab.blobs.spool import Spooled
 from baobab.config.declarations import service
 from baobab.content import operations
+from baobab.content.files import NamedFile, file_from_spool
+from baobab.content.ids import validate_id
 from baobab.content.interfaces import IResource
-from baobab.content.typeinfo import addable_types, file_fields, type_info
-from baobab.errors import BadRequest, Forbidden, NotFound
+from baobab.content.typeinfo import addable_types, check_addable, file_fields, type_info
+from baobab.errors import AlreadyExists, BadRequest, Forbidden, NotFound
 from baobab.location import resource_path
-from baobab.request import FileBody, Request, Response, json_response
+from baobab.request import FileBody, Request, Response, json_response, media_of
 from baobab.schema.fields import File
 from baobab.serialization.content import file_json
 from baobab.serialization.etags import etag_matches
 from baobab.services.guards import check_field_writes, check_if_match, require
 
 __all__ = [
+    "check_create",
     "create_from_upload",
     "create_with_file",
     "download",
@@ -48,13 +50,22 @@ __all__ = [
 ]
 
 MODIFY = "baobab.ModifyContent"
-# Media types a browser would run if shown inline: always sent as attachments.
-_ACTIVE = ("text/html", "application/xhtml", "image/svg", "text/xml", "application/xml")
+# What ?inline may show inline: media a browser displays without running anything in it
+# (HTML, SVG, XML and everything else stay attachments).
+_INLINE = frozenset(
+    {"image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "application/pdf"}
+)
+_INLINE_PREFIXES = ("audio/", "video/", "text/plain")
 _CREATE_PARAMS = ("@type", "id", "title", "description")
 
 
 def _media(request: Request) -> str:
-    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return media_of(request.headers.get("content-type"))
+
+
+def _inline(value: NamedFile) -> bool:
+    media = media_of(value.content_type)
+    return media in _INLINE or media.startswith(_INLINE_PREFIXES)
 
 
 def file_field(request: Request, type_name: str, name: str | None) -> tuple[str, File]:
@@ -192,19 +203,35 @@ def is_file_upload(request: Request) -> bool:
     return _media(request) == "multipart/form-data" or "content-disposition" in request.headers
 
 
+def check_create(request: Request, type_name: str, name: str, data: dict[str, Any]) -> None:
+    """Everything a create of ``type_name`` is refused for that is known before its file:
+    the add permission, the folder's allowed types, the fields written (the file field
+    included), and an ``id`` that is invalid or taken."""
+    info = type_info(request.registry, type_name)
+    require(request, info.add_permission, request.context)
+    check_addable(request.registry, request.context, info)
+    check_field_writes(request, {**data, name: None}, type_name, request.context)
+    if data.get("id"):
+        id_ = validate_id(data["id"])
+        if id_ in request.context:
+            raise AlreadyExists(f"{id_!r} already exists here", details={"id": id_})
+
+
 def create_from_upload(request: Request) -> Any:
     """``POST`` to a folder with a file as the body (raw) or in a form: a new File/Image
     (returned; the caller answers as for any create).
 
     ``@type``, ``id``, ``title`` and ``description`` come from the query (and, for a form,
-    from its text fields); the title defaults to the file name.
+    from its text fields); the title defaults to the file name. What the query says is
+    checked before the body is read; what the form says, once it is.
     """
     multipart = _media(request) == "multipart/form-data"
-    params = {k: request.query[k] for k in _CREATE_PARAMS if k in request.query}
+    params = {k: v for k in _CREATE_PARAMS if (v := request.query.get(k))}
     media = "" if multipart else _media(request)
     if "@type" in params or not multipart:
         type_name = type_for(request, params.get("@type"), media)
-        require(request, type_info(request.registry, type_name).add_permission, request.context)
+        name, field = file_field(request, type_name, None)
+        check_create(request, type_name, name, params)
     elif not _file_types(request):
         raise Forbidden(
             f"{request.principal.id} may not add files here",
@@ -214,15 +241,13 @@ def create_from_upload(request: Request) -> Any:
     if multipart:
         form = request.form(checksum=_digest(request))
         fields = {**params, **form.fields}
-        type_name = fields.get("@type") or ""
         first = next(iter(form.files.values()), None)
-        type_name = type_for(request, type_name, first.content_type if first else "")
-        require(request, type_info(request.registry, type_name).add_permission, request.context)
+        type_name = type_for(request, fields.get("@type"), first.content_type if first else "")
         name, field = file_field(request, type_name, None)
+        check_create(request, type_name, name, fields)
         upload = _file_part(form, (name, "file"))
     else:
         fields = params
-        name, field = file_field(request, type_name, None)
         spooled: Spooled = request.body_file(checksum=_digest(request))
         upload = UploadedFile(spooled, _header_filename(request) or name, media)
     return create_with_file(request, {**fields, "@type": type_name}, name, field, upload)
@@ -231,9 +256,10 @@ def create_from_upload(request: Request) -> Any:
 def create_with_file(
     request: Request, data: dict[str, Any], name: str, field: File, upload: UploadedFile
 ) -> Any:
+    """Create the object (its file field written by the server) and store ``upload`` in it;
+    the caller checked :func:`check_create` before the bytes were read."""
     if "title" not in data and upload.filename:
         data["title"] = upload.filename
-    check_field_writes(request, data, data["@type"], request.context)
     obj = operations.create(
         request.registry, request.context, data, request.principal.id, files={name: None}
     )
@@ -265,14 +291,16 @@ def _range_applies(request: Request, value: NamedFile, last_modified: str) -> bo
     return if_range == last_modified
 
 
-def download(request: Request, obj: Any, name: str) -> Response:
-    """The bytes of file field ``name``: headers here, the body sent by the pipeline from
-    the blob file once the database is released."""
+def download(request: Request, obj: Any, name: str, field: File) -> Response:
+    """The bytes of file field ``name`` (with the field's read permission): headers here,
+    the body sent by the pipeline from the blob file once the database is released."""
+    if field.read_permission is not None:
+        require(request, field.read_permission, obj)
     value = getattr(obj, name, None)
     if not isinstance(value, NamedFile):
         raise NotFound(f"The field {name!r} holds no file")
     last_modified = format_datetime(value.modified, usegmt=True)
-    inline = "inline" in request.query and not value.content_type.startswith(_ACTIVE)
+    inline = "inline" in request.query and _inline(value)
     headers = [
         (b"etag", value.etag.encode()),
         (b"last-modified", last_modified.encode()),
@@ -284,7 +312,7 @@ def download(request: Request, obj: Any, name: str) -> Response:
         return Response(status=304, headers=headers[:2], content_type=None)
     path = value.path()
     status, start, length = 200, 0, value.size
-    header = request.headers.get("range")
+    header = request.headers.get("range") if request.method == "GET" else None  # not HEAD
     applies = header is not None and _range_applies(request, value, last_modified)
     wanted = parse_range(header, value.size) if header and applies else None
     if wanted is not None:
@@ -308,6 +336,4 @@ def download(request: Request, obj: Any, name: str) -> Response:
 )
 def download_field(request: Request) -> Response:
     name, field = _field_from_path(request)
-    if field.read_permission is not None:
-        require(request, field.read_permission, request.context)
-    return download(request, request.context, name)
+    return download(request, request.context, name, field)

@@ -22,16 +22,14 @@ from email.utils import format_datetime
 from typing import Any
 
 from baobab.blobs.checksums import TUS_ALGORITHMS, upload_checksum
-from baobab.blobs.files import blob_from_spool
 from baobab.blobs.multipart import UploadedFile
 from baobab.blobs.spool import Spooled, spool_bytes
-from baobab.blobs.tus import TusUpload, join_files, parse_metadata, purge_expired, uploads
+from baobab.blobs.tus import join_files, parse_metadata
 from baobab.config.declarations import service
-from baobab.content.ids import validate_id
+from baobab.content.files import blob_from_spool
 from baobab.content.interfaces import IResource
-from baobab.content.typeinfo import type_info
+from baobab.content.uploads import TusUpload, purge_expired, uploads
 from baobab.errors import (
-    AlreadyExists,
     BadRequest,
     Gone,
     NotFound,
@@ -41,9 +39,15 @@ from baobab.errors import (
     UnsupportedMediaType,
 )
 from baobab.location import resource_path
-from baobab.request import Request, Response
+from baobab.request import Request, Response, media_of
 from baobab.security import lifecycle
-from baobab.services.files import create_with_file, file_field, store_file, type_for
+from baobab.services.files import (
+    check_create,
+    create_with_file,
+    file_field,
+    store_file,
+    type_for,
+)
 from baobab.services.guards import check_field_writes, require
 
 __all__ = ["tus_create", "tus_delete", "tus_head", "tus_options", "tus_patch"]
@@ -86,29 +90,26 @@ def tus_options(request: Request) -> Response:
     )
 
 
-def _target(request: Request, metadata: dict[str, str]) -> str | None:
-    """Check the permission the upload needs; the field it replaces (None: a new child)."""
+_CREATE_KEYS = ("id", "title", "description")
+
+
+def _target(request: Request, metadata: dict[str, str], *, with_id: bool = True) -> str | None:
+    """Check what the upload needs (permissions, allowed type, fields written, and with
+    ``with_id`` an ``id`` still free); the field it replaces (None: a new child)."""
     context = request.context
     field = metadata.get("field")
     if field is None and context.folderish:
         media = metadata.get("filetype") or metadata.get("content-type") or ""
         type_name = type_for(request, metadata.get("@type"), media)
+        name, _ = file_field(request, type_name, None)
         require(request, "baobab.AddContent", context)
-        require(request, type_info(request.registry, type_name).add_permission, context)
+        keys = _CREATE_KEYS if with_id else _CREATE_KEYS[1:]
+        check_create(request, type_name, name, {k: metadata[k] for k in keys if k in metadata})
         return None
     name, _ = file_field(request, context.type_name, field)
     require(request, "baobab.ModifyContent", context)
     check_field_writes(request, {name: None}, context.type_name, context)
     return name
-
-
-def _check_id(request: Request, metadata: dict[str, str]) -> None:
-    """An ``id`` for the new object that is invalid or taken is refused before the bytes are
-    sent (at creation, and at each PATCH: it may have been taken meanwhile)."""
-    if "id" in metadata and request.context.folderish and "field" not in metadata:
-        id_ = validate_id(metadata["id"])
-        if id_ in request.context:
-            raise AlreadyExists(f"{id_!r} already exists here", details={"id": id_})
 
 
 def _expires(upload: TusUpload) -> tuple[bytes, bytes]:
@@ -132,7 +133,6 @@ def tus_create(request: Request) -> Response:
     raw = request.headers.get("upload-metadata", "")
     metadata = parse_metadata(raw)
     field = _target(request, metadata)
-    _check_id(request, metadata)
     tree = uploads(request.conn)
     purge_expired(tree)
     upload = TusUpload(
@@ -174,7 +174,9 @@ def _upload(request: Request) -> TusUpload:
         raise NotFound("No such upload", details={"upload": request.subpath[0]})
     if upload.expired():
         raise Gone("The upload has expired", details={"expires": upload.expires.isoformat()})
-    _target(request, {**upload.metadata, **({"field": upload.field} if upload.field else {})})
+    if not upload.complete:  # a finished one only reports its offset
+        field = {"field": upload.field} if upload.field else {}
+        _target(request, {**upload.metadata, **field}, with_id=False)
     return upload
 
 
@@ -225,17 +227,20 @@ def tus_delete(request: Request) -> Response:
 )
 def tus_patch(request: Request) -> Response:
     _check_version(request)
-    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media != _OFFSET_TYPE:
+    if media_of(request.headers.get("content-type")) != _OFFSET_TYPE:
         raise UnsupportedMediaType(f"Send the bytes as {_OFFSET_TYPE}")
     upload = _upload(request)
-    _check_id(request, upload.metadata)
     offset = _non_negative(request, "Upload-Offset")
     if offset != upload.offset:
         raise OffsetMismatch(
             f"The upload is at offset {upload.offset}, not {offset}",
             details={"offset": upload.offset},
         )
+    if upload.complete:  # a repeated last PATCH whose answer was lost: already done
+        headers = [_header("upload-offset", upload.offset), _header("location", upload.location)]
+        return Response(status=204, headers=headers, content_type=None)
+    if upload.field is None:  # the id may have been taken since the upload was created
+        _target(request, upload.metadata)
     spooled = request.body_file(
         limit=upload.length - upload.offset,
         checksum=upload_checksum(request.headers.get("upload-checksum")),
@@ -243,9 +248,9 @@ def tus_patch(request: Request) -> Response:
     )
     headers = [_expires(upload)]
     if spooled.size and upload.offset + spooled.size == upload.length:
-        headers.append(_header("location", _finish(request, upload, spooled)))
-        del uploads(request.conn)[upload.id]
-        upload.offset = upload.length
+        location = _finish(request, upload, spooled)
+        upload.finish(location)  # kept until it expires: HEAD still answers
+        headers.append(_header("location", location))
     elif spooled.size:
         upload.append(blob_from_spool(spooled, request.conn), spooled.size)
     headers.append(_header("upload-offset", upload.offset))

@@ -29,19 +29,26 @@ from baobab.errors import ValidationError
 
 __all__ = ["NamedFile", "blob_from_spool", "file_from_bytes", "file_from_spool", "media_type"]
 
-_MEDIA = re.compile(r"^[A-Za-z0-9][\w!#$&^.+-]*/[A-Za-z0-9][\w!#$&^.+-]*$")
+_TOKEN = r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
+_MEDIA = re.compile(rf"{_TOKEN}/{_TOKEN}", re.ASCII)
+_CHARSET = re.compile(r"""\s*charset\s*=\s*"?([A-Za-z0-9_.:-]{1,40})"?\s*""", re.ASCII | re.I)
 _GENERIC = frozenset({"", "application/octet-stream", "binary/octet-stream"})
 
 
 def media_type(declared: str | None, filename: str) -> str:
-    """The media type to store: the client's if well-formed and specific, else guessed from
-    the file name, else ``application/octet-stream``. Parameters (``charset``) are kept."""
-    value = (declared or "").strip()
-    base = value.split(";", 1)[0].strip().lower()
-    if base in _GENERIC or not _MEDIA.match(base):
+    """The media type to store, lower-case: the client's if well-formed and specific, else
+    guessed from the file name, else ``application/octet-stream``. Of its parameters only a
+    well-formed ``charset`` is kept: the value goes back out as a header."""
+    base, _, params = (declared or "").partition(";")
+    base = base.strip().lower()
+    if base in _GENERIC or not _MEDIA.fullmatch(base):
         guessed, _ = mimetypes.guess_type(filename, strict=False)
         return guessed or "application/octet-stream"
-    return value if len(value) <= 200 else base
+    for param in params.split(";"):
+        charset = _CHARSET.fullmatch(param)
+        if charset:
+            return f"{base}; charset={charset.group(1).lower()}"
+    return base
 
 
 def _image_size(source: Path | BinaryIO) -> tuple[int, int] | None:
@@ -58,9 +65,6 @@ def _image_size(source: Path | BinaryIO) -> tuple[int, int] | None:
 class NamedFile(Persistent):
     """A file field's value (an image's too: then ``width`` and ``height`` are set)."""
 
-    width: int | None = None
-    height: int | None = None
-
     def __init__(
         self, blob: Blob, *, filename: str, content_type: str, size: int, sha256: str
     ) -> None:
@@ -70,6 +74,8 @@ class NamedFile(Persistent):
         self.size = size
         self.sha256 = sha256
         self.modified = dt.datetime.now(dt.UTC)
+        self.width: int | None = None  # an image's, else None
+        self.height: int | None = None
 
     @property
     def etag(self) -> str:
@@ -79,12 +85,6 @@ class NamedFile(Persistent):
     def path(self) -> str:
         """The committed blob file (fetched into the local blob cache on RelStorage)."""
         return str(self.blob.committed())
-
-    def renamed(self, filename: str) -> NamedFile:
-        """The same bytes under another name (a new value: stored values never change)."""
-        clone = self.__deepcopy__({})
-        clone.filename = safe_filename(filename) or self.filename
-        return clone
 
     def __deepcopy__(self, memo: dict[int, Any]) -> NamedFile:
         # a copied object shares the immutable blob: no bytes are copied
@@ -100,17 +100,18 @@ class NamedFile(Persistent):
         return clone
 
 
-def _measure(value: NamedFile, source: Path | BinaryIO, image_field: str | None) -> None:
-    """Set an image's width and height; a file Pillow cannot read is refused (422)."""
+def _measure(source: Path | BinaryIO, image_field: str | None) -> tuple[int | None, int | None]:
+    """An image's width and height (a file Pillow cannot read is refused: 422); for a file
+    that is not an image field, ``(None, None)``."""
     if image_field is None:
-        return
+        return None, None
     size = _image_size(source)
     if size is None:
         raise ValidationError(
             f"Invalid data for: {image_field}",
             details=[{"field": image_field, "message": "is not an image in a known format"}],
         )
-    value.width, value.height = size
+    return size
 
 
 def file_from_spool(
@@ -129,15 +130,15 @@ def file_from_spool(
     ``image_field`` names the field when it holds an image (its size is read, or 422).
     """
     name = safe_filename(filename) or "file"
+    size = _measure(spooled.path, image_field)  # before a blob exists: a refusal leaves none
     value = NamedFile(
-        Blob(),
+        blob_from_spool(spooled, conn),
         filename=name,
         content_type=media_type(content_type, name),
         size=spooled.size,
         sha256=spooled.sha256.hex(),
     )
-    _measure(value, spooled.path, image_field)
-    value.blob = blob_from_spool(spooled, conn)
+    value.width, value.height = size
     return value
 
 
@@ -180,7 +181,7 @@ def file_from_bytes(
         size=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
     )
-    _measure(value, io.BytesIO(data), image_field)
+    value.width, value.height = _measure(io.BytesIO(data), image_field)
     if conn is not None:
         conn.add(blob)
     with blob.open("w") as out:
