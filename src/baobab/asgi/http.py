@@ -2,8 +2,8 @@
 
 Everything here runs on the event loop. A JSON body is read into memory, capped at
 ``request.max_body_size`` (checked against Content-Length before reading, and while reading).
-An upload's body (a non-JSON media type, a ``Content-Disposition``, or a path through
-``@upload`` or ``@tus``) is left
+An upload's body (a path through ``@upload`` or ``@tus``, a multipart form, or a non-JSON
+body named by ``Content-Disposition``) is left
 unread until its service, permissions checked, asks for it: then it streams into a spool file
 (:mod:`baobab.blobs.spool`) and the request is published again. A file response is sent after
 the publish step has released the database: with ``http.response.pathsend`` when the server
