@@ -157,6 +157,11 @@ class Request:
     def json(self) -> Any:
         """The body as JSON (cached); 415 unless it is sent as JSON, 400 if malformed."""
         if self._json is None:
+            if self.streamed:
+                raise UnsupportedMediaType(
+                    "This body was sent as a file (multipart or Content-Disposition); "
+                    "send a JSON object"
+                )
             media = media_of(self.headers.get("content-type", "application/json"))
             if media != "application/json" and not media.endswith("+json"):
                 raise UnsupportedMediaType(

@@ -1,7 +1,7 @@
 """Helpers shared by the file and TUS suites (``test_files.py``, ``test_tus.py``).
 
 - :func:`file_settings`: test settings with small upload limits, so an oversize body is a few
-  KiB, not gigabytes;
+  KiB, not gigabytes, and the ``baobab_files_addon`` types (``tests/fixtures``);
 - :func:`leftovers`: what a failed upload could leave behind — spool files, and uncommitted
   blob files in each storage's temporary directory;
 - :func:`call_app`: one request straight into the ASGI callable, with a hand-made ``receive``
@@ -25,13 +25,17 @@ from baobab.testing import ROOT_PASSWORD, TEST_USERS, make_settings, require_pos
 BASE = "http://baobab.test"
 LIMIT = 64 << 10  # files.max_upload_size in these suites
 FORM_LIMIT = 1 << 10  # files.max_form_size in these suites
+ADDONS = ["baobab_files_addon"]  # Secret (a guarded file field), Shelf (takes no files)
 
 
 def file_settings(storage: str, var_dir: Path) -> Settings:
     if storage == "postgresql":
         zap_postgres(require_postgres())
     return make_settings(
-        var_dir, storage, files={"max_upload_size": LIMIT, "max_form_size": FORM_LIMIT}
+        var_dir,
+        storage,
+        addons=ADDONS,
+        files={"max_upload_size": LIMIT, "max_form_size": FORM_LIMIT},
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import json
 from collections.abc import AsyncIterator
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from files_support import (
     BASE,
     FORM_LIMIT,
     LIMIT,
+    Exchange,
     b64,
     call_app,
     file_settings,
@@ -477,9 +479,13 @@ async def test_head_has_the_headers_and_no_body(client: BaobabClient, doc_file: 
     [
         ("application/pdf", "inline"),
         ("image/png", "inline"),
+        ("text/plain", "inline"),
+        ("video/mp4", "inline"),
         ("text/html", "attachment"),  # a browser would run it: never inline
+        ("Text/HTML", "attachment"),  # whatever the case (stored lower-case)
         ("image/svg+xml", "attachment"),
         ("application/xhtml+xml", "attachment"),
+        ("application/rss+xml", "attachment"),  # not on the allowlist of passive types
     ],
 )
 async def test_inline_only_for_passive_types(
@@ -488,10 +494,22 @@ async def test_inline_only_for_passive_types(
     path = await create_raw(client, site, b"<b>x</b>", "x", content_type, **{"@type": "File"})
     resp = await client.get(f"{path}/@download/file?inline=1")
     assert resp.headers["content-disposition"] == f'{disposition}; filename="x"'
-    assert resp.headers["content-type"] == content_type
+    assert resp.headers["content-type"] == content_type.lower()
     assert resp.headers["x-content-type-options"] == "nosniff"
     resp = await client.get(f"{path}/@download/file")
     assert resp.headers["content-disposition"] == 'attachment; filename="x"'
+
+
+async def test_inline_ignores_the_case_of_a_json_media_type(
+    client: BaobabClient, site: str
+) -> None:
+    """A JSON upload says its media type freely: ``Text/HTML`` is still HTML."""
+    file = {"data": b64("<script>1</script>"), "filename": "x", "content-type": "Text/HTML"}
+    resp = await client.post(site, json={"@type": "File", "id": "h", "file": file})
+    assert resp.status_code == 201, resp.text
+    resp = await client.get(f"{site}/h/@download/file?inline")
+    assert resp.headers["content-disposition"] == 'attachment; filename="x"'
+    assert resp.headers["content-type"] == "text/html"
 
 
 async def test_bare_inline_parameter(client: BaobabClient, doc_file: str) -> None:
@@ -1011,4 +1029,258 @@ async def test_body_length_differs_from_content_length(
         )
         assert got.status == 400
         assert b'"BadRequest"' in got.body
+    assert leftovers(baobab_app) == []
+
+
+# guarded file fields (the Secret type of baobab_files_addon) ---------------------------------
+
+SECRET = b"top secret"
+
+
+def envelope_of(got: Exchange, status: int, type_: str) -> dict[str, Any]:
+    """``got`` (a direct ASGI call) is an error with ``status`` in the one envelope."""
+    assert got.status == status, got.body
+    assert got.headers["content-type"] == "application/json"
+    body: dict[str, Any] = json.loads(got.body)
+    assert set(body) == {"type", "message", "details"}, body
+    assert body["type"] == type_, body
+    return body
+
+
+@pytest.fixture
+async def secret(client: BaobabClient, site: str) -> str:
+    """A published Secret of root's holding ``SECRET``: readers see it, not its attachment."""
+    file = {"data": b64(SECRET), "filename": "s.txt", "content-type": "text/plain"}
+    resp = await client.post(site, json={"@type": "Secret", "id": "sec", "attachment": file})
+    assert resp.status_code == 201, resp.text
+    assert (await client.post(f"{site}/sec/@workflow/publish")).status_code == 200
+    return f"{site}/sec"
+
+
+async def test_field_read_permission_guards_the_accept_route(
+    client: BaobabClient, secret: str, unchanged: Unchanged
+) -> None:
+    """``GET obj`` with a file Accept is the same download as ``@download/{field}``: refused
+    without the field's read permission (Modify here), and the JSON says ``Vary: Accept``."""
+    async with unchanged(secret), client.as_user("reader") as reader:
+        assert (await reader.get(secret)).status_code == 200  # the object is readable
+        assert_envelope(await reader.get(f"{secret}/@download/attachment"), 403, "Forbidden")
+        resp = await reader.get(secret, headers={"accept": "text/plain"})
+        assert_envelope(resp, 403, "Forbidden")
+        assert SECRET not in resp.content
+    resp = await client.get(secret, headers={"accept": "text/plain"})
+    assert (resp.status_code, resp.content) == (200, SECRET)
+    assert "accept" in {v.strip().lower() for v in resp.headers.get_list("vary", split_commas=True)}
+    resp = await client.get(secret)
+    assert resp.json()["@type"] == "Secret"
+    assert "accept" in {v.strip().lower() for v in resp.headers.get_list("vary", split_commas=True)}
+
+
+async def test_field_write_permission_guards_creates_from_uploads(
+    client: BaobabClient, site: str, unchanged: Unchanged, baobab_app: BaobabApp
+) -> None:
+    """A contributor may add a Secret but not write its attachment (Review): a create from a
+    raw upload is refused before a byte of it is read, one from a form too."""
+    async with unchanged(*WATCHED), client.as_user("contributor") as contributor:
+        got = await call_app(
+            baobab_app,
+            "POST",
+            site,
+            chunks=[b"x" * 1000] * 5,
+            login="contributor",
+            query="%40type=Secret&id=a",
+            headers=[("content-type", "text/plain"), ("content-disposition", attachment("a"))],
+        )
+        envelope_of(got, 403, "Forbidden")
+        assert got.reads == 0
+        resp = await contributor.post(
+            site, content=b"x", params={"@type": "Secret"}, headers=RAW_CREATE
+        )
+        assert_envelope(resp, 403, "Forbidden")
+        for params, data in (({"@type": "Secret"}, {}), ({}, {"@type": "Secret"})):
+            resp = await contributor.post(
+                site, params=params, data=data, files={"attachment": ("a.txt", b"x")}
+            )
+            assert_envelope(resp, 403, "Forbidden")
+    assert leftovers(baobab_app) == []
+    # the control: a reviewer's field, root may write it
+    path = await create_raw(client, site, SECRET, "s.txt", "text/plain", **{"@type": "Secret"})
+    assert (await client.get(f"{path}/@download/attachment")).content == SECRET
+
+
+# media types ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("declared", "filename", "stored"),
+    [
+        ("text/plain; a=b\r\nSet-Cookie: evil=1", "s.bin", "text/plain"),  # no header injection
+        ('Text/Plain; Charset="UTF-8"', "s.bin", "text/plain; charset=utf-8"),
+        ("text/plain; charset=utf-8\r\nSet-Cookie: evil=1", "s.bin", "text/plain"),
+        ("tëxt/plain", "n.csv", "text/csv"),  # not ASCII: guessed from the name
+        ("plain text", "n.csv", "text/csv"),  # malformed: guessed
+        ("text/", "n.bin", "application/octet-stream"),  # malformed, nothing to guess from
+    ],
+    ids=["crlf", "case-and-charset", "crlf-in-charset", "non-ascii", "malformed", "no-guess"],
+)
+async def test_stored_media_type_is_sanitised(
+    client: BaobabClient, site: str, declared: str, filename: str, stored: str
+) -> None:
+    file = {"data": b64(b"x"), "filename": filename, "content-type": declared}
+    resp = await client.post(site, json={"@type": "File", "id": "f", "file": file})
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["file"]["content-type"] == stored
+    download = await fetch(client, f"{site}/f")
+    assert download.headers["content-type"] == stored
+    assert "set-cookie" not in download.headers
+    assert download.content == b"x"
+
+
+# multipart limits ----------------------------------------------------------------------------
+
+
+def form_part(name: str, value: bytes = b"", filename: str | None = None) -> bytes:
+    named = f'; filename="{filename}"' if filename is not None else ""
+    head = f'--B\r\nContent-Disposition: form-data; name="{name}"{named}\r\n\r\n'
+    return head.encode() + value + b"\r\n"
+
+
+@pytest.mark.parametrize(
+    ("parts", "status", "kind", "limit"),
+    [
+        (
+            [form_part(f"f{i}") for i in range(100)] + [form_part("file", b"x", "a")],
+            400,
+            "BadRequest",
+            100,
+        ),
+        ([form_part(f"f{i}", b"x", "a") for i in range(11)], 400, "BadRequest", 10),
+        (
+            [form_part("n" * (FORM_LIMIT + 1)), form_part("file", b"x", "a")],
+            413,
+            "PayloadTooLarge",
+            FORM_LIMIT,
+        ),
+    ],
+    ids=["101-parts", "11-files", "long-field-name"],
+)
+async def test_multipart_limits(
+    client: BaobabClient,
+    doc_file: str,
+    site: str,
+    *,
+    unchanged: Unchanged,
+    baobab_app: BaobabApp,
+    parts: list[bytes],
+    status: int,
+    kind: str,
+    limit: int,
+) -> None:
+    body = b"".join(parts) + b"--B--\r\n"
+    async with unchanged(doc_file, *WATCHED):
+        for target in (site, f"{doc_file}/@upload/file"):
+            resp = await client.post(target, content=body, headers={"content-type": MULTIPART})
+            assert assert_envelope(resp, status, kind)["details"] == {"limit": limit}, target
+    assert leftovers(baobab_app) == []
+
+
+# query values --------------------------------------------------------------------------------
+
+
+async def test_blank_query_values_count_as_absent(client: BaobabClient, site: str) -> None:
+    await create_raw(client, site, b"x", "one.txt", "text/plain", id="one")
+    resp = await client.get(site, params={"b_size": ""})
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == (await client.get(site)).json()  # the default batch
+    path = await create_raw(client, site, b"y", "Two Notes.txt", "text/plain", id="", title="")
+    body = (await client.get(path)).json()
+    assert body["id"] == path.rsplit("/", 1)[1] != ""
+    assert body["id"].startswith("two")
+    assert body["title"] == "Two Notes.txt"
+
+
+# refused before the body is read ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("target", "query", "status", "kind"),
+    [
+        ("/db/site/shelf", "", 400, "NotAllowedType"),
+        ("/db/site/shelf", "%40type=Secret", 400, "NotAllowedType"),
+        ("/db/site", "id=taken", 409, "AlreadyExists"),
+        ("/db/site", "id=bad%2Fid", 400, "InvalidId"),
+    ],
+    ids=["type-not-allowed", "asked-type-not-allowed", "id-taken", "id-invalid"],
+)
+async def test_raw_create_refused_before_the_body_is_read(
+    client: BaobabClient,
+    site: str,
+    *,
+    unchanged: Unchanged,
+    baobab_app: BaobabApp,
+    target: str,
+    query: str,
+    status: int,
+    kind: str,
+) -> None:
+    for made in ({"@type": "Shelf", "id": "shelf"}, {"@type": "Document", "id": "taken"}):
+        assert (await client.post(site, json=made)).status_code == 201
+    async with unchanged(site, f"{site}/shelf", f"{site}/taken"):
+        got = await call_app(
+            baobab_app,
+            "POST",
+            target,
+            chunks=[b"x" * 1000] * 5,
+            query=query,
+            headers=[("content-type", "text/plain"), ("content-disposition", attachment("a.txt"))],
+        )
+        envelope_of(got, status, kind)
+        assert got.reads == 0
+    assert leftovers(baobab_app) == []
+
+
+# which bodies stream -------------------------------------------------------------------------
+
+
+async def test_text_body_to_a_json_service_is_415(
+    client: BaobabClient, doc_file: str, unchanged: Unchanged, baobab_app: BaobabApp
+) -> None:
+    """Only uploads stream: a text body to ``@workflow`` is refused as not JSON, and a JSON
+    body is read as JSON even with a Content-Disposition."""
+    async with unchanged(doc_file, f"{doc_file}/@workflow"):
+        resp = await client.post(
+            f"{doc_file}/@workflow/publish",
+            content=b"a comment",
+            headers={"content-type": "text/plain"},
+        )
+        assert_envelope(resp, 415, "UnsupportedMediaType")
+    assert leftovers(baobab_app) == []
+    resp = await client.patch(
+        doc_file, json={"title": "Renamed"}, headers={"content-disposition": "attachment"}
+    )
+    assert resp.status_code == 204, resp.text
+    assert (await client.get(doc_file)).json()["title"] == "Renamed"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"content-type": "text/plain", "content-disposition": "inline"},
+        {"content-type": MULTIPART},
+    ],
+    ids=["named-text", "multipart"],
+)
+async def test_streamed_body_to_a_json_service_is_415(
+    client: BaobabClient,
+    doc_file: str,
+    *,
+    unchanged: Unchanged,
+    baobab_app: BaobabApp,
+    headers: dict[str, str],
+) -> None:
+    async with unchanged(doc_file, f"{doc_file}/@workflow"):
+        resp = await client.post(
+            f"{doc_file}/@workflow/publish", content=GOOD_PART + b"--B--\r\n", headers=headers
+        )
+        assert_envelope(resp, 415, "UnsupportedMediaType")
     assert leftovers(baobab_app) == []

@@ -176,7 +176,7 @@ async def test_options(client: BaobabClient, site: str, item: str) -> None:
 
 
 async def test_upload_in_one_patch_creates_a_file(
-    client: BaobabClient, site: str, db: Any, baobab_app: BaobabApp
+    client: BaobabClient, site: str, db: Any, unchanged: Unchanged, baobab_app: BaobabApp
 ) -> None:
     meta = {
         "filename": "Ünïcode report.pdf",
@@ -228,12 +228,17 @@ async def test_upload_in_one_patch_creates_a_file(
     # the upload is finished: no unfinished record, no parts; the record stays until it
     # expires, so a client whose last answer was lost learns it is done (TUS core)
     assert records(db) == {}
-    assert await offset_of(client, upload) == len(DATA)
-    again = await send(client, upload, len(DATA), b"")
-    assert again.status_code == 204
-    assert again.headers["location"] == f"{BASE}{site}/report"
-    assert_envelope(await send(client, upload, 0, DATA), 409, "OffsetMismatch")
-    assert [i["id"] for i in (await client.get(site)).json()["items"]].count("report") == 1
+    head = tus(await client.head(upload, headers=TUS))
+    assert head.status_code == 200
+    assert head.headers["upload-offset"] == head.headers["upload-length"] == str(len(DATA))
+    items = (await client.get(site)).json()["items"]
+    async with unchanged(site):  # a repeated last PATCH creates nothing new
+        again = await send(client, upload, len(DATA), b"")
+        assert again.status_code == 204
+        assert again.headers["location"] == f"{BASE}{site}/report"
+        assert again.headers["upload-offset"] == str(len(DATA))
+        assert_envelope(await send(client, upload, 0, DATA), 409, "OffsetMismatch")
+    assert (await client.get(site)).json()["items"] == items
     assert tus(await client.delete(upload, headers=TUS)).status_code == 204
     assert tus(await client.head(upload, headers=TUS)).status_code == 404
     assert (await client.get(f"{site}/report")).status_code == 200  # the file stays
@@ -758,3 +763,56 @@ async def test_taken_or_invalid_id_is_refused_at_creation(
             resp = await client.post(f"{site}/@tus", headers=creation_headers(3, meta))
             assert_envelope(tus(resp), status, kind)
     assert records(db) == {}
+
+
+async def test_field_write_permission_is_checked_at_creation(
+    client: BaobabClient, site: str, db: Any, unchanged: Unchanged, baobab_app: BaobabApp
+) -> None:
+    """A contributor may add a Secret but not write its attachment (Review): refused when
+    the upload is created, not after its bytes are sent."""
+    meta = {"filename": "a.txt", "@type": "Secret"}
+    async with unchanged(site):
+        got = await call_app(
+            baobab_app,
+            "POST",
+            f"{site}/@tus",
+            login="contributor",
+            headers=list(creation_headers(3, meta).items()),
+        )
+        assert (got.status, got.reads) == (403, 0)
+        async with client.as_user("contributor") as contributor:
+            resp = await contributor.post(f"{site}/@tus", headers=creation_headers(3, meta))
+            assert_envelope(tus(resp), 403, "Forbidden")
+    assert records(db) == {}
+    assert leftovers(baobab_app) == []
+    # the control: root may write the field
+    upload = await start(client, meta=meta, length=3)
+    resp = await send(client, upload, 0, b"abc")
+    assert resp.status_code == 204, resp.text
+    path = path_of(resp.headers["location"])
+    assert (await client.get(f"{path}/@download/attachment")).content == b"abc"
+
+
+@pytest.mark.parametrize("asked", [None, "File", "Secret"])
+async def test_type_not_allowed_is_refused_at_creation(
+    client: BaobabClient, site: str, db: Any, unchanged: Unchanged, asked: str | None
+) -> None:
+    """A Shelf takes documents only: an upload to create a file in it is refused at POST."""
+    resp = await client.post(site, json={"@type": "Shelf", "id": "shelf"})
+    assert resp.status_code == 201, resp.text
+    meta = {"filename": "a.txt", **({"@type": asked} if asked else {})}
+    async with unchanged(site, f"{site}/shelf"):
+        resp = await client.post(f"{site}/shelf/@tus", headers=creation_headers(3, meta))
+        body = assert_envelope(tus(resp), 400, "NotAllowedType")
+        assert body["details"] == {"@type": asked or "File", "allowed": ["Document"]}
+    assert records(db) == {}
+
+
+async def test_blank_metadata_values_count_as_absent(client: BaobabClient, site: str) -> None:
+    """As ``?id=`` on a raw create: a blank ``id`` or ``title`` is no id or title."""
+    upload = await start(client, meta={"filename": "Blank Notes.txt", "id": "", "title": ""})
+    resp = await send(client, upload, 0, DATA)
+    assert resp.status_code == 204, resp.text
+    body = (await client.get(path_of(resp.headers["location"]))).json()
+    assert body["id"].startswith("blank")
+    assert body["title"] == "Blank Notes.txt"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import subprocess
@@ -15,6 +16,7 @@ import pytest
 
 from baobab.blobs import SPOOL_SUFFIX, clean_spool, spool_body
 from baobab.blobs.checksums import Checksum
+from baobab.blobs.spool import new_spool_file
 from baobab.errors import (
     BadRequest,
     ChecksumMismatch,
@@ -151,3 +153,55 @@ def test_clean_spool_removes_old_leftovers_only(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([fresh.name, other.name])
     assert clean_spool(tmp_path) == 1  # everything spooled, as at start-up
     assert clean_spool(tmp_path / "missing") == 0
+
+
+def test_a_new_spool_file_is_held_before_clean_spool_can_see_it(tmp_path: Path) -> None:
+    """``new_spool_file`` locks the file before it gets its ``.spool`` name: a clean-up
+    running meanwhile (another instance starting) never removes a live upload, however old."""
+    fd, path = new_spool_file(tmp_path)
+    try:
+        assert path.name.endswith(SPOOL_SUFFIX)
+        assert sorted(tmp_path.iterdir()) == [path]  # no ``.spool-new`` name left
+        an_hour_ago = time.time() - 3600
+        os.utime(path, (an_hour_ago, an_hour_ago))
+        assert clean_spool(tmp_path, older_than=0) == 0
+        assert path.exists()
+    finally:
+        os.close(fd)
+    assert clean_spool(tmp_path) == 1  # released: a leftover now
+    assert not path.exists()
+
+
+def test_clean_spool_racing_new_spool_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A start-up clean-up that runs between a spool file's creation and its lock (here, made
+    to run right then) leaves it alone: until locked it does not carry the ``.spool`` name."""
+    real = fcntl.flock
+    found: list[list[str]] = []
+
+    def flock(fd: int, operation: int) -> None:
+        if not found:  # the first lock: new_spool_file's own
+            found.append(sorted(p.name for p in tmp_path.iterdir()))
+            assert clean_spool(tmp_path, older_than=0) == 0
+        real(fd, operation)
+
+    monkeypatch.setattr(fcntl, "flock", flock)
+    fd, path = new_spool_file(tmp_path)
+    try:
+        assert found[0][0].endswith(".spool-new")
+        assert path.exists()
+        assert sorted(tmp_path.iterdir()) == [path]
+    finally:
+        os.close(fd)
+
+
+def test_clean_spool_removes_old_unlocked_new_files_only(tmp_path: Path) -> None:
+    """A ``.spool-new`` file is left only by a crash between its creation and its lock: one
+    older than a minute goes, a fresh one (being locked right now) stays."""
+    old = tmp_path / "upload-old.spool-new"
+    fresh = tmp_path / "upload-fresh.spool-new"
+    for path in (old, fresh):
+        path.write_bytes(b"x")
+    two_minutes_ago = time.time() - 120
+    os.utime(old, (two_minutes_ago, two_minutes_ago))
+    assert clean_spool(tmp_path, older_than=0) == 1
+    assert sorted(tmp_path.iterdir()) == [fresh]

@@ -17,7 +17,14 @@ from baobab.config.registry import Registry
 from baobab.content.interfaces import IContainer
 from baobab.content.resources import Application
 from baobab.database.transactions import ROOT_KEY, Connections, run_in_transaction, run_read
-from baobab.errors import BaobabError, Conflict, MethodNotAllowed, NotFound, Unauthorized
+from baobab.errors import (
+    BaobabError,
+    Conflict,
+    MethodNotAllowed,
+    NotFound,
+    Unauthorized,
+    UnsupportedMediaType,
+)
 from baobab.request import NeedsMore, Request, Response
 from baobab.security.authentication import Authenticator
 from baobab.security.tokens import is_revoked
@@ -27,6 +34,15 @@ from baobab.traversal import split_path, traverse
 __all__ = ["Publisher"]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _file_ignored(request: Request) -> bool:
+    """A body sent as a file (left unread for an upload service) that the service never
+    asked for: answering success would drop it silently."""
+    if not request.streamed or request.spooled is not None or request.form_data is not None:
+        return False
+    length = request.headers.get("content-length")
+    return length not in (None, "0") or "transfer-encoding" in request.headers
 
 
 class Publisher:
@@ -127,4 +143,6 @@ class Publisher:
         assert info.permission is not None  # the registry refuses services without one
         require(request, info.permission, found.context)
         response: Response = info.handler(request)
+        if response.status < 400 and _file_ignored(request):
+            raise UnsupportedMediaType("This service takes no file; send a JSON object")
         return response

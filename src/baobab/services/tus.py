@@ -131,7 +131,8 @@ def tus_create(request: Request) -> Response:
     if request.headers.get("content-length", "0") != "0":
         raise BadRequest("Send the bytes with PATCH (creation-with-upload is not supported)")
     raw = request.headers.get("upload-metadata", "")
-    metadata = parse_metadata(raw)
+    # blank values count as absent (a blank id or title is none); HEAD echoes the header
+    metadata = {k: v for k, v in parse_metadata(raw).items() if v}
     field = _target(request, metadata)
     tree = uploads(request.conn)
     purge_expired(tree)
