@@ -55,14 +55,16 @@ def test_readme_api_tour(servers: Any) -> None:
     assert answers[13]["type"] == "Unauthorized"  # after logout
 
 
-def test_readme_security_tour(servers: Any) -> None:
+def _continue_tour(servers: Any, section: str, cwd: Path | None = None) -> str:
+    """Run a README section after the API tour's prelude (B, U, J, api()) and a site; its
+    output."""
     server = servers.serve()
-    prelude = _tour().split("\n# a container", 1)[0]  # B, U, J and api() from the tour
+    prelude = _tour().split("\n# a container", 1)[0]
     script = "\n".join(
         [
             prelude.replace("http://127.0.0.1:8080", server.url, 1),
             'api -X POST $B/db -d \'{"@type": "Container", "id": "site"}\' >/dev/null',
-            _tour("## Users, sharing and workflow"),
+            _tour(section),
         ]
     )
     done = subprocess.run(
@@ -71,9 +73,15 @@ def test_readme_security_tour(servers: Any) -> None:
         text=True,
         timeout=120,
         check=False,
+        cwd=cwd,
     )
     assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
+    return done.stdout
+
+
+def test_readme_security_tour(servers: Any) -> None:
+    stdout = _continue_tour(servers, "## Users, sharing and workflow")
+    lines = stdout.splitlines()
     answers = [json.loads(line) for line in lines if line.startswith(("{", "["))]
     codes = [line for line in lines if not line.startswith(("{", "["))]
     # alice before sharing, the sharing POST, alice's PATCH, anonymous after publishing
@@ -95,25 +103,7 @@ def test_readme_security_tour(servers: Any) -> None:
 def test_readme_files_tour(servers: Any, tmp_path: Path) -> None:
     work = tmp_path / "tour"
     work.mkdir()
-    server = servers.serve()
-    prelude = _tour().split("\n# a container", 1)[0]
-    script = "\n".join(
-        [
-            prelude.replace("http://127.0.0.1:8080", server.url, 1),
-            'api -X POST $B/db -d \'{"@type": "Container", "id": "site"}\' >/dev/null',
-            _tour("## Files"),
-        ]
-    )
-    done = subprocess.run(
-        ["bash", "-c", f"set -u\nPW={servers.root_password}\n{script}"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        cwd=work,
-    )
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
+    lines = _continue_tour(servers, "## Files", cwd=work).splitlines()
     answers = [json.loads(line) for line in lines if line.startswith(("{", "["))]
     others = [line for line in lines if not line.startswith(("{", "["))]
     # cmp's "same", the range, the first TUS PATCH, HEAD's offset, the last PATCH
