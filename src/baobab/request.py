@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,6 +112,9 @@ class Request:
     streamed: bool = False  # the body was left unread for a service to stream to disk
     spooled: Spooled | None = None
     form_data: Form | None = None
+    # events emitted by this attempt, for the coroutine subscribers once it has committed
+    after_commit: list[tuple[Callable[..., Any], Any]] = field(default_factory=list)
+    committed: bool = False
     _json: Any = None
     _checker: Checker | None = None
 
@@ -133,6 +137,18 @@ class Request:
         if key in self.offloaded:
             return self.offloaded[key]
         raise OffloadNeeded(key, fn)
+
+    def notify(self, event: Any) -> None:
+        """Emit ``event``: plain subscribers run now, inside the transaction (a raise vetoes
+        the request); coroutine subscribers are kept for after the commit, with the event's
+        live object removed (see :mod:`baobab.events`)."""
+        obj = getattr(event, "obj", None)
+        for info in self.registry.subscribers(event, obj):
+            if info.is_async:
+                detached = dataclasses.replace(event, obj=None) if obj is not None else event
+                self.after_commit.append((info.handler, detached))
+            else:
+                info.handler(event)
 
     def body_file(
         self,

@@ -37,6 +37,7 @@ class BaobabApp:
         async with self._lock:
             if self.state is not None:
                 state, self.state = self.state, None
+                await state.after_commit.close()
                 await asyncio.get_running_loop().run_in_executor(None, stop, state)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

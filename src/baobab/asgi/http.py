@@ -92,6 +92,8 @@ def _streams(method: str, path: str, headers: dict[str, str]) -> bool:
 
 async def _respond(state: AppState, scope: Scope, receive: Receive, request: Request) -> Response:
     response = await _publish(state, request, receive)
+    if request.committed and request.after_commit:
+        state.after_commit.dispatch(request.after_commit)
     if request.method in ("GET", "HEAD") and response.status == 200 and response.content_type:
         return _conditional(request.headers, response)  # a representation, not bare headers
     return response

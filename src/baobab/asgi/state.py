@@ -9,6 +9,7 @@ from typing import Any
 
 from BTrees.OOBTree import OOBTree
 
+from baobab.asgi.aftercommit import AfterCommit
 from baobab.asgi.cors import Cors
 from baobab.asgi.publish import Publisher
 from baobab.blobs.spool import clean_spool
@@ -50,6 +51,7 @@ class AppState:
     authenticator: Authenticator
     publisher: Publisher
     cors: Cors
+    after_commit: AfterCommit
 
 
 def build_registry(settings: Settings) -> Registry:
@@ -115,6 +117,7 @@ def start(settings: Settings | None = None) -> AppState:
         authenticator=authenticator,
         publisher=publisher,
         cors=Cors(settings.cors),
+        after_commit=AfterCommit(),
     )
 
 

@@ -8,9 +8,11 @@ from baobab.config.declarations import (
     Permission,
     Role,
     ServiceInfo,
+    SubscriberInfo,
     behaviour,
     content_type,
     service,
+    subscriber,
 )
 from baobab.config.registry import Registry
 from baobab.config.scan import scan
@@ -24,10 +26,12 @@ __all__ = [
     "Role",
     "ServiceInfo",
     "Settings",
+    "SubscriberInfo",
     "behaviour",
     "content_type",
     "load_settings",
     "parse_settings",
     "scan",
     "service",
+    "subscriber",
 ]

@@ -8,6 +8,7 @@ add-on therefore changes nothing until the configuration lists it.
 
 from __future__ import annotations
 
+import inspect
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,9 +22,11 @@ __all__ = [
     "Permission",
     "Role",
     "ServiceInfo",
+    "SubscriberInfo",
     "behaviour",
     "content_type",
     "service",
+    "subscriber",
 ]
 
 DECLARATIONS_ATTR = "__baobab_declarations__"
@@ -83,6 +86,14 @@ class ServiceInfo:
 
 
 @dataclass(frozen=True)
+class SubscriberInfo:
+    handler: Callable[..., Any]
+    event: type[Any]  # the event class (and its subclasses)
+    context: Any  # an interface or a class the event's object must provide; None: any
+    is_async: bool  # a coroutine function: runs on the loop after the commit
+
+
+@dataclass(frozen=True)
 class Declaration:
     """What a decorator recorded, and where (for conflict reports)."""
 
@@ -137,6 +148,29 @@ def content_type(
             workflow=workflow,
         )
         return _attach(cls, Declaration("content_type", info, where))
+
+    return decorate
+
+
+def subscriber(event: type[Any], *, context: Any = None) -> Callable[[T], T]:
+    """Declare a subscriber to ``event`` (and its subclasses), for objects providing
+    ``context`` (an interface or class; None: every object, and events without one).
+
+    A plain function runs inside the transaction that emits the event: it may change data,
+    or veto by raising (the request fails and nothing is committed). A coroutine function
+    runs on the event loop once the transaction has committed (never if it aborted); its
+    failure is logged and changes nothing else.
+    """
+    where = _where()
+
+    def decorate(handler: T) -> T:
+        info = SubscriberInfo(
+            handler=handler,  # type: ignore[arg-type]  # T is a callable by contract
+            event=event,
+            context=context,
+            is_async=inspect.iscoroutinefunction(handler),
+        )
+        return _attach(handler, Declaration("subscriber", info, where))
 
     return decorate
 

@@ -20,6 +20,7 @@ from baobab.config.declarations import (
     Permission,
     Role,
     ServiceInfo,
+    SubscriberInfo,
 )
 from baobab.errors import RegistrationConflict
 
@@ -35,6 +36,8 @@ class Registry:
         self._services: dict[tuple[str, str], list[ServiceInfo]] = {}
         self._where: dict[tuple[str, Any], str] = {}
         self._lookup_cache: dict[tuple[type[Any], str, str], ServiceInfo | None] = {}
+        self._subscribers: list[SubscriberInfo] = []
+        self._subscriber_cache: dict[tuple[type[Any], type[Any]], list[SubscriberInfo]] = {}
         # Derived data that lower layers compute once (resolved fields, role maps).
         self.cache: dict[Any, Any] = {}
 
@@ -80,7 +83,27 @@ class Registry:
         self._services.setdefault((info.method, info.name), []).append(info)
         self._lookup_cache.clear()
 
+    def add_subscriber(self, info: SubscriberInfo, where: str) -> None:
+        handler = f"{info.handler.__module__}.{info.handler.__qualname__}"
+        self._claim("subscriber", (handler, info.event, repr(info.context)), where)
+        self._subscribers.append(info)
+        self._subscriber_cache.clear()
+
     # lookup -----------------------------------------------------------------------------
+    def subscribers(self, event: Any, obj: Any = None) -> list[SubscriberInfo]:
+        """The subscribers to ``event`` (by its class and bases) for ``obj``, in
+        registration order (built-ins first, then add-ons in the order configured)."""
+        key = (type(event), type(obj))
+        found = self._subscriber_cache.get(key)
+        if found is None:
+            found = self._subscriber_cache[key] = [
+                info
+                for info in self._subscribers
+                if isinstance(event, info.event)
+                and (info.context is None or _provides(obj, info.context))
+            ]
+        return found
+
     def services(self) -> Iterator[ServiceInfo]:
         for infos in self._services.values():
             yield from infos
@@ -112,6 +135,14 @@ class Registry:
             if rank is not None and rank < best_rank:
                 best, best_rank = info, rank
         return best
+
+
+def _provides(obj: Any, context: Any) -> bool:
+    if obj is None:
+        return False
+    if isinstance(context, InterfaceClass):
+        return bool(context.providedBy(obj))
+    return isinstance(context, type) and isinstance(obj, context)
 
 
 def _rank(context: Any, cls: type[Any], order: list[Any]) -> int | None:

@@ -34,6 +34,8 @@ def _register(registry: Registry, declaration: Declaration) -> None:
         registry.add_behaviour(declaration.info, declaration.where)
     elif declaration.kind == "service":
         registry.add_service(declaration.info, declaration.where)
+    elif declaration.kind == "subscriber":
+        registry.add_subscriber(declaration.info, declaration.where)
     else:  # pragma: no cover - declarations are only built by our decorators
         raise ConfigError(f"Unknown declaration kind {declaration.kind!r}")
 

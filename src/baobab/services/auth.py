@@ -11,6 +11,8 @@ from typing import Any
 from baobab.config.declarations import service
 from baobab.content.interfaces import IApplication, IContainer
 from baobab.errors import Unauthorized, ValidationError
+from baobab.events import UserLoggedIn
+from baobab.location import resource_path
 from baobab.request import Request, Response, json_response
 from baobab.security.principals import Principal
 from baobab.security.tokens import revoke
@@ -46,7 +48,10 @@ def _credentials(request: Request) -> tuple[str, str]:
 def login(request: Request) -> Response:
     login_, password = _credentials(request)
     container = request.context if IContainer.providedBy(request.context) else None
-    return _token(request, request.auth.login(login_, password, container, request.offload))
+    principal = request.auth.login(login_, password, container, request.offload)
+    where = resource_path(container) if container is not None else ""
+    request.notify(UserLoggedIn(actor=principal.id, container=where))
+    return _token(request, principal)
 
 
 def _token_principal(request: Request) -> Principal:

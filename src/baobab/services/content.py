@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import orjson
 
 from baobab.config.declarations import service
 from baobab.content import operations
+from baobab.content.events import object_event
 from baobab.content.interfaces import IContainer, IDatabaseRoot, IFolderish, IResource
 from baobab.content.typeinfo import file_fields, type_info
 from baobab.errors import MethodNotAllowed
+from baobab.events import ObjectAdded, ObjectModified, ObjectRemoved
 from baobab.location import resource_path
 from baobab.request import Request, Response
 from baobab.security import lifecycle
@@ -72,6 +75,7 @@ def create_child(request: Request) -> Response:
             check_field_writes(request, data, type_name, request.context)
         obj = operations.create(request.registry, request.context, data, request.principal.id)
     lifecycle.created(request.policy, obj, request.principal.id)
+    request.notify(object_event(ObjectAdded, obj, request.principal.id))
     response = representation(request, obj, status=201)
     response.headers.append((b"location", request.url_for(resource_path(obj)).encode()))
     return response
@@ -99,6 +103,10 @@ def patch_object(request: Request) -> Response:
     check_if_match(request, request.context)
     check_field_writes(request, data, request.context.type_name, request.context)
     operations.update(request.registry, request.context, data, request.principal.id)
+    changed = tuple(sorted(data))
+    request.notify(
+        object_event(ObjectModified, request.context, request.principal.id, changed=changed)
+    )
     if _prefers_representation(request):
         response = representation(request, request.context)
         response.headers.append((b"preference-applied", b"return=representation"))
@@ -123,5 +131,8 @@ def delete_object(request: Request) -> Response:
             request, type_info(request.registry, request.context.type_name).add_permission, parent
         )
     check_if_match(request, request.context)
+    gone = object_event(ObjectRemoved, request.context, request.principal.id)
+    gone = dataclasses.replace(gone, allowed=(), allowed_before=gone.allowed)
     operations.delete(request.context)
+    request.notify(gone)
     return Response(status=204, content_type=None)

@@ -11,10 +11,12 @@ from urllib.parse import urlparse
 
 from baobab.config.declarations import service
 from baobab.content import operations
+from baobab.content.events import object_event
 from baobab.content.interfaces import IResource
 from baobab.content.resources import Resource
 from baobab.content.typeinfo import type_info
 from baobab.errors import BadRequest, NotFound, ValidationError
+from baobab.events import ObjectCopied, ObjectMoved
 from baobab.location import resource_path, resource_path_tuple
 from baobab.request import Request, Response
 from baobab.security import lifecycle
@@ -83,8 +85,11 @@ def move_object(request: Request) -> Response:
     require(request, "baobab.DeleteObjects", request.context.__parent__)  # taken from there
     check_if_match(request, request.context)
     _guard_destination(request, target)
+    old_path, before = resource_path(request.context), tuple(request.context._allowed)
     obj = operations.move(request.registry, request.context, target, new_id, request.principal.id)
     lifecycle.moved(request.policy, obj)
+    actor = request.principal.id
+    request.notify(object_event(ObjectMoved, obj, actor, old_path=old_path, allowed_before=before))
     response = representation(request, obj)
     response.headers.append((b"location", request.url_for(resource_path(obj)).encode()))
     return response
@@ -102,6 +107,8 @@ def copy_object(request: Request) -> Response:
     _guard_destination(request, target)
     obj = operations.copy(request.registry, request.context, target, new_id, request.principal.id)
     lifecycle.copied(request.policy, obj, request.principal.id)
+    original = resource_path(request.context)
+    request.notify(object_event(ObjectCopied, obj, request.principal.id, original=original))
     response = representation(request, obj, status=201)
     response.headers.append((b"location", request.url_for(resource_path(obj)).encode()))
     return response

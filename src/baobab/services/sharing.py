@@ -13,8 +13,10 @@ from itertools import islice
 from typing import Any
 
 from baobab.config.declarations import service
+from baobab.content.events import object_event
 from baobab.content.interfaces import IDatabaseRoot, IResource
 from baobab.errors import MethodNotAllowed, ValidationError
+from baobab.events import LocalRolesChanged
 from baobab.request import Request, Response, json_response
 from baobab.security.authentication import find_container
 from baobab.security.principals import AUTHENTICATED_GROUP
@@ -162,6 +164,7 @@ def sharing_post(request: Request) -> Response:
     if inherit is not None and not isinstance(inherit, bool):
         raise ValidationError("`inherit` must be true or false", details=[{"field": "inherit"}])
     folder = _site_users(request)
+    before = tuple(request.context._allowed)
     apply_sharing(
         request.security,
         request.context,
@@ -169,4 +172,8 @@ def sharing_post(request: Request) -> Response:
         inherit,
         lambda pid: _describe(request, folder, pid)[0] is not None,
     )
+    event = object_event(
+        LocalRolesChanged, request.context, request.principal.id, allowed_before=before
+    )
+    request.notify(event)
     return Response(status=204, content_type=None)

@@ -10,9 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from baobab.config.declarations import service
+from baobab.content.events import object_event
 from baobab.content.interfaces import IResource
 from baobab.content.resources import Resource
 from baobab.errors import BadRequest, NotFound, ValidationError
+from baobab.events import WorkflowTransitioned
 from baobab.location import resource_path
 from baobab.request import Request, Response, json_response
 from baobab.security.transitions import available_transitions, do_transition, state_of
@@ -84,5 +86,16 @@ def workflow_post(request: Request) -> Response:
         if given is not None and (not isinstance(given, str) or len(given) > 10_000):
             raise ValidationError("`comment` must be a string", details=[{"field": "comment"}])
         comment = given or ""
+    old_state, before = obj.review_state, tuple(obj._allowed)
     state = do_transition(request.security, obj, request.subpath[0], comment)
+    event = object_event(
+        WorkflowTransitioned,
+        obj,
+        request.principal.id,
+        transition=request.subpath[0],
+        old_state=old_state,
+        new_state=obj.review_state,
+        allowed_before=before,
+    )
+    request.notify(event)
     return json_response({**obj.workflow_history[-1], "title": state.title})

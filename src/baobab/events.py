@@ -1,0 +1,91 @@
+"""Events: what happened, as plain values, for subscribers (``@subscriber``).
+
+An object event carries a snapshot taken inside the transaction that caused it — path, UID,
+type, parent, review state, modification time, actor, and the principal tokens allowed to View
+the object then (and before, for changes that can take access away). Plain subscribers run
+inside that transaction and also get the live object (``event.obj``); coroutine subscribers run
+on the event loop after the commit and get the snapshot only (``obj`` is None there: the
+object belongs to a connection they must not touch).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "Event",
+    "LocalRolesChanged",
+    "ObjectAdded",
+    "ObjectCopied",
+    "ObjectEvent",
+    "ObjectModified",
+    "ObjectMoved",
+    "ObjectRemoved",
+    "UserLoggedIn",
+    "WorkflowTransitioned",
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """Base of every event; add-ons declare their own as subclasses."""
+
+    actor: str  # the principal id that caused it
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObjectEvent(Event):
+    obj: Any = field(default=None, compare=False, repr=False)  # live, inside the transaction
+    path: str
+    uid: str
+    type_name: str
+    parent: str  # the parent's path
+    review_state: str | None
+    modified: str  # ISO 8601
+    allowed: tuple[str, ...] = ()  # tokens allowed to View the object now
+    allowed_before: tuple[str, ...] = ()  # and before the change (moves, transitions, removal)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObjectAdded(ObjectEvent):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObjectModified(ObjectEvent):
+    changed: tuple[str, ...] = ()  # the field names written
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObjectRemoved(ObjectEvent):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObjectMoved(ObjectEvent):
+    old_path: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObjectCopied(ObjectEvent):
+    original: str = ""  # the path copied from
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkflowTransitioned(ObjectEvent):
+    transition: str = ""
+    old_state: str | None = None
+    new_state: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class LocalRolesChanged(ObjectEvent):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserLoggedIn(Event):
+    """A principal obtained a token (``@login``); ``container``: the site's path, or ''."""
+
+    container: str = ""
