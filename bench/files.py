@@ -930,11 +930,7 @@ def write_json(
             for u in uploads
         ],
     }
-    folder = base.BENCH_DIR / "results"
-    folder.mkdir(exist_ok=True)
-    name = f"{now:%Y%m%dT%H%M%S}-files.json"
-    (folder / name).write_text(json.dumps(out, indent=2) + "\n")
-    print(f"\nwrote bench/results/{name}")
+    base.write_results(out, f"{now:%Y%m%dT%H%M%S}-files")
 
 
 if __name__ == "__main__":

@@ -545,6 +545,14 @@ def memory(server_pid: int, pids: list[int]) -> list[Memory]:
     ]
 
 
+def write_results(out: dict[str, Any], stem: str) -> None:
+    """Keep a run's figures as ``bench/results/<stem>.json`` (git-ignored)."""
+    folder = BENCH_DIR / "results"
+    folder.mkdir(exist_ok=True)
+    (folder / f"{stem}.json").write_text(json.dumps(out, indent=2) + "\n")
+    print(f"\nwrote bench/results/{stem}.json")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     for tool in ("wrk", "h2load"):
@@ -623,11 +631,7 @@ def write_json(args: argparse.Namespace, results: list[Result], mem: list[Memory
         "results": [{k: v for k, v in asdict(r).items() if k != "raw"} for r in results],
         "memory": [asdict(m) for m in mem],
     }
-    folder = BENCH_DIR / "results"
-    folder.mkdir(exist_ok=True)
-    name = f"{now:%Y%m%dT%H%M%S}-{args.storage}-{args.threads_mode}.json"
-    (folder / name).write_text(json.dumps(out, indent=2) + "\n")
-    print(f"\nwrote bench/results/{name}")
+    write_results(out, f"{now:%Y%m%dT%H%M%S}-{args.storage}-{args.threads_mode}")
 
 
 if __name__ == "__main__":

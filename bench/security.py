@@ -552,11 +552,7 @@ def write_json(args: argparse.Namespace, report: Report) -> None:
         "args": vars(args),
         **asdict(report),
     }
-    folder = base.BENCH_DIR / "results"
-    folder.mkdir(exist_ok=True)
-    name = f"{now:%Y%m%dT%H%M%S}-security-{args.storage}-{args.threads_mode}.json"
-    (folder / name).write_text(json.dumps(out, indent=2) + "\n")
-    print(f"\nwrote bench/results/{name}")
+    base.write_results(out, f"{now:%Y%m%dT%H%M%S}-security-{args.storage}-{args.threads_mode}")
 
 
 if __name__ == "__main__":
