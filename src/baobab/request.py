@@ -14,7 +14,9 @@ from baobab.blobs.multipart import Form
 from baobab.blobs.spool import Spooled
 from baobab.config.registry import Registry
 from baobab.config.settings import Settings
+from baobab.content.events import object_event
 from baobab.errors import BadRequest, MalformedJSON, UnsupportedMediaType
+from baobab.events import ObjectEvent
 from baobab.security.authentication import Authenticator, Credentials
 from baobab.security.policy import Checker, SecurityPolicy
 from baobab.security.principals import ANONYMOUS_PRINCIPAL, Principal
@@ -143,12 +145,24 @@ class Request:
         the request); coroutine subscribers are kept for after the commit, with the event's
         live object removed (see :mod:`baobab.events`)."""
         obj = getattr(event, "obj", None)
-        for info in self.registry.subscribers(event, obj):
+        for info in self.registry.subscribers(type(event), type(obj)):
             if info.is_async:
+                if not self.after_commit:  # the first of this attempt: learn of its commit
+                    tx = self.conn.transaction_manager.get()
+                    tx.addAfterCommitHook(self._mark_committed)
                 detached = dataclasses.replace(event, obj=None) if obj is not None else event
                 self.after_commit.append((info.handler, detached))
             else:
                 info.handler(event)
+
+    def notify_object(self, event: type[ObjectEvent], obj: Any, **extra: Any) -> None:
+        """Emit an object event about ``obj`` by the request's principal; its snapshot is
+        taken only if something subscribes (most writes have no subscriber)."""
+        if self.registry.subscribers(event, type(obj)):
+            self.notify(object_event(event, obj, self.principal.id, **extra))
+
+    def _mark_committed(self, status: bool) -> None:
+        self.committed = status
 
     def body_file(
         self,

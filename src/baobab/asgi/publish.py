@@ -45,11 +45,6 @@ def _file_ignored(request: Request) -> bool:
     return length not in (None, "0") or "transfer-encoding" in request.headers
 
 
-def _committed(status: bool, request: Request) -> None:
-    """After-commit hook: the request's transaction committed (``status``) or failed."""
-    request.committed = status
-
-
 class Publisher:
     def __init__(
         self,
@@ -84,8 +79,6 @@ class Publisher:
         def work(conn: Any) -> tuple[Response, bool]:
             request.conn = conn
             request.after_commit.clear()  # a replayed attempt emits its events again
-            if request.method not in SAFE_METHODS:  # reads run without a transaction
-                conn.transaction_manager.get().addAfterCommitHook(_committed, (request,))
             try:
                 response = self._run(request, conn, rest, at_top)
             except BaobabError as exc:

@@ -90,16 +90,17 @@ class Registry:
         self._subscriber_cache.clear()
 
     # lookup -----------------------------------------------------------------------------
-    def subscribers(self, event: Any, obj: Any = None) -> list[SubscriberInfo]:
-        """The subscribers to ``event`` (by its class and bases) for ``obj``, in
-        registration order (built-ins first, then add-ons in the order configured)."""
-        key = (type(event), type(obj))
+    def subscribers(self, event: type[Any], obj: type[Any]) -> list[SubscriberInfo]:
+        """The subscribers to events of class ``event`` (by its class and bases) about
+        objects of class ``obj`` (``type(None)`` for events without one), in registration
+        order (built-ins first, then add-ons in the order configured); cached per pair."""
+        key = (event, obj)
         found = self._subscriber_cache.get(key)
         if found is None:
             found = self._subscriber_cache[key] = [
                 info
                 for info in self._subscribers
-                if isinstance(event, info.event)
+                if issubclass(event, info.event)
                 and (info.context is None or _provides(obj, info.context))
             ]
         return found
@@ -137,12 +138,13 @@ class Registry:
         return best
 
 
-def _provides(obj: Any, context: Any) -> bool:
-    if obj is None:
+def _provides(cls: type[Any], context: Any) -> bool:
+    """Whether instances of ``cls`` provide ``context`` (an interface or a class)."""
+    if cls is type(None):
         return False
     if isinstance(context, InterfaceClass):
-        return bool(context.providedBy(obj))
-    return isinstance(context, type) and isinstance(obj, context)
+        return bool(context.implementedBy(cls))
+    return isinstance(context, type) and issubclass(cls, context)
 
 
 def _rank(context: Any, cls: type[Any], order: list[Any]) -> int | None:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import orjson
 
 from baobab.config.declarations import service
 from baobab.content import operations
-from baobab.content.events import object_event
 from baobab.content.interfaces import IContainer, IDatabaseRoot, IFolderish, IResource
 from baobab.content.typeinfo import file_fields, type_info
 from baobab.errors import MethodNotAllowed
@@ -75,7 +73,7 @@ def create_child(request: Request) -> Response:
             check_field_writes(request, data, type_name, request.context)
         obj = operations.create(request.registry, request.context, data, request.principal.id)
     lifecycle.created(request.policy, obj, request.principal.id)
-    request.notify(object_event(ObjectAdded, obj, request.principal.id))
+    request.notify_object(ObjectAdded, obj)
     response = representation(request, obj, status=201)
     response.headers.append((b"location", request.url_for(resource_path(obj)).encode()))
     return response
@@ -103,10 +101,7 @@ def patch_object(request: Request) -> Response:
     check_if_match(request, request.context)
     check_field_writes(request, data, request.context.type_name, request.context)
     operations.update(request.registry, request.context, data, request.principal.id)
-    changed = tuple(sorted(data))
-    request.notify(
-        object_event(ObjectModified, request.context, request.principal.id, changed=changed)
-    )
+    request.notify_object(ObjectModified, request.context, changed=tuple(sorted(data)))
     if _prefers_representation(request):
         response = representation(request, request.context)
         response.headers.append((b"preference-applied", b"return=representation"))
@@ -131,8 +126,7 @@ def delete_object(request: Request) -> Response:
             request, type_info(request.registry, request.context.type_name).add_permission, parent
         )
     check_if_match(request, request.context)
-    gone = object_event(ObjectRemoved, request.context, request.principal.id)
-    gone = dataclasses.replace(gone, allowed=(), allowed_before=gone.allowed)
-    operations.delete(request.context)
-    request.notify(gone)
+    before = tuple(request.context._allowed)
+    operations.delete(request.context)  # keeps __parent__: the snapshot still has its path
+    request.notify_object(ObjectRemoved, request.context, allowed=(), allowed_before=before)
     return Response(status=204, content_type=None)

@@ -23,7 +23,6 @@ from baobab.blobs.ranges import content_disposition, disposition_params, parse_r
 from baobab.blobs.spool import Spooled
 from baobab.config.declarations import service
 from baobab.content import operations
-from baobab.content.events import object_event
 from baobab.content.files import NamedFile, file_from_spool
 from baobab.content.ids import validate_id
 from baobab.content.interfaces import IResource
@@ -97,7 +96,7 @@ def _header_filename(request: Request) -> str | None:
 
 
 def _stored(request: Request, obj: Any, name: str, value: NamedFile) -> Response:
-    request.notify(object_event(ObjectModified, obj, request.principal.id, changed=(name,)))
+    request.notify_object(ObjectModified, obj, changed=(name,))
     url = request.url_for(resource_path(obj)) + f"/@download/{name}"
     return json_response(file_json(value, url), headers={"Location": url})
 

@@ -11,7 +11,6 @@ from urllib.parse import urlparse
 
 from baobab.config.declarations import service
 from baobab.content import operations
-from baobab.content.events import object_event
 from baobab.content.interfaces import IResource
 from baobab.content.resources import Resource
 from baobab.content.typeinfo import type_info
@@ -88,8 +87,7 @@ def move_object(request: Request) -> Response:
     old_path, before = resource_path(request.context), tuple(request.context._allowed)
     obj = operations.move(request.registry, request.context, target, new_id, request.principal.id)
     lifecycle.moved(request.policy, obj)
-    actor = request.principal.id
-    request.notify(object_event(ObjectMoved, obj, actor, old_path=old_path, allowed_before=before))
+    request.notify_object(ObjectMoved, obj, old_path=old_path, allowed_before=before)
     response = representation(request, obj)
     response.headers.append((b"location", request.url_for(resource_path(obj)).encode()))
     return response
@@ -108,7 +106,7 @@ def copy_object(request: Request) -> Response:
     obj = operations.copy(request.registry, request.context, target, new_id, request.principal.id)
     lifecycle.copied(request.policy, obj, request.principal.id)
     original = resource_path(request.context)
-    request.notify(object_event(ObjectCopied, obj, request.principal.id, original=original))
+    request.notify_object(ObjectCopied, obj, original=original)
     response = representation(request, obj, status=201)
     response.headers.append((b"location", request.url_for(resource_path(obj)).encode()))
     return response

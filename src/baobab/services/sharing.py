@@ -13,7 +13,6 @@ from itertools import islice
 from typing import Any
 
 from baobab.config.declarations import service
-from baobab.content.events import object_event
 from baobab.content.interfaces import IDatabaseRoot, IResource
 from baobab.errors import MethodNotAllowed, ValidationError
 from baobab.events import LocalRolesChanged
@@ -172,8 +171,5 @@ def sharing_post(request: Request) -> Response:
         inherit,
         lambda pid: _describe(request, folder, pid)[0] is not None,
     )
-    event = object_event(
-        LocalRolesChanged, request.context, request.principal.id, allowed_before=before
-    )
-    request.notify(event)
+    request.notify_object(LocalRolesChanged, request.context, allowed_before=before)
     return Response(status=204, content_type=None)

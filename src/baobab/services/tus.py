@@ -26,7 +26,6 @@ from baobab.blobs.multipart import UploadedFile
 from baobab.blobs.spool import Spooled, spool_bytes
 from baobab.blobs.tus import join_files, parse_metadata
 from baobab.config.declarations import service
-from baobab.content.events import object_event
 from baobab.content.files import blob_from_spool
 from baobab.content.interfaces import IResource
 from baobab.content.uploads import TusUpload, purge_expired, uploads
@@ -283,10 +282,9 @@ def _finish(request: Request, upload: TusUpload, last: Spooled) -> str:
         }
         obj = create_with_file(request, {**data, "@type": type_name}, name, field, file)
         lifecycle.created(request.policy, obj, request.principal.id)
-        request.notify(object_event(ObjectAdded, obj, request.principal.id))
+        request.notify_object(ObjectAdded, obj)
         return request.url_for(resource_path(obj))
     name, field = file_field(request, context.type_name, upload.field)
     store_file(request, context, name, field, file)
-    actor = request.principal.id
-    request.notify(object_event(ObjectModified, context, actor, changed=(name,)))
+    request.notify_object(ObjectModified, context, changed=(name,))
     return request.url_for(resource_path(context))

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from baobab.config.declarations import service
-from baobab.content.events import object_event
 from baobab.content.interfaces import IResource
 from baobab.content.resources import Resource
 from baobab.errors import BadRequest, NotFound, ValidationError
@@ -88,14 +87,12 @@ def workflow_post(request: Request) -> Response:
         comment = given or ""
     old_state, before = obj.review_state, tuple(obj._allowed)
     state = do_transition(request.security, obj, request.subpath[0], comment)
-    event = object_event(
+    request.notify_object(
         WorkflowTransitioned,
         obj,
-        request.principal.id,
         transition=request.subpath[0],
         old_state=old_state,
         new_state=obj.review_state,
         allowed_before=before,
     )
-    request.notify(event)
     return json_response({**obj.workflow_history[-1], "title": state.title})
