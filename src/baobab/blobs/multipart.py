@@ -23,9 +23,9 @@ from baobab.blobs.ranges import disposition_params, safe_filename
 from baobab.blobs.spool import (
     Spooled,
     check_body,
+    discarding,
     hashers,
     new_spool_file,
-    no_space,
     stream_body,
     too_large,
 )
@@ -202,21 +202,12 @@ async def spool_form(
     parser = MultipartParser(boundary, cast(Any, collector.callbacks()))
     # the whole body is hashed only to check a Content-Digest (each file part has its own)
     digests = hashers(checksum, None)
-    try:
-        size = await stream_body(receive, parser.write, limit, digests)
+    with discarding(collector.discard):
+        try:
+            size = await stream_body(receive, parser.write, limit, digests)
+        except MultipartParseError as exc:
+            raise BadRequest(f"The multipart body is malformed: {exc}") from None
         if not collector.ended:
             raise BadRequest("The multipart body ends before its closing boundary")
         check_body(size, declared, checksum, digests[-1] if digests else None)
-    except MultipartParseError as exc:
-        collector.discard()
-        raise BadRequest(f"The multipart body is malformed: {exc}") from None
-    except OSError as exc:
-        collector.discard()
-        full = no_space(exc)
-        if full is not None:
-            raise full from None
-        raise
-    except BaseException:
-        collector.discard()
-        raise
     return collector.form

@@ -25,7 +25,7 @@ import hashlib
 import os
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,11 +42,15 @@ from baobab.types import Receive
 __all__ = [
     "SPOOL_SUFFIX",
     "Spooled",
+    "check_body",
     "clean_spool",
+    "discarding",
+    "hashers",
     "new_spool_file",
     "spool_body",
     "spool_bytes",
     "stream_body",
+    "too_large",
 ]
 
 SPOOL_SUFFIX = ".spool"
@@ -172,7 +176,7 @@ async def spool_body(
     fd, path = new_spool_file(directory)
     digest = hashlib.sha256()
     digests = hashers(checksum, digest)
-    try:
+    with discarding(lambda: _discard(fd, path)):
         with os.fdopen(os.dup(fd), "wb") as out:
             try:
                 size = await stream_body(receive, out.write, limit, digests)
@@ -182,26 +186,31 @@ async def spool_body(
                 out.flush()
                 return Spooled(path, gone.details["received"], digest.digest(), True, fd)
         check_body(size, declared, checksum, digests[-1])
+    return Spooled(path, size, digest.digest(), False, fd)
+
+
+@contextlib.contextmanager
+def discarding(discard: Callable[[], None]) -> Iterator[None]:
+    """Run ``discard`` (remove what was spooled) if the block fails, whatever the failure;
+    a full disk leaves as the 507."""
+    try:
+        yield
     except OSError as exc:
-        _discard(fd, path)
+        discard()
         full = no_space(exc)
         if full is not None:
             raise full from None
         raise
     except BaseException:
-        _discard(fd, path)
+        discard()
         raise
-    return Spooled(path, size, digest.digest(), False, fd)
 
 
 def spool_bytes(body: bytes, directory: Path) -> Spooled:
     """A body already in memory (small: under the JSON limit), as a spool file."""
     fd, path = new_spool_file(directory)
-    try:
+    with discarding(lambda: _discard(fd, path)):
         os.write(fd, body)
-    except OSError as exc:
-        _discard(fd, path)
-        raise no_space(exc) or exc from None
     return Spooled(path, len(body), hashlib.sha256(body).digest(), fd=fd)
 
 
