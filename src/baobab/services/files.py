@@ -37,6 +37,7 @@ from baobab.serialization.etags import etag_matches
 from baobab.services.guards import check_field_writes, check_if_match, require
 
 __all__ = [
+    "CREATE_FIELDS",
     "check_create",
     "create_from_upload",
     "create_with_file",
@@ -57,7 +58,8 @@ _INLINE = frozenset(
     {"image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "application/pdf"}
 )
 _INLINE_PREFIXES = ("audio/", "video/", "text/plain")
-_CREATE_PARAMS = ("@type", "id", "title", "description")
+CREATE_FIELDS = ("id", "title", "description")  # what a file upload may say of a new object
+_CREATE_PARAMS = ("@type", *CREATE_FIELDS)
 
 
 def _media(request: Request) -> str:

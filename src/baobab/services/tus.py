@@ -43,6 +43,7 @@ from baobab.location import resource_path
 from baobab.request import Request, Response, media_of
 from baobab.security import lifecycle
 from baobab.services.files import (
+    CREATE_FIELDS,
     check_create,
     create_with_file,
     file_field,
@@ -91,9 +92,6 @@ def tus_options(request: Request) -> Response:
     )
 
 
-_CREATE_KEYS = ("id", "title", "description")
-
-
 def _target(request: Request, metadata: dict[str, str], *, with_id: bool = True) -> str | None:
     """Check what the upload needs (permissions, allowed type, fields written, and with
     ``with_id`` an ``id`` still free); the field it replaces (None: a new child)."""
@@ -104,7 +102,7 @@ def _target(request: Request, metadata: dict[str, str], *, with_id: bool = True)
         type_name = type_for(request, metadata.get("@type"), media)
         name, _ = file_field(request, type_name, None)
         require(request, "baobab.AddContent", context)
-        keys = _CREATE_KEYS if with_id else _CREATE_KEYS[1:]
+        keys = CREATE_FIELDS if with_id else CREATE_FIELDS[1:]
         check_create(request, type_name, name, {k: metadata[k] for k in keys if k in metadata})
         return None
     name, _ = file_field(request, context.type_name, field)
@@ -277,9 +275,7 @@ def _finish(request: Request, upload: TusUpload, last: Spooled) -> str:
     if upload.field is None:
         type_name = type_for(request, metadata.get("@type"), media)
         name, field = file_field(request, type_name, None)
-        data: dict[str, Any] = {
-            k: metadata[k] for k in ("id", "title", "description") if k in metadata
-        }
+        data: dict[str, Any] = {k: metadata[k] for k in CREATE_FIELDS if k in metadata}
         obj = create_with_file(request, {**data, "@type": type_name}, name, field, file)
         lifecycle.created(request.policy, obj, request.principal.id)
         request.notify_object(ObjectAdded, obj)
