@@ -35,6 +35,7 @@ __all__ = [
     "Unauthorized",
     "UnknownType",
     "UnsupportedMediaType",
+    "UpgradeRequired",
     "ValidationError",
 ]
 
@@ -189,3 +190,9 @@ class ClientDisconnected(BaobabError, ConnectionError):
 
 class UnsupportedMediaType(BaobabError):
     default_message = "Unsupported media type"
+
+
+class UpgradeRequired(BaobabError):
+    """A WebSocket endpoint (``@ws``) reached by a plain HTTP request."""
+
+    default_message = "This endpoint speaks WebSocket: send an Upgrade request"

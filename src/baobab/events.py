@@ -11,17 +11,19 @@ object belongs to a connection they must not touch).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 __all__ = [
     "Event",
     "LocalRolesChanged",
+    "Notice",
     "ObjectAdded",
     "ObjectCopied",
     "ObjectEvent",
     "ObjectModified",
     "ObjectMoved",
     "ObjectRemoved",
+    "PrincipalsChanged",
     "UserLoggedIn",
     "WorkflowTransitioned",
 ]
@@ -36,6 +38,10 @@ class Event:
 
 @dataclass(frozen=True, kw_only=True)
 class ObjectEvent(Event):
+    """An event about one object; pushed to WebSocket subscribers under the name ``kind``
+    (an add-on's subclass is pushed under its class name unless it sets ``kind``)."""
+
+    kind: ClassVar[str] = ""
     obj: Any = field(default=None, compare=False, repr=False)  # live, inside the transaction
     path: str
     uid: str
@@ -49,39 +55,53 @@ class ObjectEvent(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class ObjectAdded(ObjectEvent):
-    pass
+    kind: ClassVar[str] = "added"
 
 
 @dataclass(frozen=True, kw_only=True)
 class ObjectModified(ObjectEvent):
+    kind: ClassVar[str] = "modified"
     changed: tuple[str, ...] = ()  # the field names written
 
 
 @dataclass(frozen=True, kw_only=True)
 class ObjectRemoved(ObjectEvent):
-    pass
+    kind: ClassVar[str] = "removed"
 
 
 @dataclass(frozen=True, kw_only=True)
 class ObjectMoved(ObjectEvent):
+    kind: ClassVar[str] = "moved"
     old_path: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
 class ObjectCopied(ObjectEvent):
+    kind: ClassVar[str] = "copied"
     original: str = ""  # the path copied from
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """An explicit notification carried by an event: ``reason`` for the principals holding
+    one of ``tokens`` (``user:<id>`` or role ids), e.g. the reviewers of a pending item."""
+
+    reason: str
+    tokens: tuple[str, ...]
 
 
 @dataclass(frozen=True, kw_only=True)
 class WorkflowTransitioned(ObjectEvent):
+    kind: ClassVar[str] = "transition"
     transition: str = ""
     old_state: str | None = None
     new_state: str | None = None
+    notices: tuple[Notice, ...] = ()  # see settings ``live.notifications``
 
 
 @dataclass(frozen=True, kw_only=True)
 class LocalRolesChanged(ObjectEvent):
-    pass
+    kind: ClassVar[str] = "sharing"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,3 +109,12 @@ class UserLoggedIn(Event):
     """A principal obtained a token (``@login``); ``container``: the site's path, or ''."""
 
     container: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrincipalsChanged(Event):
+    """Users or groups of a container changed (roles, groups, disabled, removed): sockets of
+    those principals re-read who they are. ``ids``: the user and group ids touched."""
+
+    container: str  # the container's path
+    ids: tuple[str, ...]

@@ -15,8 +15,9 @@ from baobab.blobs.spool import Spooled
 from baobab.config.registry import Registry
 from baobab.config.settings import Settings
 from baobab.content.events import object_event
+from baobab.database.transactions import committed_tid
 from baobab.errors import BadRequest, MalformedJSON, UnsupportedMediaType
-from baobab.events import ObjectEvent
+from baobab.events import ObjectEvent, PrincipalsChanged
 from baobab.security.authentication import Authenticator, Credentials
 from baobab.security.policy import Checker, SecurityPolicy
 from baobab.security.principals import ANONYMOUS_PRINCIPAL, Principal
@@ -117,6 +118,11 @@ class Request:
     # events emitted by this attempt, for the coroutine subscribers once it has committed
     after_commit: list[tuple[Callable[..., Any], Any]] = field(default_factory=list)
     committed: bool = False
+    # object events of this attempt for live push (baobab.live), and the committed tid
+    outbox: list[ObjectEvent | PrincipalsChanged] = field(default_factory=list)
+    tid: int = 0
+    websocket: bool = False  # the handshake of a WebSocket (``@ws``), not an HTTP request
+    _hooked: bool = False
     _json: Any = None
     _checker: Checker | None = None
 
@@ -143,26 +149,40 @@ class Request:
     def notify(self, event: Any) -> None:
         """Emit ``event``: plain subscribers run now, inside the transaction (a raise vetoes
         the request); coroutine subscribers are kept for after the commit, with the event's
-        live object removed (see :mod:`baobab.events`)."""
+        live object removed (see :mod:`baobab.events`). Object events are also kept for
+        live push: the pipeline publishes them with the transaction id once committed."""
         obj = getattr(event, "obj", None)
+        detached = dataclasses.replace(event, obj=None) if obj is not None else event
         for info in self.registry.subscribers(type(event), type(obj)):
             if info.is_async:
-                if not self.after_commit:  # the first of this attempt: learn of its commit
-                    tx = self.conn.transaction_manager.get()
-                    tx.addAfterCommitHook(self._mark_committed)
-                detached = dataclasses.replace(event, obj=None) if obj is not None else event
+                self._hook()
                 self.after_commit.append((info.handler, detached))
             else:
                 info.handler(event)
+        if isinstance(event, ObjectEvent | PrincipalsChanged):
+            self._hook()
+            self.outbox.append(detached)
 
     def notify_object(self, event: type[ObjectEvent], obj: Any, **extra: Any) -> None:
-        """Emit an object event about ``obj`` by the request's principal; its snapshot is
-        taken only if something subscribes (most writes have no subscriber)."""
-        if self.registry.subscribers(event, type(obj)):
-            self.notify(object_event(event, obj, self.principal.id, **extra))
+        """Emit an object event about ``obj`` by the request's principal."""
+        self.notify(object_event(event, obj, self.principal.id, **extra))
+
+    def reset_events(self) -> None:
+        """Forget what an attempt emitted (a replayed attempt emits its events again)."""
+        self.after_commit.clear()
+        self.outbox.clear()
+        self._hooked = False
+
+    def _hook(self) -> None:
+        """Learn of this attempt's commit (once per attempt)."""
+        if not self._hooked:
+            self._hooked = True
+            self.conn.transaction_manager.get().addAfterCommitHook(self._mark_committed)
 
     def _mark_committed(self, status: bool) -> None:
         self.committed = status
+        if status:
+            self.tid = committed_tid(self.conn)
 
     def body_file(
         self,

@@ -11,6 +11,7 @@ import logging
 
 from baobab.asgi.http import handle_http
 from baobab.asgi.state import AppState, start, stop
+from baobab.asgi.websocket import handle_websocket, resolver
 from baobab.config.settings import Settings
 from baobab.types import Receive, Scope, Send
 
@@ -30,13 +31,23 @@ class BaobabApp:
             if self.state is None:
                 # Opening storages blocks (a network storage connects): keep it off the loop.
                 loop = asyncio.get_running_loop()
-                self.state = await loop.run_in_executor(None, start, self._settings)
+                state = await loop.run_in_executor(None, start, self._settings)
+                try:
+                    await state.live.start(resolver(state))
+                    await state.utilities.start(state)  # their tasks run once this returns
+                except BaseException:
+                    await state.live.close()
+                    await loop.run_in_executor(None, stop, state)
+                    raise
+                self.state = state
             return self.state
 
     async def shutdown(self) -> None:
         async with self._lock:
             if self.state is not None:
                 state, self.state = self.state, None
+                await state.utilities.stop()  # first: a utility may still write on close
+                await state.live.close()
                 await state.after_commit.close()
                 await asyncio.get_running_loop().run_in_executor(None, stop, state)
 
@@ -48,8 +59,8 @@ class BaobabApp:
         elif kind == "lifespan":
             await self._lifespan(receive, send)
         elif kind == "websocket":
-            await receive()  # websocket.connect
-            await send({"type": "websocket.close", "code": 1008})
+            state = self.state or await self.startup()
+            await handle_websocket(state, scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

@@ -26,6 +26,7 @@ STATUS: dict[type[errors.BaobabError], int] = {
     errors.PreconditionFailed: 412,
     errors.PayloadTooLarge: 413,
     errors.RangeNotSatisfiable: 416,
+    errors.UpgradeRequired: 426,
     errors.UnsupportedMediaType: 415,
     errors.ValidationError: 422,
     errors.ChecksumMismatch: 460,
@@ -51,6 +52,8 @@ def error_response(exc: errors.BaobabError) -> Response:
         headers.append((b"etag", exc.etag.encode()))
     if isinstance(exc, errors.RangeNotSatisfiable):
         headers.append((b"content-range", f"bytes */{exc.size}".encode()))
+    if isinstance(exc, errors.UpgradeRequired):
+        headers += [(b"upgrade", b"websocket"), (b"connection", b"Upgrade")]
     if isinstance(exc, errors.MethodNotAllowed) and exc.allow:
         headers.append((b"allow", ", ".join(exc.allow).encode()))
     return Response(status=status, body=orjson.dumps(exc.to_dict()), headers=headers)

@@ -34,7 +34,7 @@ from baobab.request import (
 from baobab.serialization.etags import etag_for, etag_matches
 from baobab.types import Receive, Scope, Send
 
-__all__ = ["handle_http"]
+__all__ = ["base_url", "handle_http", "publish_request"]
 
 _MAX_OFFLOADS = 4
 _BODYLESS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
@@ -67,7 +67,7 @@ async def read_body(receive: Receive, headers: dict[str, str], limit: int) -> by
             return b"".join(chunks)
 
 
-def _base_url(scope: Scope, headers: dict[str, str]) -> str:
+def base_url(scope: Scope, headers: dict[str, str]) -> str:
     host = headers.get("host")
     if not host:
         server = scope.get("server")
@@ -91,9 +91,12 @@ def _streams(method: str, path: str, headers: dict[str, str]) -> bool:
 
 
 async def _respond(state: AppState, scope: Scope, receive: Receive, request: Request) -> Response:
-    response = await _publish(state, request, receive)
-    if request.committed and request.after_commit:
-        state.after_commit.dispatch(request.after_commit)
+    response = await publish_request(state, request, receive)
+    if request.committed:
+        if request.outbox:
+            state.live.publish(request.tid, request.outbox)
+        if request.after_commit:
+            state.after_commit.dispatch(request.after_commit)
     if request.method in ("GET", "HEAD") and response.status == 200 and response.content_type:
         return _conditional(request.headers, response)  # a representation, not bare headers
     return response
@@ -116,7 +119,7 @@ async def _request(state: AppState, scope: Scope, receive: Receive) -> Request:
         ),
         headers=headers,
         body=body,
-        base_url=_base_url(scope, headers),
+        base_url=base_url(scope, headers),
         credentials=credentials,
         registry=state.registry,
         policy=state.policy,
@@ -127,7 +130,7 @@ async def _request(state: AppState, scope: Scope, receive: Receive) -> Request:
     return request
 
 
-async def _publish(state: AppState, request: Request, receive: Receive) -> Response:
+async def publish_request(state: AppState, request: Request, receive: Receive) -> Response:
     """Publish through the bridge; provide what the publish step asked for and publish again.
 
     A request needs at most a few offloaded computations (a password check, a new hash) or one

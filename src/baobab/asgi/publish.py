@@ -78,7 +78,7 @@ class Publisher:
 
         def work(conn: Any) -> tuple[Response, bool]:
             request.conn = conn
-            request.after_commit.clear()  # a replayed attempt emits its events again
+            request.reset_events()
             try:
                 response = self._run(request, conn, rest, at_top)
             except BaobabError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from BTrees.OOBTree import OOBTree
@@ -12,6 +12,7 @@ from BTrees.OOBTree import OOBTree
 from baobab.asgi.aftercommit import AfterCommit
 from baobab.asgi.cors import Cors
 from baobab.asgi.publish import Publisher
+from baobab.asgi.utilities import Utilities
 from baobab.blobs.spool import clean_spool
 from baobab.config.registry import Registry
 from baobab.config.scan import scan
@@ -22,6 +23,7 @@ from baobab.content.uploads import UPLOADS_KEY
 from baobab.database.bridge import Bridge
 from baobab.database.storage import open_databases
 from baobab.database.transactions import ROOT_KEY, run_in_transaction
+from baobab.live.runtime import Live
 from baobab.security.authentication import Authenticator
 from baobab.security.policy import SecurityPolicy
 from baobab.security.secrets import ensure_secrets
@@ -52,6 +54,8 @@ class AppState:
     publisher: Publisher
     cors: Cors
     after_commit: AfterCommit
+    live: Live
+    utilities: Utilities = field(default_factory=Utilities)  # started by BaobabApp.startup
 
 
 def build_registry(settings: Settings) -> Registry:
@@ -79,6 +83,11 @@ def _ensure_roots(databases: dict[str, Any]) -> None:
             return None, changed
 
         run_in_transaction(db, work, retries=3)
+
+
+def _last_tids(databases: dict[str, Any]) -> dict[str, int]:
+    """Each database's last transaction id: live push knows nothing older (its horizon)."""
+    return {name: int.from_bytes(db.lastTransaction(), "big") for name, db in databases.items()}
 
 
 def start(settings: Settings | None = None) -> AppState:
@@ -118,6 +127,7 @@ def start(settings: Settings | None = None) -> AppState:
         publisher=publisher,
         cors=Cors(settings.cors),
         after_commit=AfterCommit(),
+        live=Live(settings, _last_tids(databases)),
     )
 
 

@@ -21,11 +21,15 @@ __all__ = [
     "CorsSettings",
     "DatabaseSettings",
     "FileSettings",
+    "LiveSettings",
+    "NotificationRule",
+    "PubSubSettings",
     "RequestSettings",
     "ServerSettings",
     "Settings",
     "ThreadSettings",
     "UserSettings",
+    "UtilitySettings",
     "WorkflowSettings",
     "check_settings",
     "load_settings",
@@ -159,6 +163,56 @@ class CorsSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=Tru
     max_age: int = 600
 
 
+class NotificationRule(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Push a ``notification`` to principals when an object enters a workflow state.
+
+    ``to`` is ``"owner"`` (the object's owners) or a permission id: the principals that hold
+    it on the object (``baobab.ReviewContent``: its reviewers). Delivered to every socket of
+    those principals in the object's container, subscribed or not.
+    """
+
+    state: str  # the review_state entered
+    to: str  # "owner", or a permission id
+    reason: str  # the notification's ``reason``
+    transitions: list[str] = msgspec.field(default_factory=list)  # only these (empty: any)
+
+
+def _default_notifications() -> list[NotificationRule]:
+    return [
+        NotificationRule(state="pending", to="baobab.ReviewContent", reason="review"),
+        NotificationRule(state="published", to="owner", reason="published"),
+        NotificationRule(
+            state="private", to="owner", reason="rejected", transitions=["reject", "retract"]
+        ),
+    ]
+
+
+class LiveSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """WebSocket push (``@ws``; see docs/live.md)."""
+
+    max_subscriptions: int = 100  # per connection
+    max_queued_bytes: int = 1 << 20  # per connection; a socket over it is closed (4008)
+    max_frame_size: int = 64 << 10  # bytes of one client frame
+    backlog: int = 10_000  # events kept per database for ``since``
+    ticket_expiry: int = 30  # seconds a ``@wstoken`` ticket stays valid (it is single-use)
+    cookie: str = "auth_token"  # the login cookie read when no other credential is sent
+    notifications: list[NotificationRule] = msgspec.field(default_factory=_default_notifications)
+
+
+class PubSubSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """How committed events travel between processes: in-process unless ``redis`` is set."""
+
+    redis: str | None = None  # redis://host:port/db: share events (and the backlog) via Redis
+    prefix: str = "baobab"  # Redis key prefix (a stream per database: <prefix>:events:<db>)
+
+
+class UtilitySettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """A long-running coroutine service started with the application (see docs/live.md)."""
+
+    factory: str  # "package.module:callable"
+    settings: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
 class ServerSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 8080
@@ -183,6 +237,9 @@ class Settings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
     workflows: WorkflowSettings = msgspec.field(default_factory=WorkflowSettings)
     files: FileSettings = msgspec.field(default_factory=FileSettings)
     addons: list[str] = msgspec.field(default_factory=list)
+    live: LiveSettings = msgspec.field(default_factory=LiveSettings)
+    pubsub: PubSubSettings = msgspec.field(default_factory=PubSubSettings)
+    utilities: dict[str, UtilitySettings] = msgspec.field(default_factory=dict)
 
     @property
     def var_path(self) -> Path:
@@ -222,6 +279,11 @@ def check_settings(settings: Settings) -> Settings:
         "$.files.tus_expiry": settings.files.tus_expiry,
         "$.files.max_form_size": settings.files.max_form_size,
         "$.files.download_chunk_size": settings.files.download_chunk_size,
+        "$.live.max_subscriptions": settings.live.max_subscriptions,
+        "$.live.max_queued_bytes": settings.live.max_queued_bytes,
+        "$.live.max_frame_size": settings.live.max_frame_size,
+        "$.live.backlog": settings.live.backlog,
+        "$.live.ticket_expiry": settings.live.ticket_expiry,
     }
     for path, value in positive.items():
         if value < 1:
@@ -264,6 +326,7 @@ def _name_keys(raw: bytes | str, exc: msgspec.ValidationError) -> str:
         "$.databases": (data.get("databases"), DatabaseSettings),
         "$.auth.users": ((data.get("auth") or {}).get("users"), UserSettings),
         "$.workflows.types": ((data.get("workflows") or {}).get("types"), str | None),
+        "$.utilities": (data.get("utilities"), UtilitySettings),
     }
     for prefix, (table, type_) in tables.items():
         if f"`{prefix}[...]" not in message or not isinstance(table, dict):

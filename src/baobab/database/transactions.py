@@ -24,7 +24,7 @@ from ZODB.POSException import ConflictError
 
 from baobab.errors import Conflict
 
-__all__ = ["ROOT_KEY", "Connections", "run_in_transaction", "run_read"]
+__all__ = ["ROOT_KEY", "Connections", "committed_tid", "run_in_transaction", "run_read"]
 
 logger = logging.getLogger(__name__)
 
@@ -175,3 +175,18 @@ def _attempts(
         except BaseException:
             tm.abort()
             raise
+
+
+def committed_tid(conn: Any) -> int:
+    """The id of the transaction ``conn`` just committed (call it from an after-commit hook).
+
+    ZODB publishes no accessor for it, so this reads it where each storage keeps it: a
+    FileStorage or memory connection's MVCC adapter instance notes the tid it finished
+    (``_ltid``, set under the storage's commit lock); a RelStorage instance is the
+    connection's own storage, whose ``lastTransaction()`` is the tid it committed last.
+    """
+    storage = conn._storage
+    tid = getattr(storage, "_ltid", None)
+    if not isinstance(tid, bytes) or not tid:
+        tid = storage.lastTransaction()
+    return int.from_bytes(tid, "big")

@@ -31,7 +31,7 @@ from baobab.location import lineage
 from baobab.security.passwords import PasswordVerifier
 from baobab.security.principals import ANONYMOUS_PRINCIPAL, ROOT_ID, Principal
 from baobab.security.secrets import Secrets
-from baobab.security.tokens import TokenService
+from baobab.security.tokens import TICKET_USE, TokenService
 from baobab.security.users import User, UserFolder, user_folder
 
 __all__ = [
@@ -65,8 +65,8 @@ class PendingToken:
 
     user_id: str
     container: str
-    token_id: str
-    expiry: int
+    token_id: str | None  # None: a WebSocket ticket asked for with Basic credentials
+    expiry: int | None
     issued: float
 
 
@@ -185,16 +185,44 @@ class Authenticator:
 
     def from_token(self, token: str) -> Credentials:
         claims = self.tokens.decode(token)
+        if "use" in claims:
+            raise Unauthorized("A WebSocket ticket is not a token; pass it to @ws as ws_token")
+        return self._credentials(claims, claims["jti"], int(claims["exp"]))
+
+    def from_ticket(self, ticket: str) -> tuple[Credentials, str, int]:
+        """A ``@wstoken`` ticket's credentials, its own ``jti`` and expiry (to use it up).
+
+        The credentials carry the session the ticket was asked with (revocation, expiry)."""
+        claims = self.tokens.decode(ticket)
+        if claims.get("use") != TICKET_USE:
+            raise Unauthorized("ws_token must be a ticket from @wstoken")
+        session = claims.get("sid")
+        expiry = claims.get("sx")
+        credentials = self._credentials(
+            claims,
+            session if isinstance(session, str) else None,
+            int(expiry) if isinstance(expiry, int) else None,
+        )
+        return credentials, claims["jti"], int(claims["exp"])
+
+    def _credentials(
+        self, claims: dict[str, Any], token_id: str | None, expiry: int | None
+    ) -> Credentials:
         container = claims.get("ctr")
         if isinstance(container, str):
             return PendingToken(
                 user_id=claims["sub"],
                 container=container,
-                token_id=claims["jti"],
-                expiry=int(claims["exp"]),
+                token_id=token_id,
+                expiry=expiry,
                 issued=float(claims.get("iat", 0)),
             )
-        token_id = claims["jti"]
+        if token_id is None:  # a ticket asked for without a token: no session to follow
+            principal = self.principal(claims["sub"])
+            if principal is None:
+                raise Unauthorized("The token's user no longer exists")
+            return principal
+        assert expiry is not None
         cached = self._token_principals.get(token_id)
         if cached is not None:
             return cached
@@ -206,7 +234,7 @@ class Authenticator:
             roles=principal.roles,
             title=principal.title,
             token_id=token_id,
-            token_expiry=int(claims["exp"]),
+            token_expiry=expiry,
         )
         # Global users are fixed for the process's life: a token's principal is built once
         # (its token sets are computed on construction). The claims were verified above.

@@ -17,9 +17,10 @@ from BTrees.OOBTree import OOBTree
 
 from baobab.errors import Unauthorized
 
-__all__ = ["REVOKED_KEY", "TokenService", "is_revoked", "revoke"]
+__all__ = ["REVOKED_KEY", "TICKET_USE", "TokenService", "is_revoked", "revoke"]
 
 REVOKED_KEY = "baobab.revoked_tokens"
+TICKET_USE = "ws"
 _PRUNE_BATCH = 200
 _VERIFIED_CACHE_SIZE = 4096
 
@@ -50,6 +51,35 @@ class TokenService:
         }
         if container is not None:
             claims["ctr"] = container
+        return jwt.encode(claims, self.secret, algorithm=self.algorithm), exp
+
+    def issue_ticket(
+        self,
+        principal_id: str,
+        container: str | None,
+        expiry: int,
+        session: str | None,
+        session_expiry: int | None,
+    ) -> tuple[str, int]:
+        """A WebSocket ticket (``@wstoken``): valid ``expiry`` seconds, once (the socket that
+        uses it revokes its ``jti``), never as a Bearer token (claim ``use``). ``session``
+        is the ``jti`` of the token it was asked with, so logging that token out also
+        closes the socket, which lives at most until ``session_expiry``."""
+        now = time.time()
+        exp = int(now) + expiry
+        claims: dict[str, Any] = {
+            "sub": principal_id,
+            "iat": round(now, 6),
+            "exp": exp,
+            "jti": uuid.uuid4().hex,
+            "use": TICKET_USE,
+        }
+        if container is not None:
+            claims["ctr"] = container
+        if session is not None:
+            claims["sid"] = session
+        if session_expiry is not None:
+            claims["sx"] = session_expiry
         return jwt.encode(claims, self.secret, algorithm=self.algorithm), exp
 
     def decode(self, token: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from baobab.services.listing import (
     batched,
     check_keys,
     one_segment,
+    principals_changed,
     site_folder,
     string_field,
     string_list,
@@ -85,6 +86,12 @@ def _members(folder: UserFolder, users: Any) -> dict[str, bool]:
     return users
 
 
+def _named_users(data: dict[str, Any]) -> tuple[str, ...]:
+    """The user ids a (validated) ``users`` member list names."""
+    users = data.get("users") or ()
+    return tuple(u for u in users if isinstance(u, str))
+
+
 def _apply(request: Request, folder: UserFolder, group: Group, data: dict[str, Any]) -> None:
     checker, context = request.security, request.context
     check_may_manage(checker, context, group.roles)
@@ -121,6 +128,7 @@ def groups_post(request: Request) -> Response:
     group = Group(group_id)
     folder.add_group(group)
     _apply(request, folder, group, data)
+    principals_changed(request, group.id, *_named_users(data))
     response = json_response(group_json(request, group), status=201)
     response.headers.append((b"location", view_url(request, "@groups", group_id).encode()))
     return response
@@ -138,7 +146,9 @@ def groups_patch(request: Request) -> Response:
     data = request.json_object()
     check_keys(data, {*PROPERTIES, "roles", "users"})
     folder = site_folder(request)
-    _apply(request, folder, folder.group(one_segment(request)), data)
+    group = folder.group(one_segment(request))
+    _apply(request, folder, group, data)
+    principals_changed(request, group.id, *_named_users(data))
     return Response(status=204, content_type=None)
 
 
@@ -156,4 +166,5 @@ def groups_delete(request: Request) -> Response:
     check_may_manage(request.security, request.context, group.roles)
     folder.remove_group(group.id)
     forget_principal(request.policy, request.context, group.id)
+    principals_changed(request, group.id)
     return Response(status=204, content_type=None)

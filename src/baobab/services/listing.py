@@ -8,6 +8,8 @@ from itertools import islice
 from typing import Any
 
 from baobab.errors import NotFound, ValidationError
+from baobab.events import PrincipalsChanged
+from baobab.location import resource_path
 from baobab.request import Request
 from baobab.security.users import UserFolder, user_folder
 from baobab.serialization.content import batch_window, batching
@@ -16,6 +18,7 @@ __all__ = [
     "batched",
     "check_keys",
     "one_segment",
+    "principals_changed",
     "site_folder",
     "string_field",
     "string_list",
@@ -93,3 +96,10 @@ def string_field(data: dict[str, Any], key: str, max_length: int) -> str:
             details=[{"field": key, "message": f"must be a string (≤ {max_length})"}],
         )
     return value
+
+
+def principals_changed(request: Request, *ids: str) -> None:
+    """Tell live sockets of these users or groups (of this container) to re-read who they
+    are: roles, groups or their account changed."""
+    container = resource_path(request.context)
+    request.notify(PrincipalsChanged(actor=request.principal.id, container=container, ids=ids))

@@ -24,6 +24,7 @@ from baobab.services.listing import (
     batched,
     check_keys,
     one_segment,
+    principals_changed,
     site_folder,
     string_field,
     string_list,
@@ -207,6 +208,8 @@ def users_patch(request: Request) -> Response:
         require(request, MANAGE, request.context)
         check_may_manage(request.security, request.context, folder.roles_of(user))
     _apply(request, folder, user, data)
+    if managed:
+        principals_changed(request, user_id)
     return Response(status=204, content_type=None)
 
 
@@ -225,4 +228,5 @@ def users_delete(request: Request) -> Response:
     check_may_manage(request.security, request.context, folder.roles_of(user))
     folder.remove_user(user_id)
     forget_principal(request.policy, request.context, user_id)
+    principals_changed(request, user_id)
     return Response(status=204, content_type=None)

@@ -16,6 +16,7 @@ from baobab.errors import BadRequest, NotFound, ValidationError
 from baobab.events import WorkflowTransitioned
 from baobab.location import resource_path
 from baobab.request import Request, Response, json_response
+from baobab.security.notifications import notices_for
 from baobab.security.transitions import available_transitions, do_transition, state_of
 from baobab.services.listing import check_keys
 
@@ -86,13 +87,16 @@ def workflow_post(request: Request) -> Response:
             raise ValidationError("`comment` must be a string", details=[{"field": "comment"}])
         comment = given or ""
     old_state, before = obj.review_state, tuple(obj._allowed)
-    state = do_transition(request.security, obj, request.subpath[0], comment)
+    transition = request.subpath[0]
+    state = do_transition(request.security, obj, transition, comment)
+    rules = request.settings.live.notifications
     request.notify_object(
         WorkflowTransitioned,
         obj,
-        transition=request.subpath[0],
+        transition=transition,
         old_state=old_state,
         new_state=obj.review_state,
         allowed_before=before,
+        notices=notices_for(request.policy, rules, obj, transition, obj.review_state),
     )
     return json_response({**obj.workflow_history[-1], "title": state.title})

@@ -1,0 +1,219 @@
+"""One WebSocket on ``@ws``: authenticate, publish the handshake, accept, then relay frames.
+
+Credentials, in this order: the ``Authorization`` header; a ``ws_token`` query parameter (a
+single-use ticket from ``@wstoken``, used up in the system database so it works once across
+every instance); the login cookie (``live.cookie``, the token a front end keeps), accepted
+only from the server's own origin or an allowed CORS origin (a page elsewhere must not ride
+the browser's cookie). The handshake is then published as a GET of ``@ws`` through the usual
+pipeline: traversal, the container's users, revocation, ``baobab.UseWebSockets``. A refusal
+is answered as HTTP (status and error envelope) where the server offers
+``websocket.http.response`` (Granian does), else by closing before accepting.
+
+Once accepted, the socket belongs to the hub (:mod:`baobab.live.hub`), which writes to it;
+this coroutine reads client frames into its :class:`~baobab.live.protocol.Session` until the
+client leaves. A socket authenticated by a token closes (4001) when the token expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import orjson
+
+from baobab.asgi.errors import error_response, internal_error_response
+from baobab.asgi.http import base_url, publish_request
+from baobab.asgi.state import AppState
+from baobab.database.transactions import ROOT_KEY, run_in_transaction, run_read
+from baobab.errors import BaobabError, Forbidden, Unauthorized
+from baobab.live.hub import CLOSE_AUTH, CLOSE_TOO_BIG, Connection
+from baobab.live.protocol import Session
+from baobab.request import Request, Response
+from baobab.security.authentication import Credentials, principal_for
+from baobab.security.principals import Principal
+from baobab.security.tokens import is_revoked, revoke
+from baobab.security.users import user_folder
+from baobab.types import Receive, Scope, Send
+
+__all__ = ["handle_websocket"]
+
+_DENIAL = "websocket.http.response"
+
+
+def _cookie(headers: dict[str, str], name: str) -> str | None:
+    for part in headers.get("cookie", "").split(";"):
+        key, sep, value = part.strip().partition("=")
+        if sep and key == name and value:
+            return value
+    return None
+
+
+def _same_origin(state: AppState, headers: dict[str, str]) -> bool:
+    origin = headers.get("origin")
+    if origin is None:
+        return True  # not a browser page
+    if urlsplit(origin).netloc == headers.get("host"):
+        return True
+    return state.cors.enabled and state.cors.allowed(origin)
+
+
+async def _credentials(
+    state: AppState, query: dict[str, str], headers: dict[str, str]
+) -> Credentials:
+    auth = state.authenticator
+    if headers.get("authorization"):
+        return await auth.authenticate(headers["authorization"])
+    ticket = query.get("ws_token")
+    if ticket:
+        credentials, jti, expiry = auth.from_ticket(ticket)
+        await _use_ticket(state, jti, expiry)
+        return credentials
+    token = _cookie(headers, state.settings.live.cookie)
+    if token:
+        if not _same_origin(state, headers):
+            raise Forbidden("The login cookie is accepted only from this site's own pages")
+        return auth.from_token(token)
+    return await auth.authenticate(None)
+
+
+async def _use_ticket(state: AppState, jti: str, expiry: int) -> None:
+    """Revoke the ticket in the system database: a second use finds it revoked."""
+    system = state.databases[state.publisher.system]
+
+    def work(conn: Any) -> tuple[None, bool]:
+        if is_revoked(conn, jti):
+            raise Unauthorized("This ticket was already used; ask @wstoken for another")
+        revoke(conn, jti, expiry)
+        return None, True
+
+    def unit() -> None:
+        run_in_transaction(system, work, retries=3)
+
+    await state.bridge.run(unit, write=True)
+
+
+async def _handshake(state: AppState, scope: Scope, receive: Receive) -> tuple[Request, Response]:
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+    credentials = await _credentials(state, query, headers)
+    request = Request(
+        method="GET",
+        path=scope["path"],
+        query={},
+        headers=headers,
+        body=b"",
+        base_url=base_url(scope, headers).replace("ws", "http", 1),
+        credentials=credentials,
+        registry=state.registry,
+        policy=state.policy,
+        settings=state.settings,
+        auth=state.authenticator,
+        websocket=True,
+    )
+    return request, await publish_request(state, request, receive)
+
+
+async def _deny(send: Send, scope: Scope, response: Response) -> None:
+    if _DENIAL in (scope.get("extensions") or {}):
+        headers = [*response.headers, (b"content-type", b"application/json")]
+        await send({"type": f"{_DENIAL}.start", "status": response.status, "headers": headers})
+        await send({"type": f"{_DENIAL}.body", "body": response.body})
+    else:
+        await send({"type": "websocket.close", "code": 1008})
+
+
+def resolver(state: AppState) -> Any:
+    """How the hub re-reads a socket's principal after its user or groups changed."""
+
+    async def resolve(conn: Connection) -> Principal | None:
+        old = conn.principal
+        if old.container is None:
+            return old  # root and configured users do not change while the process runs
+        _, db_name, container_id = old.container.split("/")
+        db = state.databases[db_name]
+
+        def read(zconn: Any) -> Principal | None:
+            container = zconn.root()[ROOT_KEY].get(container_id)
+            folder = user_folder(container) if container is not None else None
+            user = folder.get_user(old.id) if folder is not None else None
+            if user is None or folder is None or user.disabled:
+                return None
+            assert old.container is not None
+            return principal_for(user, folder, old.container, old.token_id, old.token_expiry)
+
+        def unit() -> Principal | None:
+            return run_read(db, read, connections=state.publisher.connections)
+
+        return await state.bridge.run(unit, write=False)
+
+    return resolve
+
+
+async def handle_websocket(state: AppState, scope: Scope, receive: Receive, send: Send) -> None:
+    if (await receive())["type"] != "websocket.connect":
+        return
+    try:
+        request, response = await _handshake(state, scope, receive)
+    except BaobabError as exc:
+        await _deny(send, scope, error_response(exc))
+        return
+    except Exception as exc:  # the error boundary, as for HTTP
+        await _deny(send, scope, internal_error_response(exc, debug=state.settings.debug))
+        return
+    if response.status != 200:
+        await _deny(send, scope, response)
+        return
+    info = orjson.loads(response.body)
+    await send({"type": "websocket.accept"})
+    await _serve(state, request, info, receive, send)
+
+
+async def _serve(
+    state: AppState, request: Request, info: dict[str, Any], receive: Receive, send: Send
+) -> None:
+    settings = state.settings.live
+
+    async def send_frame(frame: bytes) -> None:
+        await send({"type": "websocket.send", "text": frame.decode()})
+
+    async def close(code: int, reason: str) -> None:
+        await send({"type": "websocket.close", "code": code, "reason": reason})
+
+    conn = Connection(
+        principal=request.principal,
+        scope=info["path"],
+        base_url=request.base_url,
+        send=send_frame,
+        close_socket=close,
+        max_queued=settings.max_queued_bytes,
+        max_subscriptions=settings.max_subscriptions,
+    )
+    hub = state.live.hub
+    hub.add(conn)
+    session = Session(hub, conn, info["db"])
+    expiry = request.principal.token_expiry
+    timer = None
+    if expiry is not None:
+        timer = asyncio.get_running_loop().call_later(
+            max(0.0, expiry - time.time()), conn.close, CLOSE_AUTH, "the token expired"
+        )
+    try:
+        while True:
+            message = await receive()
+            if message["type"] != "websocket.receive":
+                break  # websocket.disconnect
+            data = message.get("text")
+            if data is None:
+                data = message.get("bytes") or b""
+            if len(data) > settings.max_frame_size:
+                conn.close(CLOSE_TOO_BIG, f"frames are limited to {settings.max_frame_size} bytes")
+                continue
+            if not conn.closed:
+                session.handle(data)
+    finally:
+        if timer is not None:
+            timer.cancel()
+        hub.remove(conn)
+        await conn.drain()

@@ -1,0 +1,210 @@
+"""How committed events travel: in one process, or between processes through Redis.
+
+Both buses keep a :class:`~baobab.live.backlog.Backlog` per database and hand every message to
+``deliver`` (the hub) in one order, the bus's: the backlog is that same order, so a ``since``
+replay and live delivery never disagree.
+
+- :class:`MemoryBus`: a published message is delivered on the loop's next turn.
+- :class:`RedisBus`: a published message is appended (``XADD``) to the database's stream
+  ``<prefix>:events:<db>``, trimmed to about the backlog size; every process, the publisher
+  included, reads the stream (``XREAD``) and delivers what it reads. Every process therefore
+  sees one order, the stream's, and a process that starts loads the stream's tail into its
+  backlog, so ``since`` works on an instance the client never talked to. Publishing keeps
+  the process's own order (one writer task); Redis outages are retried, with the reader
+  resuming from the last entry it saw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from baobab.live.backlog import Backlog
+from baobab.live.wire import Batch, PrincipalsMessage, cursor_key, decode_message, encode_message
+
+__all__ = ["Bus", "MemoryBus", "RedisBus", "make_bus"]
+
+logger = logging.getLogger(__name__)
+
+Message = Batch | PrincipalsMessage
+Deliver = Callable[[Message], None]
+
+_QUEUE_LIMIT = 100_000  # messages waiting for Redis before the oldest are dropped
+_READ_COUNT = 1000
+
+
+class Bus(Protocol):
+    backlogs: dict[str, Backlog]
+
+    async def start(self, deliver: Deliver, last_tids: dict[str, int]) -> None: ...
+
+    def publish(self, message: Message) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class MemoryBus:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.backlogs: dict[str, Backlog] = {}
+        self._deliver: Deliver | None = None
+
+    async def start(self, deliver: Deliver, last_tids: dict[str, int]) -> None:
+        self._deliver = deliver
+        for db, tid in last_tids.items():
+            self.backlogs[db] = Backlog(self.limit, (tid, 1 << 62))
+
+    def publish(self, message: Message) -> None:
+        """Deliver on the loop's next turn (after the writing request's answer is on its
+        way), in publication order; backlog and delivery in the same step, so a socket
+        subscribing with ``since`` meanwhile never gets an event twice."""
+        asyncio.get_running_loop().call_soon(self._arrived, message)
+
+    def _arrived(self, message: Message) -> None:
+        if isinstance(message, Batch):
+            backlog = self.backlogs.get(message.db)
+            if backlog is None:
+                return
+            backlog.append(message)
+        if self._deliver is not None:
+            try:
+                self._deliver(message)
+            except Exception:
+                logger.exception("live: delivering a message failed")
+
+    async def close(self) -> None:
+        self._deliver = None
+
+
+class RedisBus:
+    def __init__(self, url: str, prefix: str, limit: int) -> None:
+        import redis.asyncio as aioredis
+
+        self.url = url
+        self.prefix = prefix
+        self.limit = limit
+        self.backlogs: dict[str, Backlog] = {}
+        self._redis: Any = aioredis.from_url(url)
+        self._reader_redis: Any = aioredis.from_url(url)
+        self._queue: asyncio.Queue[Message] = asyncio.Queue()
+        self._last: dict[str, str] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._deliver: Deliver | None = None
+
+    def stream(self, db: str) -> str:
+        return f"{self.prefix}:events:{db}"
+
+    async def start(self, deliver: Deliver, last_tids: dict[str, int]) -> None:
+        self._deliver = deliver
+        try:
+            await self._redis.ping()
+            for db, tid in last_tids.items():
+                await self._load(db, tid)
+        except Exception as exc:
+            await self._close_clients()
+            raise RuntimeError(f"pubsub: cannot use Redis at {self.url}: {exc}") from exc
+        self._tasks = [
+            asyncio.get_running_loop().create_task(self._read(), name="baobab-bus-read"),
+            asyncio.get_running_loop().create_task(self._write(), name="baobab-bus-write"),
+        ]
+
+    async def _load(self, db: str, tid: int) -> None:
+        """The stream's tail into the backlog; the horizon is where the stream began (kept
+        in Redis by the first process) or, if it was trimmed, its oldest entry."""
+        horizon_key = f"{self.prefix}:horizon:{db}"
+        await self._redis.set(horizon_key, f"{tid:016x}", nx=True)
+        raw = await self._redis.get(horizon_key)
+        horizon = (int(raw, 16), 1 << 62)
+        entries = await self._redis.xrevrange(self.stream(db), count=self.limit)
+        backlog = Backlog(self.limit, horizon)
+        entries.reverse()
+        batches = [m for m in (decode_message(f[b"m"]) for _, f in entries) if isinstance(m, Batch)]
+        length = await self._redis.xlen(self.stream(db))
+        if length > len(entries) and batches:
+            first = cursor_key(batches[0].first)
+            backlog.horizon = max(horizon, (first[0], first[1] - 1))
+        for batch in batches:
+            backlog.append(batch)
+        self.backlogs[db] = backlog
+        self._last[self.stream(db)] = entries[-1][0].decode() if entries else "0-0"
+
+    def publish(self, message: Message) -> None:
+        if self._queue.qsize() >= _QUEUE_LIMIT:
+            self._queue.get_nowait()
+            logger.error("pubsub: Redis is behind; dropped the oldest unsent message")
+        self._queue.put_nowait(message)
+
+    async def _write(self) -> None:
+        while True:
+            message = await self._queue.get()
+            data = encode_message(message)
+            delay = 0.1
+            while True:
+                try:
+                    await self._redis.xadd(
+                        self.stream(message.db), {"m": data}, maxlen=self.limit, approximate=True
+                    )
+                    break
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    logger.warning("pubsub: XADD failed (%s); retrying in %.1fs", exc, delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+
+    async def _read(self) -> None:
+        delay = 0.1
+        while True:
+            try:
+                found = await self._reader_redis.xread(
+                    dict(self._last), block=1000, count=_READ_COUNT
+                )
+                delay = 0.1
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.warning("pubsub: XREAD failed (%s); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            for stream, entries in found or ():
+                name = stream.decode() if isinstance(stream, bytes) else stream
+                for entry_id, fields in entries:
+                    self._last[name] = entry_id.decode()
+                    self._arrived(decode_message(fields[b"m"]))
+
+    def _arrived(self, message: Message) -> None:
+        if isinstance(message, Batch):
+            backlog = self.backlogs.get(message.db)
+            if backlog is None:
+                return
+            backlog.append(message)
+        if self._deliver is not None:
+            try:
+                self._deliver(message)
+            except Exception:
+                logger.exception("pubsub: delivering a message failed")
+
+    async def close(self) -> None:
+        """Send what is queued (briefly), then stop reading and writing."""
+        for _ in range(50):
+            if self._queue.empty():
+                break
+            await asyncio.sleep(0.02)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._deliver = None
+        await self._close_clients()
+
+    async def _close_clients(self) -> None:
+        await self._redis.aclose()
+        await self._reader_redis.aclose()
+
+
+def make_bus(redis_url: str | None, prefix: str, limit: int) -> Bus:
+    if redis_url:
+        return RedisBus(redis_url, prefix, limit)
+    return MemoryBus(limit)

@@ -1,0 +1,319 @@
+"""Sockets, their subscriptions, and guarded delivery.
+
+The hub indexes subscriptions by path, so an event costs a walk up its path plus the sockets
+subscribed there, not a scan of every socket. For each matched socket it checks the guard:
+the socket's principal tokens (``Principal.tokens``: user, groups, roles) must intersect the
+tokens allowed to View the object *now*; if they do not, but intersect those from *before*
+(a transition, move, removal or sharing change took access away), the socket is told the
+object was removed. Frames are encoded once per event and base URL and shared.
+
+Each connection has a queue of encoded frames and one writer task; a queue over
+``max_queued_bytes`` closes the socket with :data:`CLOSE_SLOW` (the client resumes with
+``since``). Everything here runs on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from baobab.live.bus import Bus, Message
+from baobab.live.wire import Batch, PrincipalsMessage, push_shape
+from baobab.security.principals import Principal
+
+__all__ = [
+    "CLOSE_AUTH",
+    "CLOSE_GOING_AWAY",
+    "CLOSE_SLOW",
+    "Connection",
+    "Hub",
+    "Subscription",
+    "ancestors",
+]
+
+logger = logging.getLogger(__name__)
+
+CLOSE_GOING_AWAY = 1001  # the server is shutting down
+CLOSE_TOO_BIG = 1009  # a client frame over live.max_frame_size
+CLOSE_AUTH = 4001  # the credentials expired, or the user was disabled or removed
+CLOSE_SLOW = 4008  # the socket's queue overflowed: reconnect and subscribe with ``since``
+
+_REMOVAL_KINDS = frozenset({"removed", "moved"})
+
+Send = Callable[[bytes], Awaitable[None]]
+Close = Callable[[int, str], Coroutine[Any, Any, None]]
+Resolve = Callable[["Connection"], Awaitable[Principal | None]]
+
+
+def ancestors(path: str) -> Iterator[str]:
+    """``/db/a/b`` → ``/db/a/b``, ``/db/a``, ``/db``."""
+    while path:
+        yield path
+        path = path.rpartition("/")[0]
+
+
+@dataclass(eq=False, slots=True)
+class Subscription:
+    id: str
+    conn: Connection
+    path: str
+    kinds: frozenset[str] | None  # None: every kind
+
+
+@dataclass(eq=False)
+class Connection:
+    """One accepted socket: who it is, where it is, and its outgoing queue."""
+
+    principal: Principal
+    scope: str  # the path of the @ws it was opened on; subscriptions stay at or below
+    base_url: str
+    send: Send
+    close_socket: Close
+    max_queued: int
+    max_subscriptions: int
+    subscriptions: dict[str, Subscription] = field(default_factory=dict)
+    queue: deque[bytes] = field(default_factory=deque)
+    queued: int = 0
+    closed: bool = False
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _writer: asyncio.Task[None] | None = None
+    _next_id: int = 0
+
+    def new_subscription_id(self) -> str:
+        self._next_id += 1
+        return f"s{self._next_id}"
+
+    def push(self, frame: bytes) -> None:
+        if self.closed:
+            return
+        if self.queued + len(frame) > self.max_queued:
+            self.close(CLOSE_SLOW, "slow consumer: reconnect and subscribe with since")
+            return
+        self.queue.append(frame)
+        self.queued += len(frame)
+        self._wake.set()
+
+    def push_json(self, data: Any) -> None:
+        self.push(orjson.dumps(data))
+
+    def start(self) -> None:
+        self._writer = asyncio.get_running_loop().create_task(self._write())
+
+    async def _write(self) -> None:
+        try:
+            while not self.closed:
+                if not self.queue:
+                    self._wake.clear()
+                    await self._wake.wait()
+                    continue
+                frame = self.queue.popleft()
+                self.queued -= len(frame)
+                await self.send(frame)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the socket went away under us: the reader sees the disconnect
+            self.closed = True
+
+    def close(self, code: int, reason: str) -> None:
+        """Close the socket (once); frames still queued are dropped."""
+        if self.closed:
+            return
+        self.closed = True
+        self.queue.clear()
+        self.queued = 0
+        self._wake.set()
+        task = asyncio.get_running_loop().create_task(self.close_socket(code, reason))
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+
+    async def drain(self) -> None:
+        """Wait for the writer to stop (after ``close`` or a disconnect)."""
+        self.closed = True
+        self._wake.set()
+        if self._writer is not None:
+            self._writer.cancel()
+            await asyncio.gather(self._writer, return_exceptions=True)
+
+
+_background: set[asyncio.Task[None]] = set()
+
+
+def _verdict(sub: Subscription, event: dict[str, Any]) -> bool | None:
+    """Whether ``sub``'s socket gets ``event``: None (not at all), False (as it is) or True
+    (as a removal: it may see the object no more, but could before the change)."""
+    tokens = sub.conn.principal.tokens
+    if not tokens.isdisjoint(event["allowed"]):
+        as_removal = False
+    else:
+        before = event.get("allowed_before")
+        if not before or tokens.isdisjoint(before):
+            return None
+        as_removal = True
+    if sub.kinds is not None and ("removed" if as_removal else event["event"]) not in sub.kinds:
+        return None
+    return as_removal
+
+
+class Hub:
+    def __init__(self, bus: Bus, resolve: Resolve | None = None) -> None:
+        self.bus = bus
+        self.resolve = resolve
+        self.connections: set[Connection] = set()
+        self._by_path: dict[str, set[Subscription]] = {}
+        self._by_scope: dict[str, set[Connection]] = {}
+        self.delivered = 0  # frames queued, for the benchmarks and tests
+
+    # connections --------------------------------------------------------------------------
+    def add(self, conn: Connection) -> None:
+        self.connections.add(conn)
+        self._by_scope.setdefault(conn.scope, set()).add(conn)
+        conn.start()
+
+    def remove(self, conn: Connection) -> None:
+        self.connections.discard(conn)
+        scoped = self._by_scope.get(conn.scope)
+        if scoped is not None:
+            scoped.discard(conn)
+            if not scoped:
+                del self._by_scope[conn.scope]
+        for sub in list(conn.subscriptions.values()):
+            self.unsubscribe(conn, sub.id)
+
+    def subscribe(self, conn: Connection, path: str, kinds: frozenset[str] | None) -> Subscription:
+        sub = Subscription(conn.new_subscription_id(), conn, path, kinds)
+        conn.subscriptions[sub.id] = sub
+        self._by_path.setdefault(path, set()).add(sub)
+        return sub
+
+    def unsubscribe(self, conn: Connection, sub_id: str) -> bool:
+        sub = conn.subscriptions.pop(sub_id, None)
+        if sub is None:
+            return False
+        subs = self._by_path.get(sub.path)
+        if subs is not None:
+            subs.discard(sub)
+            if not subs:
+                del self._by_path[sub.path]
+        return True
+
+    def close_all(self, code: int, reason: str) -> None:
+        for conn in list(self.connections):
+            conn.close(code, reason)
+
+    # delivery -------------------------------------------------------------------------------
+    def deliver(self, message: Message) -> None:
+        if isinstance(message, PrincipalsMessage):
+            self._principals_changed(message)
+            return
+        for index, event in enumerate(message.events):
+            self._deliver_event(message, index, event)
+
+    def _matching(self, event: dict[str, Any]) -> Iterator[Subscription]:
+        paths = [event["path"]]
+        if event.get("old_path"):
+            paths.append(event["old_path"])
+        seen: set[str] = set()
+        for path in paths:
+            for ancestor in ancestors(path):
+                if ancestor not in seen:
+                    seen.add(ancestor)
+                    yield from self._by_path.get(ancestor, ())
+        if event["event"] in _REMOVAL_KINDS:  # subscribers below a removed or moved object
+            for path in paths:
+                prefix = path + "/"
+                for sub_path, subs in list(self._by_path.items()):
+                    if sub_path.startswith(prefix) and sub_path not in seen:
+                        seen.add(sub_path)
+                        yield from subs
+
+    def _deliver_event(self, batch: Batch, index: int, event: dict[str, Any]) -> None:
+        decided: dict[Connection, bool] = {}  # connection → as a removal
+        for sub in self._matching(event):
+            conn = sub.conn
+            if conn in decided or conn.closed:
+                continue
+            verdict = _verdict(sub, event)
+            if verdict is not None:
+                decided[conn] = verdict
+        for conn, as_removal in decided.items():
+            conn.push(batch.frame(index, conn.base_url, as_removal))
+        self.delivered += len(decided)
+        for reason, audience in event.get("notices", ()):
+            self._notify(batch, index, event, reason, audience)
+
+    def _notify(
+        self, batch: Batch, index: int, event: dict[str, Any], reason: str, audience: list[str]
+    ) -> None:
+        """An explicit notification: to every socket at or above the object whose principal
+        is in the audience and may see the object (the actor excepted)."""
+        frames: dict[str, bytes] = {}
+        for scope in ancestors(event["path"]):
+            for conn in self._by_scope.get(scope, ()):
+                principal = conn.principal
+                if principal.id == event["actor"] or conn.closed:
+                    continue
+                tokens = principal.tokens
+                if tokens.isdisjoint(audience) or tokens.isdisjoint(event["allowed"]):
+                    continue
+                frame = frames.get(conn.base_url)
+                if frame is None:
+                    shaped = push_shape(event, conn.base_url)
+                    shaped["type"] = "notification"
+                    shaped["reason"] = reason
+                    frame = frames[conn.base_url] = orjson.dumps(shaped)
+                conn.push(frame)
+
+    def replay(self, sub: Subscription, db: str, since: str) -> tuple[list[bytes], bool]:
+        """The frames ``sub`` missed after cursor ``since``, and whether some are lost."""
+        backlog = self.bus.backlogs.get(db)
+        if backlog is None:
+            return [], True
+        found = backlog.since(since)
+        frames = []
+        for batch, index in found.events:
+            event = batch.events[index]
+            verdict = _verdict(sub, event) if self._covers(sub, event) else None
+            if verdict is not None:
+                frames.append(batch.frame(index, sub.conn.base_url, verdict))
+        return frames, found.gap
+
+    @staticmethod
+    def _covers(sub: Subscription, event: dict[str, Any]) -> bool:
+        prefix = sub.path + "/"
+        for path in (event["path"], event.get("old_path")):
+            if path and (path == sub.path or path.startswith(prefix)):
+                return True
+            if path and event["event"] in _REMOVAL_KINDS and sub.path.startswith(path + "/"):
+                return True
+        return False
+
+    # principals --------------------------------------------------------------------------
+    def _principals_changed(self, message: PrincipalsMessage) -> None:
+        ids = frozenset(message.ids)
+        for conn in list(self.connections):
+            principal = conn.principal
+            if principal.container != message.container or conn.closed:
+                continue
+            if principal.id in ids or not principal.groups.isdisjoint(ids):
+                task = asyncio.get_running_loop().create_task(self._refresh(conn))
+                _background.add(task)
+                task.add_done_callback(_background.discard)
+
+    async def _refresh(self, conn: Connection) -> None:
+        if self.resolve is None:
+            return
+        try:
+            principal = await self.resolve(conn)
+        except Exception:
+            logger.exception("live: re-reading principal %s failed", conn.principal.id)
+            principal = None
+        if principal is None:
+            conn.close(CLOSE_AUTH, "the user was disabled or removed")
+        else:
+            conn.principal = principal

@@ -1,0 +1,42 @@
+"""The live-push machinery of one process: its bus and its hub, started and stopped together."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from baobab.config.settings import Settings
+from baobab.events import ObjectEvent, PrincipalsChanged
+from baobab.live.bus import Bus, make_bus
+from baobab.live.hub import CLOSE_GOING_AWAY, Hub, Resolve
+from baobab.live.wire import PrincipalsMessage, batch_of
+
+__all__ = ["Live"]
+
+
+class Live:
+    def __init__(self, settings: Settings, last_tids: dict[str, int]) -> None:
+        self.settings = settings.live
+        self.last_tids = last_tids
+        pubsub = settings.pubsub
+        self.bus: Bus = make_bus(pubsub.redis, pubsub.prefix, settings.live.backlog)
+        self.hub = Hub(self.bus)
+
+    async def start(self, resolve: Resolve) -> None:
+        self.hub.resolve = resolve
+        await self.bus.start(self.hub.deliver, self.last_tids)
+
+    def publish(self, tid: int, events: Sequence[ObjectEvent | PrincipalsChanged]) -> None:
+        """A committed transaction's events (all in one database: a request touches one)."""
+        objects = [e for e in events if isinstance(e, ObjectEvent)]
+        if objects:
+            db = objects[0].path.split("/")[1]
+            self.bus.publish(batch_of(db, tid, objects))
+        for event in events:
+            if isinstance(event, PrincipalsChanged):
+                db = event.container.split("/")[1]
+                message = PrincipalsMessage(db=db, container=event.container, ids=event.ids)
+                self.bus.publish(message)
+
+    async def close(self) -> None:
+        self.hub.close_all(CLOSE_GOING_AWAY, "server shutting down")
+        await self.bus.close()

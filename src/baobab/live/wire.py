@@ -1,0 +1,157 @@
+"""What travels on the bus, and what a socket receives.
+
+A committed transaction becomes one :class:`Batch`: the database, the transaction id, and its
+object events as plain dicts (with the tokens that decide who may receive each). Cursors are
+``<tid as 16 hex digits>-<index in the transaction>``: ordered like the commits, and naming
+each event of a transaction so a client cut off half-way through one resumes exactly there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from baobab.events import ObjectEvent, ObjectModified, ObjectMoved, WorkflowTransitioned
+
+__all__ = [
+    "Batch",
+    "PrincipalsMessage",
+    "batch_of",
+    "cursor_key",
+    "decode_message",
+    "encode_message",
+    "event_kind",
+]
+
+# The fields every pushed event has, then those of particular kinds.
+_PRIVATE = ("allowed", "allowed_before", "notices", "path", "old_path", "parent_path")
+
+
+def event_kind(event: ObjectEvent) -> str:
+    return type(event).kind or type(event).__name__
+
+
+def cursor_key(cursor: str) -> tuple[int, int]:
+    """A cursor as an orderable pair; ValueError if it is not one."""
+    tid, sep, index = cursor.partition("-")
+    if not sep or len(tid) != 16:
+        raise ValueError(cursor)
+    return int(tid, 16), int(index, 16)
+
+
+def _event_dict(event: ObjectEvent, cursor: str) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "event": event_kind(event),
+        "path": event.path,
+        "@type": event.type_name,
+        "UID": event.uid,
+        "parent_path": event.parent,
+        "review_state": event.review_state,
+        "modified": event.modified,
+        "actor": event.actor,
+        "cursor": cursor,
+        "allowed": list(event.allowed),
+    }
+    if event.allowed_before:
+        data["allowed_before"] = list(event.allowed_before)
+    if isinstance(event, ObjectModified):
+        data["changed"] = list(event.changed)
+    elif isinstance(event, ObjectMoved):
+        data["old_path"] = event.old_path
+    elif isinstance(event, WorkflowTransitioned):
+        data["transition"] = event.transition
+        data["old_state"] = event.old_state
+        data["new_state"] = event.new_state
+        if event.notices:
+            data["notices"] = [[n.reason, list(n.tokens)] for n in event.notices]
+    original = getattr(event, "original", None)
+    if original:
+        data["original"] = original
+    return data
+
+
+@dataclass(slots=True)
+class Batch:
+    """The events of one committed transaction in one database."""
+
+    db: str
+    tid: int
+    events: list[dict[str, Any]]
+    # frames already encoded for a base URL (``@id`` is absolute): one encoding per batch
+    # and URL, shared by every socket that receives it
+    frames: dict[tuple[int, str, str], bytes] = field(default_factory=dict, repr=False)
+
+    @property
+    def first(self) -> str:
+        cursor: str = self.events[0]["cursor"]
+        return cursor
+
+    @property
+    def last(self) -> str:
+        cursor: str = self.events[-1]["cursor"]
+        return cursor
+
+    def frame(self, index: int, base_url: str, as_removal: bool = False) -> bytes:
+        """Event ``index`` as the frame a socket on ``base_url`` receives."""
+        key = (index, base_url, "removed" if as_removal else "")
+        frame = self.frames.get(key)
+        if frame is None:
+            frame = self.frames[key] = orjson.dumps(
+                push_shape(self.events[index], base_url, as_removal)
+            )
+        return frame
+
+
+def push_shape(data: dict[str, Any], base_url: str, as_removal: bool = False) -> dict[str, Any]:
+    """The REST-like frame for an event dict: URLs made absolute, guard tokens left out. A
+    user who may no longer see the object (it moved away, changed state, or lost a local
+    role) is told it was removed, at the path they knew."""
+    shaped = {k: v for k, v in data.items() if k not in _PRIVATE}
+    path = data["path"]
+    if as_removal:
+        shaped["event"] = "removed"
+        path = data.get("old_path") or path
+        for key in ("changed", "transition", "old_state", "new_state", "original"):
+            shaped.pop(key, None)
+    shaped["type"] = "event"
+    shaped["@id"] = base_url + path
+    shaped["parent"] = {"@id": base_url + data["parent_path"]}
+    if "old_path" in data and not as_removal:
+        shaped["old_@id"] = base_url + data["old_path"]
+    return shaped
+
+
+def batch_of(db: str, tid: int, events: Iterable[ObjectEvent]) -> Batch:
+    prefix = f"{tid:016x}"
+    return Batch(
+        db=db,
+        tid=tid,
+        events=[_event_dict(e, f"{prefix}-{i:x}") for i, e in enumerate(events)],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PrincipalsMessage:
+    """Users or groups of a container changed: their sockets re-read who they are."""
+
+    db: str
+    container: str
+    ids: tuple[str, ...]
+
+
+def encode_message(message: Batch | PrincipalsMessage) -> bytes:
+    if isinstance(message, Batch):
+        return orjson.dumps({"k": "tx", "db": message.db, "tid": message.tid, "e": message.events})
+    return orjson.dumps(
+        {"k": "principals", "db": message.db, "ctr": message.container, "ids": list(message.ids)}
+    )
+
+
+def decode_message(raw: bytes) -> Batch | PrincipalsMessage:
+    data = orjson.loads(raw)
+    if data["k"] == "tx":
+        return Batch(db=data["db"], tid=data["tid"], events=data["e"])
+    return PrincipalsMessage(db=data["db"], container=data["ctr"], ids=tuple(data["ids"]))

@@ -1,0 +1,57 @@
+"""``@ws`` (a WebSocket of live events) and ``@wstoken`` (a ticket to open one).
+
+Browsers cannot set headers on a WebSocket, so a front end asks ``GET @wstoken`` with its
+token and opens ``@ws?ws_token=<ticket>``: the ticket is valid for ``live.ticket_expiry``
+seconds and once. ``@ws`` itself is published like any GET, so the socket's principal,
+container and permission (``baobab.UseWebSockets``) are settled by the usual pipeline before
+the asgi layer accepts it (:mod:`baobab.asgi.websocket`; protocol in docs/live.md).
+"""
+
+from __future__ import annotations
+
+import time
+
+from baobab.config.declarations import service
+from baobab.content.interfaces import IContainer, IDatabaseRoot, IFolderish
+from baobab.errors import UpgradeRequired
+from baobab.location import resource_path
+from baobab.request import Request, Response, json_response
+from baobab.security.authentication import find_container
+
+__all__ = ["websocket", "wstoken"]
+
+
+@service(
+    method="GET",
+    context=IFolderish,
+    name="@ws",
+    permission="baobab.UseWebSockets",
+    summary="A WebSocket of live events (subscribe to paths below here)",
+)
+def websocket(request: Request) -> Response:
+    if not request.websocket:
+        raise UpgradeRequired()
+    context = request.context
+    container = find_container(context)
+    path = resource_path(context)
+    return json_response(
+        {
+            "path": path,
+            "db": path.split("/")[1],
+            "container": resource_path(container) if container is not None else None,
+        }
+    )
+
+
+@service(method="GET", context=IContainer, name="@wstoken", permission="baobab.UseWebSockets")
+@service(method="GET", context=IDatabaseRoot, name="@wstoken", permission="baobab.UseWebSockets")
+def wstoken(request: Request) -> Response:
+    principal = request.principal
+    expiry = request.settings.live.ticket_expiry
+    session_expiry = principal.token_expiry
+    if session_expiry is None:  # Basic credentials: the socket lives as long as a token would
+        session_expiry = int(time.time()) + request.settings.auth.token_expiry
+    ticket, exp = request.auth.tokens.issue_ticket(
+        principal.id, principal.container, expiry, principal.token_id, session_expiry
+    )
+    return json_response({"token": ticket, "expires": exp}, headers={"Cache-Control": "no-store"})
