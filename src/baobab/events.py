@@ -24,6 +24,7 @@ __all__ = [
     "ObjectMoved",
     "ObjectRemoved",
     "PrincipalsChanged",
+    "TokenRevoked",
     "UserLoggedIn",
     "WorkflowTransitioned",
 ]
@@ -118,3 +119,10 @@ class PrincipalsChanged(Event):
 
     container: str  # the container's path
     ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class TokenRevoked(Event):
+    """A token was logged out (``@logout``): sockets opened with it close."""
+
+    token_id: str

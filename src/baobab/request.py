@@ -17,7 +17,7 @@ from baobab.config.settings import Settings
 from baobab.content.events import object_event
 from baobab.database.transactions import committed_tid
 from baobab.errors import BadRequest, MalformedJSON, UnsupportedMediaType
-from baobab.events import ObjectEvent, PrincipalsChanged
+from baobab.events import Event, ObjectEvent, PrincipalsChanged, TokenRevoked
 from baobab.security.authentication import Authenticator, Credentials
 from baobab.security.policy import Checker, SecurityPolicy
 from baobab.security.principals import ANONYMOUS_PRINCIPAL, Principal
@@ -32,6 +32,9 @@ __all__ = [
     "json_response",
     "media_of",
 ]
+
+
+_PUSHED = (ObjectEvent, PrincipalsChanged, TokenRevoked)  # what live push needs to hear of
 
 
 def media_of(content_type: str | None) -> str:
@@ -119,7 +122,7 @@ class Request:
     after_commit: list[tuple[Callable[..., Any], Any]] = field(default_factory=list)
     committed: bool = False
     # object events of this attempt for live push (baobab.live), and the committed tid
-    outbox: list[ObjectEvent | PrincipalsChanged] = field(default_factory=list)
+    outbox: list[Event] = field(default_factory=list)
     tid: int = 0
     websocket: bool = False  # the handshake of a WebSocket (``@ws``), not an HTTP request
     _hooked: bool = False
@@ -159,7 +162,7 @@ class Request:
                 self.after_commit.append((info.handler, detached))
             else:
                 info.handler(event)
-        if isinstance(event, ObjectEvent | PrincipalsChanged):
+        if isinstance(event, _PUSHED):
             self._hook()
             self.outbox.append(detached)
 

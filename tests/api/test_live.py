@@ -441,3 +441,35 @@ async def test_roles_changes_reach_open_sockets(
             while True:
                 await ws.receive_json()
         assert closed.value.code == 4001
+
+
+async def test_sockets_close_when_their_token_ends(
+    baobab_app: BaobabApp, client: BaobabClient, site: str, tmp_path: Path
+) -> None:
+    token = await _token(client, "", "editor", TEST_USERS["editor"][0])
+    ticket = (await client.with_token(token).get(f"{site}/@wstoken")).json()["token"]
+    async with (
+        ws_connect(baobab_app, f"{site}/@ws", headers={"authorization": f"Bearer {token}"}) as a,
+        ws_connect(baobab_app, f"{site}/@ws", query=f"ws_token={ticket}") as b,
+        ws_connect(baobab_app, f"{site}/@ws", headers=user("editor")) as basic_auth,
+    ):
+        await subscribe(basic_auth)
+        assert (await client.with_token(token).post("/@logout")).status_code == 204
+        for ws in (a, b):  # the socket opened with the token, and the one with its ticket
+            with pytest.raises(Closed) as closed:
+                await ws.receive_json()
+            assert closed.value.code == 4001 and "logged out" in closed.value.reason
+        await doc(client, site, "still")  # Basic credentials have no token to end
+        assert (await event(basic_auth))["@id"].endswith("/still")
+    app = BaobabApp(make_settings(tmp_path / "expiry", "filestorage", auth={"token_expiry": 1}))
+    await app.startup()
+    try:
+        async with _root_client(app) as c:
+            short = await _token(c, "", "editor", TEST_USERS["editor"][0])
+        headers = {"authorization": f"Bearer {short}"}
+        async with ws_connect(app, "/db/@ws", headers=headers) as ws:
+            with pytest.raises(Closed) as closed:
+                await ws.receive_json()
+            assert closed.value.code == 4001 and "expired" in closed.value.reason
+    finally:
+        await app.shutdown()

@@ -22,13 +22,12 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from baobab.live.backlog import Backlog
-from baobab.live.wire import Batch, PrincipalsMessage, cursor_key, decode_message, encode_message
+from baobab.live.wire import Batch, Message, cursor_key, decode_message, encode_message
 
-__all__ = ["Bus", "MemoryBus", "RedisBus", "make_bus"]
+__all__ = ["Bus", "MemoryBus", "Message", "RedisBus", "make_bus"]
 
 logger = logging.getLogger(__name__)
 
-Message = Batch | PrincipalsMessage
 Deliver = Callable[[Message], None]
 
 _QUEUE_LIMIT = 100_000  # messages waiting for Redis before the oldest are dropped

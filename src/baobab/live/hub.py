@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 
 from baobab.live.bus import Bus, Message
-from baobab.live.wire import Batch, PrincipalsMessage, push_shape
+from baobab.live.wire import Batch, PrincipalsMessage, RevokedMessage, push_shape
 from baobab.security.principals import Principal
 
 __all__ = [
@@ -210,6 +210,11 @@ class Hub:
     def deliver(self, message: Message) -> None:
         if isinstance(message, PrincipalsMessage):
             self._principals_changed(message)
+            return
+        if isinstance(message, RevokedMessage):
+            for conn in list(self.connections):
+                if conn.principal.token_id == message.token_id:
+                    conn.close(CLOSE_AUTH, "the token was logged out")
             return
         for index, event in enumerate(message.events):
             self._deliver_event(message, index, event)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from baobab.config.settings import Settings
-from baobab.events import ObjectEvent, PrincipalsChanged
+from baobab.events import Event, ObjectEvent, PrincipalsChanged, TokenRevoked
 from baobab.live.bus import Bus, make_bus
 from baobab.live.hub import CLOSE_GOING_AWAY, Hub, Resolve
-from baobab.live.wire import PrincipalsMessage, batch_of
+from baobab.live.wire import PrincipalsMessage, RevokedMessage, batch_of
 
 __all__ = ["Live"]
 
@@ -17,6 +17,7 @@ class Live:
     def __init__(self, settings: Settings, last_tids: dict[str, int]) -> None:
         self.settings = settings.live
         self.last_tids = last_tids
+        self.system = next(iter(settings.databases))
         pubsub = settings.pubsub
         self.bus: Bus = make_bus(pubsub.redis, pubsub.prefix, settings.live.backlog)
         self.hub = Hub(self.bus)
@@ -25,7 +26,7 @@ class Live:
         self.hub.resolve = resolve
         await self.bus.start(self.hub.deliver, self.last_tids)
 
-    def publish(self, tid: int, events: Sequence[ObjectEvent | PrincipalsChanged]) -> None:
+    def publish(self, tid: int, events: Sequence[Event]) -> None:
         """A committed transaction's events (all in one database: a request touches one)."""
         objects = [e for e in events if isinstance(e, ObjectEvent)]
         if objects:
@@ -36,6 +37,8 @@ class Live:
                 db = event.container.split("/")[1]
                 message = PrincipalsMessage(db=db, container=event.container, ids=event.ids)
                 self.bus.publish(message)
+            elif isinstance(event, TokenRevoked):
+                self.bus.publish(RevokedMessage(db=self.system, token_id=event.token_id))
 
     async def close(self) -> None:
         self.hub.close_all(CLOSE_GOING_AWAY, "server shutting down")

@@ -18,7 +18,9 @@ from baobab.events import ObjectEvent, ObjectModified, ObjectMoved, WorkflowTran
 
 __all__ = [
     "Batch",
+    "Message",
     "PrincipalsMessage",
+    "RevokedMessage",
     "batch_of",
     "cursor_key",
     "decode_message",
@@ -142,16 +144,31 @@ class PrincipalsMessage:
     ids: tuple[str, ...]
 
 
-def encode_message(message: Batch | PrincipalsMessage) -> bytes:
+@dataclass(frozen=True, slots=True)
+class RevokedMessage:
+    """A token was logged out: sockets opened with it close."""
+
+    db: str  # the system database (the bus orders messages per database)
+    token_id: str
+
+
+Message = Batch | PrincipalsMessage | RevokedMessage
+
+
+def encode_message(message: Message) -> bytes:
     if isinstance(message, Batch):
         return orjson.dumps({"k": "tx", "db": message.db, "tid": message.tid, "e": message.events})
+    if isinstance(message, RevokedMessage):
+        return orjson.dumps({"k": "revoked", "db": message.db, "jti": message.token_id})
     return orjson.dumps(
         {"k": "principals", "db": message.db, "ctr": message.container, "ids": list(message.ids)}
     )
 
 
-def decode_message(raw: bytes) -> Batch | PrincipalsMessage:
+def decode_message(raw: bytes) -> Message:
     data = orjson.loads(raw)
     if data["k"] == "tx":
         return Batch(db=data["db"], tid=data["tid"], events=data["e"])
+    if data["k"] == "revoked":
+        return RevokedMessage(db=data["db"], token_id=data["jti"])
     return PrincipalsMessage(db=data["db"], container=data["ctr"], ids=tuple(data["ids"]))

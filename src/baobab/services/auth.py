@@ -11,7 +11,7 @@ from typing import Any
 from baobab.config.declarations import service
 from baobab.content.interfaces import IApplication, IContainer
 from baobab.errors import Unauthorized, ValidationError
-from baobab.events import UserLoggedIn
+from baobab.events import TokenRevoked, UserLoggedIn
 from baobab.location import resource_path
 from baobab.request import Request, Response, json_response
 from baobab.security.principals import Principal
@@ -67,6 +67,7 @@ def logout(request: Request) -> Response:
     assert principal.token_id is not None and principal.token_expiry is not None
     system = request.conn.get_connection(next(iter(request.settings.databases)))
     revoke(system, principal.token_id, principal.token_expiry)
+    request.notify(TokenRevoked(actor=principal.id, token_id=principal.token_id))
     return Response(status=204, content_type=None, commit=True)
 
 
