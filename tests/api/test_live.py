@@ -57,6 +57,21 @@ async def doc(client: BaobabClient, where: str, id_: str, **extra: Any) -> str:
     return f"{where}/{id_}"
 
 
+async def closed_with(ws: WebSocket, code: int) -> str:
+    """Read up to the close: the ``close`` frame announcing ``code``, then the close itself;
+    the reason."""
+    while True:
+        frame = await ws.receive_json()
+        if frame["type"] == "close":
+            break
+    assert frame["code"] == code, frame
+    with pytest.raises(Closed) as closed:
+        await ws.receive_json()
+    assert (closed.value.code, closed.value.reason) == (code, frame["reason"])
+    reason: str = frame["reason"]
+    return reason
+
+
 def cursor(frame: dict[str, Any]) -> tuple[int, int]:
     tid, _, index = frame["cursor"].partition("-")
     return int(tid, 16), int(index, 16)
@@ -265,17 +280,13 @@ async def test_limits(tmp_path: Path) -> None:
             answer = await ws.receive_json()
             assert answer["type"] == "error" and answer["error"]["details"] == {"limit": 2}
             await ws.send_text("[" + " " * 300 + "]")
-            with pytest.raises(Closed) as closed:
-                await ws.receive_json()
-            assert closed.value.code == 1009
+            await closed_with(ws, 1009)
         async with ws_connect(app, "/db/@ws", headers=ROOT) as ws:
             await subscribe(ws)
             async with _root_client(app) as local:
                 resp = await local.post("/db", json={"@type": "Container", "id": "s"})
                 assert resp.status_code == 201
-            with pytest.raises(Closed) as closed:  # one event frame is over 200 bytes
-                await ws.receive_json()
-            assert closed.value.code == 4008
+            await closed_with(ws, 4008)  # one event frame is over 200 bytes
     finally:
         await app.shutdown()
 
@@ -437,10 +448,7 @@ async def test_roles_changes_reach_open_sockets(
         assert "/probe" in frame["@id"] and frame["event"] == "added"
         resp = await client.patch(f"{site}/@users/bob", json={"disabled": True})
         assert resp.status_code == 204, resp.text
-        with pytest.raises(Closed) as closed:
-            while True:
-                await ws.receive_json()
-        assert closed.value.code == 4001
+        assert "disabled" in await closed_with(ws, 4001)
 
 
 async def test_sockets_close_when_their_token_ends(
@@ -456,9 +464,7 @@ async def test_sockets_close_when_their_token_ends(
         await subscribe(basic_auth)
         assert (await client.with_token(token).post("/@logout")).status_code == 204
         for ws in (a, b):  # the socket opened with the token, and the one with its ticket
-            with pytest.raises(Closed) as closed:
-                await ws.receive_json()
-            assert closed.value.code == 4001 and "logged out" in closed.value.reason
+            assert "logged out" in await closed_with(ws, 4001)
         await doc(client, site, "still")  # Basic credentials have no token to end
         assert (await event(basic_auth))["@id"].endswith("/still")
     app = BaobabApp(make_settings(tmp_path / "expiry", "filestorage", auth={"token_expiry": 1}))
@@ -468,8 +474,17 @@ async def test_sockets_close_when_their_token_ends(
             short = await _token(c, "", "editor", TEST_USERS["editor"][0])
         headers = {"authorization": f"Bearer {short}"}
         async with ws_connect(app, "/db/@ws", headers=headers) as ws:
-            with pytest.raises(Closed) as closed:
-                await ws.receive_json()
-            assert closed.value.code == 4001 and "expired" in closed.value.reason
+            assert "expired" in await closed_with(ws, 4001)
     finally:
         await app.shutdown()
+
+
+async def test_shutdown_closes_sockets_with_1001(tmp_path: Path) -> None:
+    app = await _own_app(tmp_path)
+    try:
+        async with ws_connect(app, "/db/@ws", headers=ROOT) as ws:
+            await subscribe(ws)
+            await app.shutdown()
+            assert "shutting down" in await closed_with(ws, 1001)
+    finally:
+        await app.shutdown()  # a second shutdown does nothing

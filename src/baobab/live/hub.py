@@ -80,10 +80,15 @@ class Connection:
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
     queue: deque[bytes] = field(default_factory=deque)
     queued: int = 0
-    closed: bool = False
+    closing: tuple[int, str] | None = None  # set by close(): the code and reason to send
+    gone: bool = False  # the client left, or writing to it failed
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _writer: asyncio.Task[None] | None = None
     _next_id: int = 0
+
+    @property
+    def closed(self) -> bool:
+        return self.closing is not None or self.gone
 
     def new_subscription_id(self) -> str:
         self._next_id += 1
@@ -106,35 +111,46 @@ class Connection:
         self._writer = asyncio.get_running_loop().create_task(self._write())
 
     async def _write(self) -> None:
+        """Send queued frames in order; after :meth:`close`, the ``close`` frame and then the
+        WebSocket close."""
         try:
-            while not self.closed:
-                if not self.queue:
+            while not self.gone:
+                if self.queue:
+                    frame = self.queue.popleft()
+                    self.queued -= len(frame)
+                    await self.send(frame)
+                elif self.closing is not None:
+                    await self.close_socket(*self.closing)
+                    return
+                else:
                     self._wake.clear()
                     await self._wake.wait()
-                    continue
-                frame = self.queue.popleft()
-                self.queued -= len(frame)
-                await self.send(frame)
         except asyncio.CancelledError:
             raise
         except Exception:  # the socket went away under us: the reader sees the disconnect
-            self.closed = True
+            self.gone = True
 
     def close(self, code: int, reason: str) -> None:
-        """Close the socket (once); frames still queued are dropped."""
+        """Close the socket (once): frames still queued are dropped; the client first gets
+        ``{"type": "close", "code", "reason"}``, then the WebSocket close. The frame says it
+        in band because a server may hold the close back while it waits for the client
+        (Granian 2.8 sends it only once the client sends something; docs/live.md)."""
         if self.closed:
             return
-        self.closed = True
+        self.closing = (code, reason)
         self.queue.clear()
+        self.queue.append(orjson.dumps({"type": "close", "code": code, "reason": reason}))
         self.queued = 0
         self._wake.set()
-        task = asyncio.get_running_loop().create_task(self.close_socket(code, reason))
-        _background.add(task)
-        task.add_done_callback(_background.discard)
+
+    async def wait_closed(self) -> None:
+        """Wait for the writer to have sent what :meth:`close` asked for."""
+        if self._writer is not None:
+            await asyncio.gather(self._writer, return_exceptions=True)
 
     async def drain(self) -> None:
-        """Wait for the writer to stop (after ``close`` or a disconnect)."""
-        self.closed = True
+        """Stop the writer (the client has gone)."""
+        self.gone = True
         self._wake.set()
         if self._writer is not None:
             self._writer.cancel()
@@ -202,9 +218,16 @@ class Hub:
                 del self._by_path[sub.path]
         return True
 
-    def close_all(self, code: int, reason: str) -> None:
-        for conn in list(self.connections):
+    async def close_all(self, code: int, reason: str, grace: float = 1.0) -> None:
+        """Close every socket, giving their writers ``grace`` seconds to say so."""
+        conns = list(self.connections)
+        for conn in conns:
             conn.close(code, reason)
+        if conns:
+            waiting = [asyncio.ensure_future(conn.wait_closed()) for conn in conns]
+            _, late = await asyncio.wait(waiting, timeout=grace)
+            for task in late:
+                task.cancel()
 
     # delivery -------------------------------------------------------------------------------
     def deliver(self, message: Message) -> None:

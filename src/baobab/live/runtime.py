@@ -41,5 +41,5 @@ class Live:
                 self.bus.publish(RevokedMessage(db=self.system, token_id=event.token_id))
 
     async def close(self) -> None:
-        self.hub.close_all(CLOSE_GOING_AWAY, "server shutting down")
+        await self.hub.close_all(CLOSE_GOING_AWAY, "server shutting down")
         await self.bus.close()
