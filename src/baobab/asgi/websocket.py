@@ -166,12 +166,20 @@ async def handle_websocket(state: AppState, scope: Scope, receive: Receive, send
         await _deny(send, scope, response)
         return
     info = orjson.loads(response.body)
+    principal, url = request.principal, request.base_url
+    del request, response  # a socket lives long: keep only what it needs (fewer GC objects)
     await send({"type": "websocket.accept"})
-    await _serve(state, request, info, receive, send)
+    await _serve(state, receive, send, principal=principal, url=url, info=info)
 
 
 async def _serve(
-    state: AppState, request: Request, info: dict[str, Any], receive: Receive, send: Send
+    state: AppState,
+    receive: Receive,
+    send: Send,
+    *,
+    principal: Principal,
+    url: str,
+    info: dict[str, Any],
 ) -> None:
     settings = state.settings.live
 
@@ -182,9 +190,9 @@ async def _serve(
         await send({"type": "websocket.close", "code": code, "reason": reason})
 
     conn = Connection(
-        principal=request.principal,
+        principal=principal,
         scope=info["path"],
-        base_url=request.base_url,
+        base_url=url,
         send=send_frame,
         close_socket=close,
         max_queued=settings.max_queued_bytes,
@@ -193,7 +201,7 @@ async def _serve(
     hub = state.live.hub
     hub.add(conn)
     session = Session(hub, conn, info["db"])
-    expiry = request.principal.token_expiry
+    expiry = principal.token_expiry
     timer = None
     if expiry is not None:
         timer = asyncio.get_running_loop().call_later(
