@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from baobab.live.wire import Batch, cursor_key
+from baobab.live.wire import Batch, cursor_key, decode_message, encode_message
 
 __all__ = ["Backlog", "Replay"]
 
@@ -30,7 +30,11 @@ class Backlog:
     def __init__(self, limit: int, horizon: tuple[int, int]) -> None:
         self.limit = limit
         self.horizon = horizon
-        self._batches: deque[tuple[int, Batch]] = deque()
+        # (sequence, cursors, the batch encoded): bytes, strings and tuples only. A backlog
+        # lives long and churns with every write; objects the garbage collector tracks
+        # would be promoted to its oldest generation and bring full collections (tens of
+        # milliseconds each) every few thousand writes. A replay decodes what it needs.
+        self._records: deque[tuple[int, tuple[str, ...], bytes]] = deque()
         self._where: dict[str, tuple[int, int]] = {}  # cursor → (sequence, index)
         self._next = 0
         self._size = 0
@@ -40,23 +44,24 @@ class Backlog:
 
     @property
     def newest(self) -> str | None:
-        return self._batches[-1][1].last if self._batches else None
+        return self._records[-1][1][-1] if self._records else None
 
     def append(self, batch: Batch) -> None:
         if not batch.events:
             return
         seq = self._next
         self._next += 1
-        self._batches.append((seq, batch))
-        for index, event in enumerate(batch.events):
-            self._where[event["cursor"]] = (seq, index)
-        self._size += len(batch.events)
-        while self._size > self.limit and len(self._batches) > 1:
-            _, old = self._batches.popleft()
-            for event in old.events:
-                self._where.pop(event["cursor"], None)
-            self._size -= len(old.events)
-            self.horizon = max(self.horizon, cursor_key(old.last))
+        cursors = tuple(event["cursor"] for event in batch.events)
+        self._records.append((seq, cursors, encode_message(batch)))
+        for index, cursor in enumerate(cursors):
+            self._where[cursor] = (seq, index)
+        self._size += len(cursors)
+        while self._size > self.limit and len(self._records) > 1:
+            _, old, _ = self._records.popleft()
+            for cursor in old:
+                self._where.pop(cursor, None)
+            self._size -= len(old)
+            self.horizon = max(self.horizon, cursor_key(old[-1]))
 
     def since(self, cursor: str) -> Replay:
         """The events after ``cursor`` (ValueError if it is not a cursor)."""
@@ -64,22 +69,26 @@ class Backlog:
         found = self._where.get(cursor)
         if found is not None:
             seq, index = found
-            return Replay(list(self._after(seq, index)), gap=False)
+            start = seq - self._records[0][0]
+            events = [
+                (batch, i)
+                for position, batch in self._decoded(start)
+                for i in range(index + 1 if position == start else 0, len(batch.events))
+            ]
+            return Replay(events, gap=False)
         # Not held: complete if it is no older than the horizon; then the events after it
         # are those with a greater key (order by cursor is delivery order but for commits
         # that finished at the same moment on different threads or processes).
         events = [
             (batch, i)
-            for _, batch in self._batches
+            for _, batch in self._decoded(0)
             for i, event in enumerate(batch.events)
             if cursor_key(event["cursor"]) > key
         ]
         return Replay(events, gap=key < self.horizon)
 
-    def _after(self, seq: int, index: int) -> Iterator[tuple[Batch, int]]:
-        start = seq - self._batches[0][0]
-        for position in range(start, len(self._batches)):
-            batch = self._batches[position][1]
-            first = index + 1 if position == start else 0
-            for i in range(first, len(batch.events)):
-                yield batch, i
+    def _decoded(self, start: int) -> Iterator[tuple[int, Batch]]:
+        for position in range(start, len(self._records)):
+            message = decode_message(self._records[position][2])
+            assert isinstance(message, Batch)
+            yield position, message

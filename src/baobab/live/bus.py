@@ -17,7 +17,9 @@ replay and live delivery never disagree.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
+from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -49,6 +51,10 @@ class MemoryBus:
         self.limit = limit
         self.backlogs: dict[str, Backlog] = {}
         self._deliver: Deliver | None = None
+        self._pending: deque[Message] = deque()
+        # Flushes run in a context of their own: a callback scheduled in the request's
+        # context would keep that context (and what its variables reach) alive with it.
+        self._context = contextvars.Context()
 
     async def start(self, deliver: Deliver, last_tids: dict[str, int]) -> None:
         self._deliver = deliver
@@ -59,7 +65,13 @@ class MemoryBus:
         """Deliver on the loop's next turn (after the writing request's answer is on its
         way), in publication order; backlog and delivery in the same step, so a socket
         subscribing with ``since`` meanwhile never gets an event twice."""
-        asyncio.get_running_loop().call_soon(self._arrived, message)
+        if not self._pending:
+            asyncio.get_running_loop().call_soon(self._flush, context=self._context)
+        self._pending.append(message)
+
+    def _flush(self) -> None:
+        while self._pending:
+            self._arrived(self._pending.popleft())
 
     def _arrived(self, message: Message) -> None:
         if isinstance(message, Batch):

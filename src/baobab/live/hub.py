@@ -241,6 +241,7 @@ class Hub:
             return
         for index, event in enumerate(message.events):
             self._deliver_event(message, index, event)
+        message.frames = None  # a replay encodes again, for its one socket
 
     def _matching(self, event: dict[str, Any]) -> Iterator[Subscription]:
         paths = [event["path"]]

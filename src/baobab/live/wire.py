@@ -83,10 +83,10 @@ class Batch:
 
     db: str
     tid: int
-    events: list[dict[str, Any]]
+    events: tuple[dict[str, Any], ...]
     # frames already encoded for a base URL (``@id`` is absolute): one encoding per batch
-    # and URL, shared by every socket that receives it
-    frames: dict[tuple[int, str, str], bytes] = field(default_factory=dict, repr=False)
+    # and URL, shared by every socket that receives it; dropped once delivered
+    frames: dict[tuple[int, str, str], bytes] | None = field(default=None, repr=False)
 
     @property
     def first(self) -> str:
@@ -101,6 +101,8 @@ class Batch:
     def frame(self, index: int, base_url: str, as_removal: bool = False) -> bytes:
         """Event ``index`` as the frame a socket on ``base_url`` receives."""
         key = (index, base_url, "removed" if as_removal else "")
+        if self.frames is None:
+            self.frames = {}
         frame = self.frames.get(key)
         if frame is None:
             frame = self.frames[key] = orjson.dumps(
@@ -133,7 +135,7 @@ def batch_of(db: str, tid: int, events: Iterable[ObjectEvent]) -> Batch:
     return Batch(
         db=db,
         tid=tid,
-        events=[_event_dict(e, f"{prefix}-{i:x}") for i, e in enumerate(events)],
+        events=tuple(_event_dict(e, f"{prefix}-{i:x}") for i, e in enumerate(events)),
     )
 
 
@@ -179,7 +181,7 @@ def _frozen(value: Any) -> Any:
 def decode_message(raw: bytes) -> Message:
     data = orjson.loads(raw)
     if data["k"] == "tx":
-        return Batch(db=data["db"], tid=data["tid"], events=[_frozen(e) for e in data["e"]])
+        return Batch(db=data["db"], tid=data["tid"], events=tuple(_frozen(e) for e in data["e"]))
     if data["k"] == "revoked":
         return RevokedMessage(db=data["db"], token_id=data["jti"])
     return PrincipalsMessage(db=data["db"], container=data["ctr"], ids=tuple(data["ids"]))
