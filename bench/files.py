@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as dt
 import hashlib
 import http.client
 import json
@@ -908,15 +907,8 @@ def remove(workdir: Path, *, keep: bool) -> None:
 def write_json(
     args: argparse.Namespace, commit: str, rows: list[Row], uploads: list[UploadMemory]
 ) -> None:
-    now = dt.datetime.now(dt.UTC)
-    out = {
-        "date": now.isoformat(timespec="seconds"),
+    data = {
         "commit": commit,
-        "machine": {
-            "cpus": os.cpu_count(),
-            "loadavg": Path("/proc/loadavg").read_text().split()[:3],
-        },
-        "args": vars(args),
         "downloads": [
             {**asdict(r), "json_p50": r.json_p50, "json_p99": r.json_p99, "json_max": r.json_max}
             for r in rows
@@ -930,7 +922,7 @@ def write_json(
             for u in uploads
         ],
     }
-    base.write_results(out, f"{now:%Y%m%dT%H%M%S}-files")
+    base.write_results(args, "files", data)
 
 
 if __name__ == "__main__":

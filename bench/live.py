@@ -33,12 +33,10 @@ import argparse
 import asyncio
 import base64
 import contextlib
-import datetime as dt
 import hashlib
 import itertools
 import multiprocessing as mp
 import os
-import platform
 import shlex
 import shutil
 import statistics
@@ -1010,18 +1008,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
     print_report(args, report)
     if not args.no_json:
-        now = dt.datetime.now(dt.UTC)
-        out = {
-            "date": now.isoformat(timespec="seconds"),
-            "machine": {
-                "cpus": os.cpu_count(),
-                "platform": platform.platform(),
-                "loadavg": Path("/proc/loadavg").read_text().split()[:3],
-            },
-            "args": vars(args),
-            **asdict(report),
-        }
-        base.write_results(out, f"{now:%Y%m%dT%H%M%S}-live")
+        base.write_results(args, "live", asdict(report))
     return 0
 
 

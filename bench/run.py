@@ -545,8 +545,22 @@ def memory(server_pid: int, pids: list[int]) -> list[Memory]:
     ]
 
 
-def write_results(out: dict[str, Any], stem: str) -> None:
-    """Keep a run's figures as ``bench/results/<stem>.json`` (git-ignored)."""
+def write_results(args: argparse.Namespace, name: str, data: dict[str, Any]) -> None:
+    """Keep a run's figures as ``bench/results/<time>-<name>.json`` (git-ignored): ``data``
+    with the date, the commit (unless ``data`` names one), the machine and the arguments."""
+    now = dt.datetime.now(dt.UTC)
+    out = {
+        "date": now.isoformat(timespec="seconds"),
+        "commit": source_version(),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "loadavg": Path("/proc/loadavg").read_text().split()[:3],
+        },
+        "args": vars(args),
+        **data,
+    }
+    stem = f"{now:%Y%m%dT%H%M%S}-{name}"
     folder = BENCH_DIR / "results"
     folder.mkdir(exist_ok=True)
     (folder / f"{stem}.json").write_text(json.dumps(out, indent=2) + "\n")
@@ -618,20 +632,11 @@ def source_version() -> str:
 
 
 def write_json(args: argparse.Namespace, results: list[Result], mem: list[Memory]) -> None:
-    now = dt.datetime.now(dt.UTC)
-    out = {
-        "date": now.isoformat(timespec="seconds"),
-        "commit": source_version(),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "loadavg": Path("/proc/loadavg").read_text().split()[:3],
-        },
-        "args": vars(args),
+    data = {
         "results": [{k: v for k, v in asdict(r).items() if k != "raw"} for r in results],
         "memory": [asdict(m) for m in mem],
     }
-    write_results(out, f"{now:%Y%m%dT%H%M%S}-{args.storage}-{args.threads_mode}")
+    write_results(args, f"{args.storage}-{args.threads_mode}", data)
 
 
 if __name__ == "__main__":

@@ -28,11 +28,9 @@ C/A. Writes the same as JSON to ``bench/results/``. See bench/README.md ("Securi
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import http.client
 import json
 import os
-import platform
 import shlex
 import shutil
 import statistics
@@ -541,18 +539,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def write_json(args: argparse.Namespace, report: Report) -> None:
-    now = dt.datetime.now(dt.UTC)
-    out = {
-        "date": now.isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "loadavg": Path("/proc/loadavg").read_text().split()[:3],
-        },
-        "args": vars(args),
-        **asdict(report),
-    }
-    base.write_results(out, f"{now:%Y%m%dT%H%M%S}-security-{args.storage}-{args.threads_mode}")
+    name = f"security-{args.storage}-{args.threads_mode}"
+    base.write_results(args, name, asdict(report))
 
 
 if __name__ == "__main__":
