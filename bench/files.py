@@ -49,7 +49,6 @@ import os
 import re
 import shlex
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -121,7 +120,7 @@ def started(
         wait_ready(proc, port, ready_path, log)
         yield proc
     finally:
-        stop(proc)
+        base.stop_process(proc)
 
 
 def wait_ready(proc: subprocess.Popen[bytes], port: int, path: str, log: Path) -> None:
@@ -134,25 +133,6 @@ def wait_ready(proc: subprocess.Popen[bytes], port: int, path: str, log: Path) -
                 return
         time.sleep(0.1)
     raise SystemExit(f"server did not answer on port {port} within 60 s:\n{log.read_text()}")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the process, SIGKILL it after 20 s; then SIGKILL any child it left behind."""
-    children: list[psutil.Process] = []
-    with contextlib.suppress(psutil.Error):
-        children = psutil.Process(proc.pid).children(recursive=True)
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    # psutil.Process remembers each child's start time: kill() never hits a reused PID
-    _, alive = psutil.wait_procs(children, timeout=5)
-    for child in alive:
-        with contextlib.suppress(psutil.Error):
-            child.kill()
 
 
 # --- the servers ------------------------------------------------------------------------------
@@ -863,14 +843,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    for tool in ("ab", "curl"):
-        if shutil.which(tool) is None:
-            raise SystemExit(f"{tool} is not installed (apt-get install apache2-utils curl)")
-    if args.nice:
-        try:
-            os.nice(args.nice)  # inherited by the servers, ab and curl
-        except PermissionError:
-            raise SystemExit("--nice below 0 needs root (or CAP_SYS_NICE)") from None
+    base.prepare(args, ("ab", "curl"), "apache2-utils curl")
     only = set(args.only or PARTS)
     commit = base.source_version()  # now: the tree may change while the benchmark runs
     workdir = Path(tempfile.mkdtemp(prefix="baobab-files-"))

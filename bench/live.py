@@ -991,13 +991,7 @@ def print_report(args: argparse.Namespace, report: Report) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed (apt-get install wrk)")
-    if args.nice:
-        try:
-            os.nice(args.nice)  # inherited by the server, wrk and the client processes
-        except PermissionError:
-            raise SystemExit("--nice below 0 needs root (or CAP_SYS_NICE)") from None
+    base.prepare(args, ("wrk",), "wrk")
     workdir = Path(tempfile.mkdtemp(prefix="baobab-bench-live-"))
     try:
         report = run_all(args, set(args.only or ("fanout", "big", "idle")), workdir)

@@ -46,6 +46,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 HOST = "127.0.0.1"
 ROOT_PASSWORD = "bench-root-password"
 JWT_SECRET = "bench-jwt-secret-that-is-long-enough-for-hs256-signing"
@@ -164,13 +166,7 @@ def running_server(config: Path, port: int, log: Path) -> Iterator[subprocess.Po
         wait_until_up(proc, port, log)
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc)
 
 
 def wait_until_up(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
@@ -545,6 +541,38 @@ def memory(server_pid: int, pids: list[int]) -> list[Memory]:
     ]
 
 
+def prepare(args: argparse.Namespace, tools: tuple[str, ...], packages: str) -> None:
+    """Check the load generators are installed; apply ``--nice`` (inherited by the server,
+    the load generators and client processes started afterwards)."""
+    for tool in tools:
+        if shutil.which(tool) is None:
+            raise SystemExit(f"{tool} is not installed (apt-get install {packages})")
+    if args.nice:
+        try:
+            os.nice(args.nice)
+        except PermissionError:
+            raise SystemExit("--nice below 0 needs root (or CAP_SYS_NICE)") from None
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the process, SIGKILL it after 20 s; then SIGKILL any child it left behind."""
+    children: list[psutil.Process] = []
+    with contextlib.suppress(psutil.Error):
+        children = psutil.Process(proc.pid).children(recursive=True)
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    # psutil.Process remembers each child's start time: kill() never hits a reused PID
+    _, alive = psutil.wait_procs(children, timeout=5)
+    for child in alive:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+
+
 def write_results(args: argparse.Namespace, name: str, data: dict[str, Any]) -> None:
     """Keep a run's figures as ``bench/results/<time>-<name>.json`` (git-ignored): ``data``
     with the date, the commit (unless ``data`` names one), the machine and the arguments."""
@@ -569,14 +597,7 @@ def write_results(args: argparse.Namespace, name: str, data: dict[str, Any]) -> 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    for tool in ("wrk", "h2load"):
-        if shutil.which(tool) is None:
-            raise SystemExit(f"{tool} is not installed")
-    if args.nice:
-        try:
-            os.nice(args.nice)  # inherited by the server and by wrk/h2load
-        except PermissionError:
-            raise SystemExit("--nice below 0 needs root (or CAP_SYS_NICE)") from None
+    prepare(args, ("wrk", "h2load"), "wrk nghttp2-client")
     workdir = Path(tempfile.mkdtemp(prefix="baobab-bench-"))
     try:
         if args.storage == "postgresql":
