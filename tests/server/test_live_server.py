@@ -18,7 +18,6 @@ import itertools
 import json
 import os
 import signal
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -34,14 +33,13 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Origin
 
-from baobab.testing import require_postgres, zap_postgres
+from baobab.testing import redis_url, require_postgres, require_redis, zap_postgres
 from conftest import JWT_SECRET, ROOT_PASSWORD, ServerProcess, Servers
 
 pytestmark = pytest.mark.server
 
 FRAME_TIMEOUT = 10.0  # seconds to wait for one frame (a bound, not an expectation)
 PASSWORD = "live-user-password"
-REDIS_URL = "redis://127.0.0.1:6379/0"
 READER, CONTRIBUTOR, REVIEWER = "baobab.Reader", "baobab.Contributor", "baobab.Reviewer"
 ROOT_BASIC = "Basic " + base64.b64encode(f"root:{ROOT_PASSWORD}".encode()).decode()
 
@@ -1018,28 +1016,14 @@ async def test_group_membership_is_re_read(live: LiveSite) -> None:
 # --- 10. two processes: PostgreSQL and Redis -------------------------------------------
 
 
-def require_redis() -> None:
-    """Skip when Redis is not on 127.0.0.1:6379 (fail under CI, where it must run)."""
-    try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=3).close()
-    except OSError as exc:
-        message = (
-            f"Redis unreachable at 127.0.0.1:6379 ({exc}); "
-            "start Redis: redis-server --daemonize yes"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-
-
 @pytest.fixture
 def redis_prefix() -> Iterator[str]:
-    require_redis()
+    url = require_redis()
     import redis
 
     prefix = f"baobab-test-{uuid.uuid4().hex}"
     yield prefix
-    client = redis.Redis.from_url(REDIS_URL)
+    client = redis.Redis.from_url(url)
     try:
         keys = list(client.scan_iter(match=f"{prefix}:*"))
         if keys:
@@ -1054,7 +1038,7 @@ def redis_instance(servers: Servers, dsn: str, prefix: str, name: str) -> Server
         servers,
         name,
         databases={"db": {"storage": "postgresql", "dsn": dsn}},
-        pubsub={"redis": REDIS_URL, "prefix": prefix},
+        pubsub={"redis": redis_url(), "prefix": prefix},
     )
     return servers.serve(config)
 

@@ -31,10 +31,11 @@ from baobab.request import (
     UploadNeeded,
     media_of,
 )
+from baobab.security.authentication import Credentials
 from baobab.serialization.etags import etag_for, etag_matches
 from baobab.types import Receive, Scope, Send
 
-__all__ = ["base_url", "handle_http", "publish_request"]
+__all__ = ["base_url", "handle_http", "new_request", "publish_request", "scope_headers"]
 
 _MAX_OFFLOADS = 4
 _BODYLESS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
@@ -67,12 +68,51 @@ async def read_body(receive: Receive, headers: dict[str, str], limit: int) -> by
             return b"".join(chunks)
 
 
+_HTTP_SCHEMES = {"ws": "http", "wss": "https"}  # a WebSocket's URLs are the API's
+
+
 def base_url(scope: Scope, headers: dict[str, str]) -> str:
     host = headers.get("host")
     if not host:
         server = scope.get("server")
         host = f"{server[0]}:{server[1]}" if server else "localhost"
-    return f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}"
+    scheme = scope.get("scheme", "http")
+    return f"{_HTTP_SCHEMES.get(scheme, scheme)}://{host}{scope.get('root_path', '')}"
+
+
+def scope_headers(scope: Scope) -> dict[str, str]:
+    """The request headers, names in lower case."""
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+
+
+def new_request(
+    state: AppState,
+    scope: Scope,
+    headers: dict[str, str],
+    credentials: Credentials,
+    *,
+    method: str,
+    body: bytes = b"",
+    streamed: bool = False,
+    websocket: bool = False,
+) -> Request:
+    """The :class:`Request` for an HTTP request or a WebSocket handshake."""
+    query = scope.get("query_string", b"").decode("latin-1")
+    return Request(
+        method=method,
+        path=scope["path"],
+        query=dict(parse_qsl(query, keep_blank_values=True)),
+        headers=headers,
+        body=body,
+        base_url=base_url(scope, headers),
+        credentials=credentials,
+        registry=state.registry,
+        policy=state.policy,
+        settings=state.settings,
+        auth=state.authenticator,
+        streamed=streamed,
+        websocket=websocket,
+    )
 
 
 def _streams(method: str, path: str, headers: dict[str, str]) -> bool:
@@ -104,30 +144,15 @@ async def _respond(state: AppState, scope: Scope, receive: Receive, request: Req
 
 async def _request(state: AppState, scope: Scope, receive: Receive) -> Request:
     method: str = scope["method"]
-    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-    settings = state.settings
+    headers = scope_headers(scope)
     body = b""
     streamed = _streams(method, scope["path"], headers)
     if not streamed and (method not in _BODYLESS or "content-length" in headers):
-        body = await read_body(receive, headers, settings.request.max_body_size)
+        body = await read_body(receive, headers, state.settings.request.max_body_size)
     credentials = await state.authenticator.authenticate(headers.get("authorization"))
-    request = Request(
-        method=method,
-        path=scope["path"],
-        query=dict(
-            parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-        ),
-        headers=headers,
-        body=body,
-        base_url=base_url(scope, headers),
-        credentials=credentials,
-        registry=state.registry,
-        policy=state.policy,
-        settings=settings,
-        auth=state.authenticator,
-        streamed=streamed,
+    return new_request(
+        state, scope, headers, credentials, method=method, body=body, streamed=streamed
     )
-    return request
 
 
 async def publish_request(state: AppState, request: Request, receive: Receive) -> Response:

@@ -24,17 +24,16 @@ from urllib.parse import parse_qsl, urlsplit
 import orjson
 
 from baobab.asgi.errors import error_response, internal_error_response
-from baobab.asgi.http import base_url, publish_request
+from baobab.asgi.http import new_request, publish_request, scope_headers
 from baobab.asgi.state import AppState
 from baobab.database.transactions import ROOT_KEY, run_in_transaction, run_read
 from baobab.errors import BaobabError, Forbidden, Unauthorized
 from baobab.live.hub import CLOSE_AUTH, CLOSE_TOO_BIG, Connection
 from baobab.live.protocol import Session
 from baobab.request import Request, Response
-from baobab.security.authentication import Credentials, principal_for
+from baobab.security.authentication import Credentials
 from baobab.security.principals import Principal
 from baobab.security.tokens import is_revoked, revoke
-from baobab.security.users import user_folder
 from baobab.types import Receive, Scope, Send
 
 __all__ = ["handle_websocket"]
@@ -95,23 +94,10 @@ async def _use_ticket(state: AppState, jti: str, expiry: int) -> None:
 
 
 async def _handshake(state: AppState, scope: Scope, receive: Receive) -> tuple[Request, Response]:
-    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    headers = scope_headers(scope)
     query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
     credentials = await _credentials(state, query, headers)
-    request = Request(
-        method="GET",
-        path=scope["path"],
-        query={},
-        headers=headers,
-        body=b"",
-        base_url=base_url(scope, headers).replace("ws", "http", 1),
-        credentials=credentials,
-        registry=state.registry,
-        policy=state.policy,
-        settings=state.settings,
-        auth=state.authenticator,
-        websocket=True,
-    )
+    request = new_request(state, scope, headers, credentials, method="GET", websocket=True)
     return request, await publish_request(state, request, receive)
 
 
@@ -136,12 +122,7 @@ def resolver(state: AppState) -> Any:
 
         def read(zconn: Any) -> Principal | None:
             container = zconn.root()[ROOT_KEY].get(container_id)
-            folder = user_folder(container) if container is not None else None
-            user = folder.get_user(old.id) if folder is not None else None
-            if user is None or folder is None or user.disabled:
-                return None
-            assert old.container is not None
-            return principal_for(user, folder, old.container, old.token_id, old.token_expiry)
+            return state.authenticator.refresh(old, container)
 
         def unit() -> Principal | None:
             return run_read(db, read, connections=state.publisher.connections)
@@ -165,11 +146,11 @@ async def handle_websocket(state: AppState, scope: Scope, receive: Receive, send
     if response.status != 200:
         await _deny(send, scope, response)
         return
-    info = orjson.loads(response.body)
+    path: str = orjson.loads(response.body)["path"]
     principal, url = request.principal, request.base_url
     del request, response  # a socket lives long: keep only what it needs (fewer GC objects)
     await send({"type": "websocket.accept"})
-    await _serve(state, receive, send, principal=principal, url=url, info=info)
+    await _serve(state, receive, send, principal=principal, url=url, path=path)
 
 
 async def _serve(
@@ -179,7 +160,7 @@ async def _serve(
     *,
     principal: Principal,
     url: str,
-    info: dict[str, Any],
+    path: str,
 ) -> None:
     settings = state.settings.live
 
@@ -191,7 +172,7 @@ async def _serve(
 
     conn = Connection(
         principal=principal,
-        scope=info["path"],
+        scope=path,
         base_url=url,
         send=send_frame,
         close_socket=close,
@@ -200,7 +181,7 @@ async def _serve(
     )
     hub = state.live.hub
     hub.add(conn)
-    session = Session(hub, conn, info["db"])
+    session = Session(hub, conn, path.split("/")[1])
     expiry = principal.token_expiry
     timer = None
     if expiry is not None:

@@ -39,9 +39,6 @@ class Backlog:
         self._next = 0
         self._size = 0
 
-    def __len__(self) -> int:
-        return self._size
-
     @property
     def newest(self) -> str | None:
         return self._records[-1][1][-1] if self._records else None

@@ -21,7 +21,7 @@ import contextvars
 import logging
 from collections import deque
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from baobab.live.backlog import Backlog
 from baobab.live.wire import Batch, Message, cursor_key, decode_message, encode_message
@@ -36,21 +36,40 @@ _QUEUE_LIMIT = 100_000  # messages waiting for Redis before the oldest are dropp
 _READ_COUNT = 1000
 
 
-class Bus(Protocol):
-    backlogs: dict[str, Backlog]
+class Bus:
+    """What both buses share: a backlog per database, and handing each message that
+    arrives (in the bus's order) to the backlog and then to ``deliver``."""
 
-    async def start(self, deliver: Deliver, last_tids: dict[str, int]) -> None: ...
-
-    def publish(self, message: Message) -> None: ...
-
-    async def close(self) -> None: ...
-
-
-class MemoryBus:
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.backlogs: dict[str, Backlog] = {}
         self._deliver: Deliver | None = None
+
+    async def start(self, deliver: Deliver, last_tids: dict[str, int]) -> None:
+        raise NotImplementedError
+
+    def publish(self, message: Message) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        self._deliver = None
+
+    def _arrived(self, message: Message) -> None:
+        try:
+            if isinstance(message, Batch):
+                backlog = self.backlogs.get(message.db)
+                if backlog is None:
+                    return
+                backlog.append(message)
+            if self._deliver is not None:
+                self._deliver(message)
+        except Exception:  # one bad message must not stop the ones after it
+            logger.exception("live: delivering a message failed")
+
+
+class MemoryBus(Bus):
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
         self._pending: deque[Message] = deque()
         # Flushes run in a context of their own: a callback scheduled in the request's
         # context would keep that context (and what its variables reach) alive with it.
@@ -73,36 +92,19 @@ class MemoryBus:
         while self._pending:
             self._arrived(self._pending.popleft())
 
-    def _arrived(self, message: Message) -> None:
-        if isinstance(message, Batch):
-            backlog = self.backlogs.get(message.db)
-            if backlog is None:
-                return
-            backlog.append(message)
-        if self._deliver is not None:
-            try:
-                self._deliver(message)
-            except Exception:
-                logger.exception("live: delivering a message failed")
 
-    async def close(self) -> None:
-        self._deliver = None
-
-
-class RedisBus:
+class RedisBus(Bus):
     def __init__(self, url: str, prefix: str, limit: int) -> None:
         import redis.asyncio as aioredis
 
+        super().__init__(limit)
         self.url = url
         self.prefix = prefix
-        self.limit = limit
-        self.backlogs: dict[str, Backlog] = {}
         self._redis: Any = aioredis.from_url(url)
         self._reader_redis: Any = aioredis.from_url(url)
         self._queue: asyncio.Queue[Message] = asyncio.Queue()
         self._last: dict[str, str] = {}
         self._tasks: list[asyncio.Task[None]] = []
-        self._deliver: Deliver | None = None
 
     def stream(self, db: str) -> str:
         return f"{self.prefix}:events:{db}"
@@ -186,18 +188,6 @@ class RedisBus:
                     self._last[name] = entry_id.decode()
                     self._arrived(decode_message(fields[b"m"]))
 
-    def _arrived(self, message: Message) -> None:
-        if isinstance(message, Batch):
-            backlog = self.backlogs.get(message.db)
-            if backlog is None:
-                return
-            backlog.append(message)
-        if self._deliver is not None:
-            try:
-                self._deliver(message)
-            except Exception:
-                logger.exception("pubsub: delivering a message failed")
-
     async def close(self) -> None:
         """Send what is queued (briefly), then stop reading and writing."""
         for _ in range(50):
@@ -207,7 +197,7 @@ class RedisBus:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._deliver = None
+        await super().close()
         await self._close_clients()
 
     async def _close_clients(self) -> None:

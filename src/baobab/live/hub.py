@@ -157,9 +157,6 @@ class Connection:
             await asyncio.gather(self._writer, return_exceptions=True)
 
 
-_background: set[asyncio.Task[None]] = set()
-
-
 def _verdict(sub: Subscription, event: dict[str, Any]) -> bool | None:
     """Whether ``sub``'s socket gets ``event``: None (not at all), False (as it is) or True
     (as a removal: it may see the object no more, but could before the change)."""
@@ -183,7 +180,7 @@ class Hub:
         self.connections: set[Connection] = set()
         self._by_path: dict[str, set[Subscription]] = {}
         self._by_scope: dict[str, set[Connection]] = {}
-        self.delivered = 0  # frames queued, for the benchmarks and tests
+        self._refreshing: set[asyncio.Task[None]] = set()  # referenced until done
 
     # connections --------------------------------------------------------------------------
     def add(self, conn: Connection) -> None:
@@ -272,7 +269,6 @@ class Hub:
                 decided[conn] = verdict
         for conn, as_removal in decided.items():
             conn.push(batch.frame(index, conn.base_url, as_removal))
-        self.delivered += len(decided)
         for reason, audience in event.get("notices", ()):
             self._notify(batch, index, event, reason, audience)
 
@@ -331,8 +327,8 @@ class Hub:
                 continue
             if principal.id in ids or not principal.groups.isdisjoint(ids):
                 task = asyncio.get_running_loop().create_task(self._refresh(conn))
-                _background.add(task)
-                task.add_done_callback(_background.discard)
+                self._refreshing.add(task)
+                task.add_done_callback(self._refreshing.discard)
 
     async def _refresh(self, conn: Connection) -> None:
         if self.resolve is None:

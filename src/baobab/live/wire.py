@@ -93,11 +93,6 @@ class Batch:
         cursor: str = self.events[0]["cursor"]
         return cursor
 
-    @property
-    def last(self) -> str:
-        cursor: str = self.events[-1]["cursor"]
-        return cursor
-
     def frame(self, index: int, base_url: str, as_removal: bool = False) -> bytes:
         """Event ``index`` as the frame a socket on ``base_url`` receives."""
         key = (index, base_url, "removed" if as_removal else "")

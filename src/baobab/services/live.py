@@ -16,7 +16,6 @@ from baobab.content.interfaces import IContainer, IDatabaseRoot, IFolderish
 from baobab.errors import UpgradeRequired
 from baobab.location import resource_path
 from baobab.request import Request, Response, json_response
-from baobab.security.authentication import find_container
 
 __all__ = ["websocket", "wstoken"]
 
@@ -31,16 +30,7 @@ __all__ = ["websocket", "wstoken"]
 def websocket(request: Request) -> Response:
     if not request.websocket:
         raise UpgradeRequired()
-    context = request.context
-    container = find_container(context)
-    path = resource_path(context)
-    return json_response(
-        {
-            "path": path,
-            "db": path.split("/")[1],
-            "container": resource_path(container) if container is not None else None,
-        }
-    )
+    return json_response({"path": resource_path(request.context)})
 
 
 @service(method="GET", context=IContainer, name="@wstoken", permission="baobab.UseWebSockets")

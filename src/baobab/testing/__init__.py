@@ -11,7 +11,10 @@ from baobab.testing.kit import (
     last_commit,
     make_settings,
     postgres_dsn,
+    redis_url,
     require_postgres,
+    require_redis,
+    unavailable,
     zap_postgres,
 )
 
@@ -24,6 +27,9 @@ __all__ = [
     "last_commit",
     "make_settings",
     "postgres_dsn",
+    "redis_url",
     "require_postgres",
+    "require_redis",
+    "unavailable",
     "zap_postgres",
 ]

@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import msgspec
@@ -25,7 +25,10 @@ __all__ = [
     "last_commit",
     "make_settings",
     "postgres_dsn",
+    "redis_url",
     "require_postgres",
+    "require_redis",
+    "unavailable",
     "zap_postgres",
 ]
 
@@ -41,6 +44,7 @@ TEST_USERS: dict[str, tuple[str, list[str]]] = {
 }
 
 DSN_ENV = "BAOBAB_TEST_DSN"
+REDIS_ENV = "BAOBAB_TEST_REDIS"
 
 
 def postgres_dsn() -> str:
@@ -55,14 +59,40 @@ def require_postgres() -> str:
     try:
         psycopg2.connect(dsn, connect_timeout=3).close()
     except psycopg2.OperationalError as exc:
-        message = (
+        unavailable(
             f"PostgreSQL unreachable at {dsn!r} ({exc}); start it with "
             "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`"
         )
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
     return dsn
+
+
+def redis_url() -> str:
+    return os.environ.get(REDIS_ENV, "redis://127.0.0.1:6379/0")
+
+
+def require_redis() -> str:
+    """The Redis URL if Redis answers; else skip (fail under CI, where it must run)."""
+    import redis
+
+    url = redis_url()
+    client = redis.Redis.from_url(url, socket_connect_timeout=3)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        unavailable(
+            f"Redis unreachable at {url} ({exc}); start it with `redis-server --daemonize yes "
+            '--bind 127.0.0.1 --port 6379 --save "" --appendonly no`'
+        )
+    finally:
+        client.close()
+    return url
+
+
+def unavailable(message: str) -> NoReturn:
+    """A service a test needs is down: skip, but fail under CI (where it must run)."""
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 def zap_postgres(dsn: str) -> None:
