@@ -60,6 +60,7 @@ def get_object(request: Request) -> Response:
     context=IFolderish,
     permission="baobab.AddContent",
     summary="Create a child object",
+    body="negotiate",  # JSON, or a file (raw with Content-Disposition, or a form)
 )
 def create_child(request: Request) -> Response:
     if files.is_file_upload(request):  # a file, raw or in a form

@@ -110,7 +110,7 @@ def store_file(
         upload.spooled,
         filename=upload.filename,
         content_type=upload.content_type,
-        conn=request.conn,
+        conn=request.unit.conn,
         image_field=name if field.image else None,
     )
     operations.set_field(obj, name, value, request.principal.id)
@@ -127,8 +127,22 @@ def _digest(request: Request) -> Checksum | None:
     return content_digest(request.headers.get("content-digest"))
 
 
-@service(method="PUT", context=IResource, name="@upload", permission=MODIFY, allow_subpath=True)
-@service(method="PATCH", context=IResource, name="@upload", permission=MODIFY, allow_subpath=True)
+@service(
+    method="PUT",
+    context=IResource,
+    name="@upload",
+    permission=MODIFY,
+    allow_subpath=True,
+    body="stream",
+)
+@service(
+    method="PATCH",
+    context=IResource,
+    name="@upload",
+    permission=MODIFY,
+    allow_subpath=True,
+    body="stream",
+)
 def upload_raw(request: Request) -> Response:
     """Replace a file field with the raw body."""
     name, field = _field_from_path(request)
@@ -156,7 +170,14 @@ def _file_part(form: Form, names: tuple[str, ...]) -> UploadedFile:
     )
 
 
-@service(method="POST", context=IResource, name="@upload", permission=MODIFY, allow_subpath=True)
+@service(
+    method="POST",
+    context=IResource,
+    name="@upload",
+    permission=MODIFY,
+    allow_subpath=True,
+    body="stream",
+)
 def upload_form(request: Request) -> Response:
     """Replace a file field with the file part of a ``multipart/form-data`` body."""
     name, field = _field_from_path(request)

@@ -56,6 +56,8 @@ __all__ = ["tus_create", "tus_delete", "tus_head", "tus_options", "tus_patch"]
 
 VERSION = "1.0.0"
 ACCESS = "baobab.AccessContentInformation"
+# Every TUS answer names the protocol version, errors included (TUS 1.0, "Tus-Resumable").
+TUS_HEADERS = (("Tus-Resumable", VERSION),)
 _OFFSET_TYPE = "application/offset+octet-stream"
 
 
@@ -66,7 +68,9 @@ def _header(name: str, value: object) -> tuple[bytes, bytes]:
 def _check_version(request: Request) -> None:
     if request.headers.get("tus-resumable") != VERSION:
         raise PreconditionFailed(
-            f"Send Tus-Resumable: {VERSION}", details={"tus_version": [VERSION]}
+            f"Send Tus-Resumable: {VERSION}",
+            details={"tus_version": [VERSION]},
+            headers={"Tus-Version": VERSION},  # the versions this server speaks
         )
 
 
@@ -77,7 +81,14 @@ def _non_negative(request: Request, name: str) -> int:
     return int(raw)
 
 
-@service(method="OPTIONS", context=IResource, name="@tus", permission=ACCESS, summary="TUS")
+@service(
+    method="OPTIONS",
+    context=IResource,
+    name="@tus",
+    permission=ACCESS,
+    summary="TUS",
+    headers=TUS_HEADERS,
+)
 def tus_options(request: Request) -> Response:
     files = request.settings.files
     return Response(
@@ -115,7 +126,15 @@ def _expires(upload: TusUpload) -> tuple[bytes, bytes]:
     return _header("upload-expires", format_datetime(upload.expires, usegmt=True))
 
 
-@service(method="POST", context=IResource, name="@tus", permission=ACCESS, summary="TUS")
+@service(
+    method="POST",
+    context=IResource,
+    name="@tus",
+    permission=ACCESS,
+    summary="TUS: a new upload",
+    body="stream",  # creation-with-upload is refused unread
+    headers=TUS_HEADERS,
+)
 def tus_create(request: Request) -> Response:
     _check_version(request)
     if "upload-defer-length" in request.headers:
@@ -133,7 +152,7 @@ def tus_create(request: Request) -> Response:
     # blank values count as absent (a blank id or title is none); HEAD echoes the header
     metadata = {k: v for k, v in parse_metadata(raw).items() if v}
     field = _target(request, metadata)
-    tree = uploads(request.conn)
+    tree = uploads(request.unit.conn)
     purge_expired(tree)
     upload = TusUpload(
         length=length,
@@ -166,7 +185,7 @@ def _upload(request: Request) -> TusUpload:
     permission it needs, checked again."""
     if len(request.subpath) != 1:
         raise NotFound("Name an upload: …/@tus/{id}")
-    upload: TusUpload | None = uploads(request.conn).get(request.subpath[0])
+    upload: TusUpload | None = uploads(request.unit.conn).get(request.subpath[0])
     mine = upload is not None and (
         upload.owner == request.principal.id or request.security.is_manager()
     )
@@ -187,6 +206,7 @@ def _upload(request: Request) -> TusUpload:
     permission=ACCESS,
     allow_subpath=True,
     summary="TUS: an upload's offset (HEAD)",
+    headers=TUS_HEADERS,
 )
 def tus_head(request: Request) -> Response:
     _check_version(request)
@@ -209,11 +229,12 @@ def tus_head(request: Request) -> Response:
     permission=ACCESS,
     allow_subpath=True,
     summary="TUS: abandon an upload",
+    headers=TUS_HEADERS,
 )
 def tus_delete(request: Request) -> Response:
     _check_version(request)
     upload = _upload(request)
-    del uploads(request.conn)[upload.id]
+    del uploads(request.unit.conn)[upload.id]
     return Response(status=204, content_type=None)
 
 
@@ -224,6 +245,8 @@ def tus_delete(request: Request) -> Response:
     permission=ACCESS,
     allow_subpath=True,
     summary="TUS: append bytes",
+    body="stream",
+    headers=TUS_HEADERS,
 )
 def tus_patch(request: Request) -> Response:
     _check_version(request)
@@ -252,7 +275,7 @@ def tus_patch(request: Request) -> Response:
         upload.finish(location)  # kept until it expires: HEAD still answers
         headers.append(_header("location", location))
     elif spooled.size:
-        upload.append(blob_from_spool(spooled, request.conn), spooled.size)
+        upload.append(blob_from_spool(spooled, request.unit.conn), spooled.size)
     headers.append(_header("upload-offset", upload.offset))
     return Response(status=204, headers=headers, content_type=None)
 
