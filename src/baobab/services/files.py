@@ -32,6 +32,7 @@ from baobab.events import ObjectModified
 from baobab.location import resource_path
 from baobab.request import FileBody, Request, Response, json_response, media_of
 from baobab.schema.fields import File
+from baobab.security.vocabulary import MODIFY_CONTENT, VIEW
 from baobab.serialization.content import file_json
 from baobab.serialization.etags import etag_matches
 from baobab.services.guards import check_field_writes, check_if_match, require
@@ -51,7 +52,6 @@ __all__ = [
     "upload_raw",
 ]
 
-MODIFY = "baobab.ModifyContent"
 # What ?inline may show inline: media a browser displays without running anything in it
 # (HTML, SVG, XML and everything else stay attachments).
 _INLINE = frozenset(
@@ -127,8 +127,20 @@ def _digest(request: Request) -> Checksum | None:
     return content_digest(request.headers.get("content-digest"))
 
 
-@service(method="PUT", context=IResource, name="@upload", permission=MODIFY, allow_subpath=True)
-@service(method="PATCH", context=IResource, name="@upload", permission=MODIFY, allow_subpath=True)
+@service(
+    method="PUT",
+    context=IResource,
+    name="@upload",
+    permission=MODIFY_CONTENT.id,
+    allow_subpath=True,
+)
+@service(
+    method="PATCH",
+    context=IResource,
+    name="@upload",
+    permission=MODIFY_CONTENT.id,
+    allow_subpath=True,
+)
 def upload_raw(request: Request) -> Response:
     """Replace a file field with the raw body."""
     name, field = _field_from_path(request)
@@ -156,7 +168,13 @@ def _file_part(form: Form, names: tuple[str, ...]) -> UploadedFile:
     )
 
 
-@service(method="POST", context=IResource, name="@upload", permission=MODIFY, allow_subpath=True)
+@service(
+    method="POST",
+    context=IResource,
+    name="@upload",
+    permission=MODIFY_CONTENT.id,
+    allow_subpath=True,
+)
 def upload_form(request: Request) -> Response:
     """Replace a file field with the file part of a ``multipart/form-data`` body."""
     name, field = _field_from_path(request)
@@ -334,7 +352,7 @@ def download(request: Request, obj: Any, name: str, field: File) -> Response:
     method="GET",
     context=IResource,
     name="@download",
-    permission="baobab.View",
+    permission=VIEW.id,
     allow_subpath=True,
     summary="Download a file field",
 )

@@ -42,6 +42,7 @@ from baobab.events import ObjectAdded, ObjectModified
 from baobab.location import resource_path
 from baobab.request import Request, Response, media_of
 from baobab.security import lifecycle
+from baobab.security.vocabulary import ACCESS_CONTENT, ADD_CONTENT, MODIFY_CONTENT
 from baobab.services.files import (
     CREATE_FIELDS,
     check_create,
@@ -55,7 +56,6 @@ from baobab.services.guards import check_field_writes, require
 __all__ = ["tus_create", "tus_delete", "tus_head", "tus_options", "tus_patch"]
 
 VERSION = "1.0.0"
-ACCESS = "baobab.AccessContentInformation"
 _OFFSET_TYPE = "application/offset+octet-stream"
 
 
@@ -77,7 +77,9 @@ def _non_negative(request: Request, name: str) -> int:
     return int(raw)
 
 
-@service(method="OPTIONS", context=IResource, name="@tus", permission=ACCESS, summary="TUS")
+@service(
+    method="OPTIONS", context=IResource, name="@tus", permission=ACCESS_CONTENT.id, summary="TUS"
+)
 def tus_options(request: Request) -> Response:
     files = request.settings.files
     return Response(
@@ -101,12 +103,12 @@ def _target(request: Request, metadata: dict[str, str], *, with_id: bool = True)
         media = metadata.get("filetype") or metadata.get("content-type") or ""
         type_name = type_for(request, metadata.get("@type"), media)
         name, _ = file_field(request, type_name, None)
-        require(request, "baobab.AddContent", context)
+        require(request, ADD_CONTENT.id, context)
         keys = CREATE_FIELDS if with_id else CREATE_FIELDS[1:]
         check_create(request, type_name, name, {k: metadata[k] for k in keys if k in metadata})
         return None
     name, _ = file_field(request, context.type_name, field)
-    require(request, "baobab.ModifyContent", context)
+    require(request, MODIFY_CONTENT.id, context)
     check_field_writes(request, {name: None}, context.type_name, context)
     return name
 
@@ -115,7 +117,7 @@ def _expires(upload: TusUpload) -> tuple[bytes, bytes]:
     return _header("upload-expires", format_datetime(upload.expires, usegmt=True))
 
 
-@service(method="POST", context=IResource, name="@tus", permission=ACCESS, summary="TUS")
+@service(method="POST", context=IResource, name="@tus", permission=ACCESS_CONTENT.id, summary="TUS")
 def tus_create(request: Request) -> Response:
     _check_version(request)
     if "upload-defer-length" in request.headers:
@@ -184,7 +186,7 @@ def _upload(request: Request) -> TusUpload:
     method="GET",
     context=IResource,
     name="@tus",
-    permission=ACCESS,
+    permission=ACCESS_CONTENT.id,
     allow_subpath=True,
     summary="TUS: an upload's offset (HEAD)",
 )
@@ -206,7 +208,7 @@ def tus_head(request: Request) -> Response:
     method="DELETE",
     context=IResource,
     name="@tus",
-    permission=ACCESS,
+    permission=ACCESS_CONTENT.id,
     allow_subpath=True,
     summary="TUS: abandon an upload",
 )
@@ -221,7 +223,7 @@ def tus_delete(request: Request) -> Response:
     method="PATCH",
     context=IResource,
     name="@tus",
-    permission=ACCESS,
+    permission=ACCESS_CONTENT.id,
     allow_subpath=True,
     summary="TUS: append bytes",
 )
