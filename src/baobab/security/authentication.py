@@ -33,6 +33,7 @@ from baobab.security.principals import ANONYMOUS_PRINCIPAL, ROOT_ID, Principal
 from baobab.security.secrets import Secrets
 from baobab.security.tokens import TICKET_USE, TokenService
 from baobab.security.users import User, UserFolder, user_folder
+from baobab.security.vocabulary import MANAGER
 
 __all__ = [
     "Authenticator",
@@ -119,7 +120,7 @@ class Authenticator:
         self._users: dict[str, tuple[str, Principal]] = {
             ROOT_ID: (
                 secrets.root_password_hash,
-                Principal(id=ROOT_ID, roles=frozenset({"baobab.Manager"}), title="Root"),
+                Principal(id=ROOT_ID, roles=frozenset({MANAGER.id}), title="Root"),
             )
         }
         for login, user in settings.auth.users.items():

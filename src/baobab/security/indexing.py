@@ -18,12 +18,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from baobab.content.resources import Folder, Resource
-from baobab.security.policy import MANAGER, SecurityPolicy, effective_local_roles
+from baobab.security.policy import MANAGER, VIEW, SecurityPolicy, effective_local_roles
 from baobab.security.principals import user_token
 
 __all__ = ["VIEW", "allowed_tokens", "reindex"]
-
-VIEW = "baobab.View"
 
 
 def allowed_tokens(

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from baobab.content.resources import Folder, Resource
+from baobab.security import vocabulary
 from baobab.security.indexing import reindex
 from baobab.security.policy import SecurityPolicy
 from baobab.security.sharing import set_local_roles
@@ -19,7 +20,7 @@ from baobab.security.transitions import enter_initial_state, initialize
 
 __all__ = ["OWNER", "copied", "created", "moved", "repair"]
 
-OWNER = "baobab.Owner"
+OWNER = vocabulary.OWNER.id
 
 
 def _own(obj: Resource, principal_id: str) -> None:

@@ -15,17 +15,17 @@ from baobab.config.settings import NotificationRule
 from baobab.events import Notice
 from baobab.security.policy import SecurityPolicy, effective_local_roles
 from baobab.security.principals import user_token
+from baobab.security.vocabulary import OWNER
 
 __all__ = ["OWNER_AUDIENCE", "notices_for"]
 
 OWNER_AUDIENCE = "owner"
-_OWNER_ROLE = "baobab.Owner"
 
 
 def _audience(policy: SecurityPolicy, obj: Any, to: str) -> tuple[str, ...]:
     if to == OWNER_AUDIENCE:
         own: dict[str, tuple[str, ...]] = getattr(obj, "_local_roles", None) or {}
-        return tuple(sorted(user_token(pid) for pid, roles in own.items() if _OWNER_ROLE in roles))
+        return tuple(sorted(user_token(pid) for pid, roles in own.items() if OWNER.id in roles))
     roles = policy.roles_granting(to, obj)
     tokens = set(roles)
     tokens.update(

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from baobab.config.registry import Registry
+from baobab.security import vocabulary
 from baobab.security.principals import Principal
 from baobab.security.workflows import Workflows
 
@@ -37,8 +38,8 @@ __all__ = [
     "effective_local_roles",
 ]
 
-MANAGER = "baobab.Manager"
-VIEW = "baobab.View"
+MANAGER = vocabulary.MANAGER.id
+VIEW = vocabulary.VIEW.id
 _EMPTY: frozenset[str] = frozenset()
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from baobab.security import vocabulary
+
 __all__ = ["ANONYMOUS_PRINCIPAL", "ROOT_ID", "Principal", "user_token"]
 
 ROOT_ID = "root"
-AUTHENTICATED_GROUP = "AuthenticatedUsers"
-ANONYMOUS_ROLE = "baobab.Anonymous"
-AUTHENTICATED_ROLE = "baobab.Authenticated"
+AUTHENTICATED_GROUP = vocabulary.AUTHENTICATED_GROUP
+ANONYMOUS_ROLE = vocabulary.ANONYMOUS.id
+AUTHENTICATED_ROLE = vocabulary.AUTHENTICATED.id
 
 
 def user_token(principal_id: str) -> str:

@@ -23,6 +23,7 @@ from baobab.content.resources import Resource
 from baobab.errors import Forbidden, ValidationError
 from baobab.security.indexing import reindex
 from baobab.security.policy import MANAGER, Checker, effective_local_roles
+from baobab.security.vocabulary import ANONYMOUS, AUTHENTICATED, OWNER
 
 __all__ = [
     "UNASSIGNABLE_ROLES",
@@ -35,7 +36,7 @@ __all__ = [
     "sharable_roles",
 ]
 
-UNASSIGNABLE_ROLES = frozenset({"baobab.Anonymous", "baobab.Authenticated", "baobab.Owner"})
+UNASSIGNABLE_ROLES = frozenset({ANONYMOUS.id, AUTHENTICATED.id, OWNER.id})
 
 SharingChange = tuple[str, dict[str, bool]]  # principal id → {role: granted}
 

@@ -16,6 +16,7 @@ from baobab.location import resource_path
 from baobab.request import Request, Response, json_response
 from baobab.security.principals import Principal
 from baobab.security.tokens import revoke
+from baobab.security.vocabulary import PUBLIC
 
 __all__ = ["login", "login_renew", "logout"]
 
@@ -43,8 +44,8 @@ def _credentials(request: Request) -> tuple[str, str]:
     return login, password
 
 
-@service(method="POST", context=IApplication, name="@login", permission="baobab.Public")
-@service(method="POST", context=IContainer, name="@login", permission="baobab.Public")
+@service(method="POST", context=IApplication, name="@login", permission=PUBLIC.id)
+@service(method="POST", context=IContainer, name="@login", permission=PUBLIC.id)
 def login(request: Request) -> Response:
     login_, password = _credentials(request)
     container = request.context if IContainer.providedBy(request.context) else None
@@ -60,8 +61,8 @@ def _token_principal(request: Request) -> Principal:
     return request.principal
 
 
-@service(method="POST", context=IApplication, name="@logout", permission="baobab.Public")
-@service(method="POST", context=IContainer, name="@logout", permission="baobab.Public")
+@service(method="POST", context=IApplication, name="@logout", permission=PUBLIC.id)
+@service(method="POST", context=IContainer, name="@logout", permission=PUBLIC.id)
 def logout(request: Request) -> Response:
     principal = _token_principal(request)
     assert principal.token_id is not None and principal.token_expiry is not None
@@ -70,7 +71,7 @@ def logout(request: Request) -> Response:
     return Response(status=204, content_type=None, commit=True)
 
 
-@service(method="POST", context=IApplication, name="@login-renew", permission="baobab.Public")
-@service(method="POST", context=IContainer, name="@login-renew", permission="baobab.Public")
+@service(method="POST", context=IApplication, name="@login-renew", permission=PUBLIC.id)
+@service(method="POST", context=IContainer, name="@login-renew", permission=PUBLIC.id)
 def login_renew(request: Request) -> Response:
     return _token(request, _token_principal(request))

@@ -15,6 +15,7 @@ from baobab.events import ObjectAdded, ObjectModified, ObjectRemoved
 from baobab.location import resource_path
 from baobab.request import Request, Response
 from baobab.security import lifecycle
+from baobab.security.vocabulary import ADD_CONTENT, DELETE_OBJECTS, MODIFY_CONTENT, VIEW
 from baobab.serialization.content import serialize
 from baobab.serialization.etags import etag_for
 from baobab.services import files
@@ -40,7 +41,7 @@ def _wants_file(request: Request) -> bool:
     return accept is not None and "json" not in accept and "*/*" not in accept
 
 
-@service(method="GET", context=IResource, permission="baobab.View", summary="Read an object")
+@service(method="GET", context=IResource, permission=VIEW.id, summary="Read an object")
 def get_object(request: Request) -> Response:
     context = request.context
     typed = context.type_name in request.registry.types  # not the database root
@@ -58,7 +59,7 @@ def get_object(request: Request) -> Response:
 @service(
     method="POST",
     context=IFolderish,
-    permission="baobab.AddContent",
+    permission=ADD_CONTENT.id,
     summary="Create a child object",
     body="negotiate",  # JSON, or a file (raw with Content-Disposition, or a form)
 )
@@ -93,7 +94,7 @@ def _prefers_representation(request: Request) -> bool:
 @service(
     method="PATCH",
     context=IResource,
-    permission="baobab.ModifyContent",
+    permission=MODIFY_CONTENT.id,
     summary="Update fields",
 )
 def patch_object(request: Request) -> Response:
@@ -114,13 +115,13 @@ def patch_object(request: Request) -> Response:
 @service(
     method="DELETE",
     context=IResource,
-    permission="baobab.DeleteObjects",
+    permission=DELETE_OBJECTS.id,
     summary="Delete an object",
 )
 def delete_object(request: Request) -> Response:
     _not_on_database(request)
     parent = request.context.__parent__
-    require(request, "baobab.DeleteObjects", parent)
+    require(request, DELETE_OBJECTS.id, parent)
     if IContainer.providedBy(request.context):
         # a whole site goes only by the hand of whoever may create sites (Manager)
         require(

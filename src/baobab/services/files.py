@@ -32,6 +32,7 @@ from baobab.events import ObjectModified
 from baobab.location import resource_path
 from baobab.request import FileBody, Request, Response, json_response, media_of
 from baobab.schema.fields import File
+from baobab.security.vocabulary import MODIFY_CONTENT, VIEW
 from baobab.serialization.content import file_json
 from baobab.serialization.etags import etag_matches
 from baobab.services.guards import check_field_writes, check_if_match, require
@@ -51,7 +52,6 @@ __all__ = [
     "upload_raw",
 ]
 
-MODIFY = "baobab.ModifyContent"
 # What ?inline may show inline: media a browser displays without running anything in it
 # (HTML, SVG, XML and everything else stay attachments).
 _INLINE = frozenset(
@@ -131,7 +131,7 @@ def _digest(request: Request) -> Checksum | None:
     method="PUT",
     context=IResource,
     name="@upload",
-    permission=MODIFY,
+    permission=MODIFY_CONTENT.id,
     allow_subpath=True,
     body="stream",
 )
@@ -139,7 +139,7 @@ def _digest(request: Request) -> Checksum | None:
     method="PATCH",
     context=IResource,
     name="@upload",
-    permission=MODIFY,
+    permission=MODIFY_CONTENT.id,
     allow_subpath=True,
     body="stream",
 )
@@ -174,7 +174,7 @@ def _file_part(form: Form, names: tuple[str, ...]) -> UploadedFile:
     method="POST",
     context=IResource,
     name="@upload",
-    permission=MODIFY,
+    permission=MODIFY_CONTENT.id,
     allow_subpath=True,
     body="stream",
 )
@@ -355,7 +355,7 @@ def download(request: Request, obj: Any, name: str, field: File) -> Response:
     method="GET",
     context=IResource,
     name="@download",
-    permission="baobab.View",
+    permission=VIEW.id,
     allow_subpath=True,
     summary="Download a file field",
 )

@@ -15,6 +15,7 @@ from baobab.errors import ValidationError
 from baobab.request import Request, Response, json_response
 from baobab.security.sharing import check_global_roles, check_may_manage, forget_principal
 from baobab.security.users import Group, UserFolder, validate_principal_id
+from baobab.security.vocabulary import MANAGE_USERS
 from baobab.services.listing import (
     batched,
     check_keys,
@@ -28,7 +29,6 @@ from baobab.services.listing import (
 
 __all__ = ["groups_delete", "groups_get", "groups_patch", "groups_post"]
 
-MANAGE = "baobab.ManageUsers"
 PROPERTIES = ("title", "description", "email")
 
 
@@ -52,7 +52,7 @@ def group_json(request: Request, group: Group, members: int = 50) -> dict[str, A
     method="GET",
     context=IContainer,
     name="@groups",
-    permission=MANAGE,
+    permission=MANAGE_USERS.id,
     allow_subpath=True,
     summary="List and search groups, or read one",
 )
@@ -115,7 +115,7 @@ def _apply(request: Request, folder: UserFolder, group: Group, data: dict[str, A
     method="POST",
     context=IContainer,
     name="@groups",
-    permission=MANAGE,
+    permission=MANAGE_USERS.id,
     summary="Create a group",
 )
 def groups_post(request: Request) -> Response:
@@ -138,7 +138,7 @@ def groups_post(request: Request) -> Response:
     method="PATCH",
     context=IContainer,
     name="@groups",
-    permission=MANAGE,
+    permission=MANAGE_USERS.id,
     allow_subpath=True,
     summary="Update a group and its members",
 )
@@ -156,7 +156,7 @@ def groups_patch(request: Request) -> Response:
     method="DELETE",
     context=IContainer,
     name="@groups",
-    permission=MANAGE,
+    permission=MANAGE_USERS.id,
     allow_subpath=True,
     summary="Delete a group",
 )

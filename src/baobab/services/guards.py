@@ -10,6 +10,8 @@ import orjson
 from baobab.content.typeinfo import type_fields
 from baobab.errors import Forbidden, NotFound, PreconditionFailed, Unauthorized
 from baobab.request import Request
+from baobab.security.vocabulary import ACCESS_CONTENT
+from baobab.security.vocabulary import PUBLIC as PUBLIC_PERMISSION
 from baobab.serialization.content import serialize
 from baobab.serialization.etags import etag_for, etag_matches
 from baobab.traversal import split_path
@@ -17,8 +19,8 @@ from baobab.traversal import split_path
 __all__ = ["check_field_writes", "check_if_match", "current_etag", "require"]
 
 
-ACCESS = "baobab.AccessContentInformation"
-PUBLIC = "baobab.Public"
+ACCESS = ACCESS_CONTENT.id
+PUBLIC = PUBLIC_PERMISSION.id
 
 
 def require(request: Request, permission: str, context: Any) -> None:

@@ -16,6 +16,7 @@ from baobab.content.interfaces import IContainer, IDatabaseRoot, IFolderish
 from baobab.errors import UpgradeRequired
 from baobab.location import resource_path
 from baobab.request import Request, Response, json_response
+from baobab.security.vocabulary import USE_WEBSOCKETS
 
 __all__ = ["websocket", "wstoken"]
 
@@ -24,7 +25,7 @@ __all__ = ["websocket", "wstoken"]
     method="GET",
     context=IFolderish,
     name="@ws",
-    permission="baobab.UseWebSockets",
+    permission=USE_WEBSOCKETS.id,
     summary="A WebSocket of live events (subscribe to paths below here)",
 )
 def websocket(request: Request) -> Response:
@@ -33,8 +34,8 @@ def websocket(request: Request) -> Response:
     return json_response({"path": resource_path(request.context)})
 
 
-@service(method="GET", context=IContainer, name="@wstoken", permission="baobab.UseWebSockets")
-@service(method="GET", context=IDatabaseRoot, name="@wstoken", permission="baobab.UseWebSockets")
+@service(method="GET", context=IContainer, name="@wstoken", permission=USE_WEBSOCKETS.id)
+@service(method="GET", context=IDatabaseRoot, name="@wstoken", permission=USE_WEBSOCKETS.id)
 def wstoken(request: Request) -> Response:
     principal = request.principal
     expiry = request.settings.live.ticket_expiry

@@ -19,6 +19,7 @@ from baobab.events import ObjectCopied, ObjectMoved
 from baobab.location import resource_path, resource_path_tuple
 from baobab.request import Request, Response
 from baobab.security import lifecycle
+from baobab.security.vocabulary import ADD_CONTENT, DELETE_OBJECTS, VIEW
 from baobab.services.content import representation
 from baobab.services.guards import check_if_match, require
 from baobab.traversal import split_path, traverse
@@ -68,7 +69,7 @@ def _resolve(request: Request, destination: str) -> Any:
 
 
 def _guard_destination(request: Request, target: Any) -> None:
-    require(request, "baobab.AddContent", target)
+    require(request, ADD_CONTENT.id, target)
     require(request, type_info(request.registry, request.context.type_name).add_permission, target)
 
 
@@ -76,12 +77,12 @@ def _guard_destination(request: Request, target: Any) -> None:
     method="POST",
     context=IResource,
     name="@move",
-    permission="baobab.DeleteObjects",
+    permission=DELETE_OBJECTS.id,
     summary="Move or rename an object",
 )
 def move_object(request: Request) -> Response:
     target, new_id = _parse(request)
-    require(request, "baobab.DeleteObjects", request.context.__parent__)  # taken from there
+    require(request, DELETE_OBJECTS.id, request.context.__parent__)  # taken from there
     check_if_match(request, request.context)
     _guard_destination(request, target)
     old_path, before = resource_path(request.context), tuple(request.context._allowed)
@@ -97,7 +98,7 @@ def move_object(request: Request) -> Response:
     method="POST",
     context=IResource,
     name="@copy",
-    permission="baobab.View",
+    permission=VIEW.id,
     summary="Copy an object (with everything below it)",
 )
 def copy_object(request: Request) -> Response:

@@ -12,6 +12,7 @@ from baobab.location import resource_path
 from baobab.request import Request, Response, json_response
 from baobab.security.authentication import find_container
 from baobab.security.users import user_folder
+from baobab.security.vocabulary import ACCESS_CONTENT, CHANGE_LOCAL_ROLES
 
 __all__ = ["current_user", "principals_search", "roles_list"]
 
@@ -22,7 +23,7 @@ _LIMIT = 25
     method="GET",
     context=IResource,
     name="@principals",
-    permission="baobab.ChangeLocalRoles",
+    permission=CHANGE_LOCAL_ROLES.id,
     summary="Search users and groups (to share with)",
 )
 def principals_search(request: Request) -> Response:
@@ -56,7 +57,7 @@ def principals_search(request: Request) -> Response:
     method="GET",
     context=IContainer,
     name="@roles",
-    permission="baobab.AccessContentInformation",
+    permission=ACCESS_CONTENT.id,
     summary="The roles of this site",
 )
 def roles_list(request: Request) -> Response:
@@ -73,7 +74,7 @@ def roles_list(request: Request) -> Response:
     method="GET",
     context=IResource,
     name="@user",
-    permission="baobab.AccessContentInformation",
+    permission=ACCESS_CONTENT.id,
     summary="Who am I here: principal, roles, and which permissions I hold",
 )
 def current_user(request: Request) -> Response:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from baobab.config.declarations import service
 from baobab.content.interfaces import IApplication
 from baobab.request import Request, Response, json_response
+from baobab.security.vocabulary import PUBLIC
 from baobab.serialization.content import serialize
 
 __all__ = ["get_application"]
 
 
-@service(method="GET", context=IApplication, permission="baobab.Public", summary="Databases")
+@service(method="GET", context=IApplication, permission=PUBLIC.id, summary="Databases")
 def get_application(request: Request) -> Response:
     return json_response(serialize(request.context, request))

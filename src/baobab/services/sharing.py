@@ -26,11 +26,10 @@ from baobab.security.sharing import (
     sharable_roles,
 )
 from baobab.security.users import UserFolder, user_folder
+from baobab.security.vocabulary import CHANGE_LOCAL_ROLES
 from baobab.services.listing import check_keys
 
 __all__ = ["sharing_get", "sharing_post"]
-
-PERMISSION = "baobab.ChangeLocalRoles"
 
 
 Described = tuple[dict[str, Any] | None, frozenset[str]]
@@ -90,7 +89,11 @@ def _role_value(
 
 
 @service(
-    method="GET", context=IResource, name="@sharing", permission=PERMISSION, summary="Local roles"
+    method="GET",
+    context=IResource,
+    name="@sharing",
+    permission=CHANGE_LOCAL_ROLES.id,
+    summary="Local roles",
 )
 def sharing_get(request: Request) -> Response:
     _not_on_database(request)
@@ -152,7 +155,7 @@ def _changes(data: dict[str, Any]) -> list[SharingChange]:
     method="POST",
     context=IResource,
     name="@sharing",
-    permission=PERMISSION,
+    permission=CHANGE_LOCAL_ROLES.id,
     summary="Grant or revoke local roles, block or restore inheritance",
 )
 def sharing_post(request: Request) -> Response:

@@ -42,6 +42,7 @@ from baobab.events import ObjectAdded, ObjectModified
 from baobab.location import resource_path
 from baobab.request import Request, Response, media_of
 from baobab.security import lifecycle
+from baobab.security.vocabulary import ACCESS_CONTENT, ADD_CONTENT, MODIFY_CONTENT
 from baobab.services.files import (
     CREATE_FIELDS,
     check_create,
@@ -55,7 +56,6 @@ from baobab.services.guards import check_field_writes, require
 __all__ = ["tus_create", "tus_delete", "tus_head", "tus_options", "tus_patch"]
 
 VERSION = "1.0.0"
-ACCESS = "baobab.AccessContentInformation"
 # Every TUS answer names the protocol version, errors included (TUS 1.0, "Tus-Resumable").
 TUS_HEADERS = (("Tus-Resumable", VERSION),)
 _OFFSET_TYPE = "application/offset+octet-stream"
@@ -85,7 +85,7 @@ def _non_negative(request: Request, name: str) -> int:
     method="OPTIONS",
     context=IResource,
     name="@tus",
-    permission=ACCESS,
+    permission=ACCESS_CONTENT.id,
     summary="TUS",
     headers=TUS_HEADERS,
 )
@@ -112,12 +112,12 @@ def _target(request: Request, metadata: dict[str, str], *, with_id: bool = True)
         media = metadata.get("filetype") or metadata.get("content-type") or ""
         type_name = type_for(request, metadata.get("@type"), media)
         name, _ = file_field(request, type_name, None)
-        require(request, "baobab.AddContent", context)
+        require(request, ADD_CONTENT.id, context)
         keys = CREATE_FIELDS if with_id else CREATE_FIELDS[1:]
         check_create(request, type_name, name, {k: metadata[k] for k in keys if k in metadata})
         return None
     name, _ = file_field(request, context.type_name, field)
-    require(request, "baobab.ModifyContent", context)
+    require(request, MODIFY_CONTENT.id, context)
     check_field_writes(request, {name: None}, context.type_name, context)
     return name
 
@@ -130,7 +130,7 @@ def _expires(upload: TusUpload) -> tuple[bytes, bytes]:
     method="POST",
     context=IResource,
     name="@tus",
-    permission=ACCESS,
+    permission=ACCESS_CONTENT.id,
     summary="TUS: a new upload",
     body="stream",  # creation-with-upload is refused unread
     headers=TUS_HEADERS,
@@ -203,7 +203,7 @@ def _upload(request: Request) -> TusUpload:
     method="GET",
     context=IResource,
     name="@tus",
-    permission=ACCESS,
+    permission=ACCESS_CONTENT.id,
     allow_subpath=True,
     summary="TUS: an upload's offset (HEAD)",
     headers=TUS_HEADERS,
@@ -226,7 +226,7 @@ def tus_head(request: Request) -> Response:
     method="DELETE",
     context=IResource,
     name="@tus",
-    permission=ACCESS,
+    permission=ACCESS_CONTENT.id,
     allow_subpath=True,
     summary="TUS: abandon an upload",
     headers=TUS_HEADERS,
@@ -242,7 +242,7 @@ def tus_delete(request: Request) -> Response:
     method="PATCH",
     context=IResource,
     name="@tus",
-    permission=ACCESS,
+    permission=ACCESS_CONTENT.id,
     allow_subpath=True,
     summary="TUS: append bytes",
     body="stream",

@@ -9,6 +9,7 @@ from baobab.errors import NotFound
 from baobab.location import resource_path
 from baobab.request import Request, Response, json_response
 from baobab.schema.schemas import json_schema
+from baobab.security.vocabulary import VIEW
 
 __all__ = ["get_types"]
 
@@ -17,7 +18,7 @@ __all__ = ["get_types"]
     method="GET",
     context=IResource,
     name="@types",
-    permission="baobab.View",
+    permission=VIEW.id,
     allow_subpath=True,
     summary="Addable types, or one type's JSON Schema",
 )

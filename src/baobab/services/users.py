@@ -19,6 +19,7 @@ from baobab.errors import Forbidden, NotFound, Unauthorized, ValidationError
 from baobab.request import Request, Response, json_response
 from baobab.security.sharing import check_global_roles, check_may_manage, forget_principal
 from baobab.security.users import User, UserFolder, validate_principal_id
+from baobab.security.vocabulary import MANAGE_USERS, SET_OWN_PASSWORD, SET_OWN_PROPERTIES
 from baobab.services.guards import require
 from baobab.services.listing import (
     batched,
@@ -33,7 +34,6 @@ from baobab.services.listing import (
 
 __all__ = ["users_delete", "users_get", "users_patch", "users_post"]
 
-MANAGE = "baobab.ManageUsers"
 OWN_PROPERTIES = ("fullname", "email", "description")
 MANAGED = ("password", "roles", "groups", "disabled")
 
@@ -65,7 +65,7 @@ def _is_self(request: Request, user_id: str) -> bool:
     method="GET",
     context=IContainer,
     name="@users",
-    permission="baobab.SetOwnProperties",
+    permission=SET_OWN_PROPERTIES.id,
     allow_subpath=True,
     summary="List and search users, or read one",
 )
@@ -74,9 +74,9 @@ def users_get(request: Request) -> Response:
     if request.subpath:
         user_id = one_segment(request)
         if not _is_self(request, user_id):
-            require(request, MANAGE, request.context)
+            require(request, MANAGE_USERS.id, request.context)
         return json_response(user_json(request, folder, folder.user(user_id)))
-    require(request, MANAGE, request.context)
+    require(request, MANAGE_USERS.id, request.context)
     query = request.query.get("query", "")
     ids = folder.search_users(query) if query else folder.users.keys()
     total = len(ids) if query else folder.user_count()
@@ -136,14 +136,14 @@ def _apply(request: Request, folder: UserFolder, user: User, data: dict[str, Any
     method="POST",
     context=IContainer,
     name="@users",
-    permission="baobab.SetOwnProperties",
+    permission=SET_OWN_PROPERTIES.id,
     allow_subpath=True,
     summary="Create a user, or reset one's own password",
 )
 def users_post(request: Request) -> Response:
     if request.subpath:
         return _reset_password(request)
-    require(request, MANAGE, request.context)
+    require(request, MANAGE_USERS.id, request.context)
     data = request.json_object()
     check_keys(data, {"username", "id", "password", *OWN_PROPERTIES, "roles", "groups"})
     user_id = validate_principal_id(data.get("username", data.get("id")), "username")
@@ -166,7 +166,7 @@ def _reset_password(request: Request) -> Response:
     user_id = request.subpath[0]
     if not _is_self(request, user_id):
         raise Forbidden("Only the user may change their own password this way; managers PATCH")
-    require(request, "baobab.SetOwnPassword", request.context)
+    require(request, SET_OWN_PASSWORD.id, request.context)
     data = request.json_object()
     check_keys(data, {"old_password", "new_password"})
     folder = site_folder(request)
@@ -184,7 +184,7 @@ def _reset_password(request: Request) -> Response:
     method="PATCH",
     context=IContainer,
     name="@users",
-    permission="baobab.SetOwnProperties",
+    permission=SET_OWN_PROPERTIES.id,
     allow_subpath=True,
     summary="Update a user",
 )
@@ -198,14 +198,14 @@ def users_patch(request: Request) -> Response:
     if (
         _is_self(request, user_id)
         and managed
-        and not request.security.permits(MANAGE, request.context)
+        and not request.security.permits(MANAGE_USERS.id, request.context)
     ):
         raise Forbidden(
             f"Users may not change their own {', '.join(managed)}",
             details={"fields": managed},
         )
     if not _is_self(request, user_id) or managed:
-        require(request, MANAGE, request.context)
+        require(request, MANAGE_USERS.id, request.context)
         check_may_manage(request.security, request.context, folder.roles_of(user))
     _apply(request, folder, user, data)
     if managed:
@@ -217,7 +217,7 @@ def users_patch(request: Request) -> Response:
     method="DELETE",
     context=IContainer,
     name="@users",
-    permission=MANAGE,
+    permission=MANAGE_USERS.id,
     allow_subpath=True,
     summary="Delete a user",
 )

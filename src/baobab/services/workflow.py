@@ -18,11 +18,12 @@ from baobab.location import resource_path
 from baobab.request import Request, Response, json_response
 from baobab.security.notifications import notices_for
 from baobab.security.transitions import available_transitions, do_transition, state_of
+from baobab.security.vocabulary import ACCESS_CONTENT, REQUEST_REVIEW, REVIEW_CONTENT, VIEW
 from baobab.services.listing import check_keys
 
 __all__ = ["workflow_get", "workflow_post"]
 
-HISTORY_PERMISSIONS = ("baobab.RequestReview", "baobab.ReviewContent")
+HISTORY_PERMISSIONS = (REQUEST_REVIEW.id, REVIEW_CONTENT.id)
 
 
 def _history(request: Request, obj: Resource) -> list[dict[str, Any]]:
@@ -40,7 +41,7 @@ def _history(request: Request, obj: Resource) -> list[dict[str, Any]]:
     method="GET",
     context=IResource,
     name="@workflow",
-    permission="baobab.View",
+    permission=VIEW.id,
     summary="Workflow state, available transitions and history",
 )
 def workflow_get(request: Request) -> Response:
@@ -68,7 +69,7 @@ def workflow_get(request: Request) -> Response:
     method="POST",
     context=IResource,
     name="@workflow",
-    permission="baobab.AccessContentInformation",
+    permission=ACCESS_CONTENT.id,
     allow_subpath=True,
     summary="Take a workflow transition",
 )
