@@ -32,9 +32,11 @@ from baobab.config.registry import Registry
 from baobab.config.settings import Settings
 from baobab.database.transactions import NeedsMore
 from baobab.database.unit import UnitOfWork
-from baobab.errors import BadRequest, MalformedJSON, UnsupportedMediaType
-from baobab.events import Event, ObjectEvent, object_event
+from baobab.errors import BadRequest, MalformedJSON, NotFound, UnsupportedMediaType
+from baobab.events import Event, ObjectEvent, PrincipalsChanged, object_event
+from baobab.location import resource_path
 from baobab.security.authentication import Authenticator, Credentials
+from baobab.security.gate import require
 from baobab.security.policy import Checker, SecurityPolicy
 from baobab.security.principals import ANONYMOUS_PRINCIPAL, Principal
 
@@ -152,6 +154,12 @@ class Request:
             checker = self._checker = self.policy.checker(self.principal)
         return checker
 
+    def require(self, permission: str, context: Any) -> None:
+        """Raise unless the principal has ``permission`` on ``context``: 401 for anonymous,
+        the 404 of a missing object for what the principal cannot see, else 403 (see
+        :func:`baobab.security.gate.require`)."""
+        require(self.security, permission, context, path=self.path)
+
     @property
     def unit(self) -> UnitOfWork:
         """The current attempt's unit of work (its connection, its events)."""
@@ -200,6 +208,12 @@ class Request:
     def notify_object(self, event: type[ObjectEvent], obj: Any, **extra: Any) -> None:
         """Raise an object event about ``obj`` by the request's principal."""
         self.unit.outbox.notify(object_event(event, obj, self.principal.id, **extra))
+
+    def notify_principals(self, *ids: str) -> None:
+        """Tell live sockets of these users or groups (of the context, a container) to
+        re-read who they are: roles, groups or their account changed."""
+        container = resource_path(self.context)
+        self.notify(PrincipalsChanged(actor=self.principal.id, container=container, ids=ids))
 
     def body_file(
         self,
@@ -266,3 +280,14 @@ class Request:
 
     def url_for(self, path: str) -> str:
         return self.base_url + path
+
+    def view_url(self, view: str, item: str = "") -> str:
+        """``…/{view}`` (or ``…/{view}/{item}``) on the request's context."""
+        base = self.url_for(self.path.split(f"/{view}", 1)[0] + f"/{view}")
+        return f"{base}/{item}" if item else base
+
+    def subpath_id(self) -> str:
+        """The one id after the view (``…/@users/{id}``); 404 for none or more."""
+        if len(self.subpath) != 1:
+            raise NotFound("Not found")
+        return self.subpath[0]

@@ -114,7 +114,7 @@ async def spool(state: AppState, request: Request, receive: Receive, needed: Str
 
 async def read_now(state: AppState, request: Request, receive: Receive) -> None:
     """Read a body left unread into memory, for a service that takes it as JSON."""
-    if not request.streamed or not request.body_unread:
+    if not request.streamed or request.spooled is not None or request.form_data is not None:
         raise RuntimeError(f"{request.path}: the body was asked for twice")
     request.body = await read_body(receive, request.headers, state.settings.request.max_body_size)
     request.streamed = False

@@ -31,7 +31,6 @@ from baobab.errors import (
 from baobab.request import NeedsMore, ReadBody, Request, Response
 from baobab.security.authentication import Authenticator
 from baobab.security.tokens import is_revoked
-from baobab.services.guards import require
 from baobab.traversal import split_path, traverse
 
 __all__ = ["SAFE_METHODS", "Publisher"]
@@ -133,12 +132,11 @@ class Publisher:
         if found.subpath and not info.allow_subpath:
             raise NotFound(f"Not found: {'/'.join(found.subpath)}")
         assert info.permission is not None  # the registry refuses services without one
-        require(request, info.permission, found.context)
+        request.require(info.permission, found.context)
         if request.streamed and info.body == "memory":
-            # left unread because another service of this name streams: read it now
-            if request.body_unread:
-                raise NeedsMore(ReadBody())
-            request.streamed = False
+            # left unread because another service of this name streams: read it now (an
+            # HTTP/2 body may come without Content-Length, so always ask)
+            raise NeedsMore(ReadBody())
         response: Response = info.handler(request)
         if response.status < 400 and request.body_unread:
             # a body sent as a file that the service never asked for: success would drop it

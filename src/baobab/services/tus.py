@@ -26,6 +26,7 @@ from baobab.blobs.multipart import UploadedFile
 from baobab.blobs.spool import Spooled, spool_bytes
 from baobab.blobs.tus import join_files, parse_metadata
 from baobab.config.declarations import service
+from baobab.content.creation import CREATE_FIELDS, create_with_file, file_field, store_file
 from baobab.content.files import blob_from_spool
 from baobab.content.interfaces import IResource
 from baobab.content.uploads import TusUpload, purge_expired, uploads
@@ -42,16 +43,8 @@ from baobab.events import ObjectAdded, ObjectModified
 from baobab.location import resource_path
 from baobab.request import Request, Response, media_of
 from baobab.security import lifecycle
+from baobab.security.gate import check_create, check_field_writes, upload_type
 from baobab.security.vocabulary import ACCESS_CONTENT, ADD_CONTENT, MODIFY_CONTENT
-from baobab.services.files import (
-    CREATE_FIELDS,
-    check_create,
-    create_with_file,
-    file_field,
-    store_file,
-    type_for,
-)
-from baobab.services.guards import check_field_writes, require
 
 __all__ = ["tus_create", "tus_delete", "tus_head", "tus_options", "tus_patch"]
 
@@ -110,15 +103,26 @@ def _target(request: Request, metadata: dict[str, str], *, with_id: bool = True)
     field = metadata.get("field")
     if field is None and context.folderish:
         media = metadata.get("filetype") or metadata.get("content-type") or ""
-        type_name = type_for(request, metadata.get("@type"), media)
-        name, _ = file_field(request, type_name, None)
-        require(request, ADD_CONTENT.id, context)
+        type_name = upload_type(
+            request.security, request.registry, context, metadata.get("@type"), media
+        )
+        name, _ = file_field(request.registry, type_name, None)
+        request.require(ADD_CONTENT.id, context)
         keys = CREATE_FIELDS if with_id else CREATE_FIELDS[1:]
-        check_create(request, type_name, name, {k: metadata[k] for k in keys if k in metadata})
+        data = {k: metadata[k] for k in keys if k in metadata}
+        check_create(
+            request.security,
+            request.registry,
+            context,
+            type_name,
+            file_field=name,
+            data=data,
+            path=request.path,
+        )
         return None
-    name, _ = file_field(request, context.type_name, field)
-    require(request, MODIFY_CONTENT.id, context)
-    check_field_writes(request, {name: None}, context.type_name, context)
+    name, _ = file_field(request.registry, context.type_name, field)
+    request.require(MODIFY_CONTENT.id, context)
+    check_field_writes(request.security, request.registry, {name: None}, context.type_name, context)
     return name
 
 
@@ -295,15 +299,28 @@ def _finish(request: Request, upload: TusUpload, last: Spooled) -> str:
     media = metadata.get("filetype") or metadata.get("content-type") or ""
     file = UploadedFile(whole, filename, media)
     context: Any = request.context
+    actor, conn = request.principal.id, request.unit.conn
     if upload.field is None:
-        type_name = type_for(request, metadata.get("@type"), media)
-        name, field = file_field(request, type_name, None)
+        type_name = upload_type(
+            request.security, request.registry, context, metadata.get("@type"), media
+        )
+        name, field = file_field(request.registry, type_name, None)
         data: dict[str, Any] = {k: metadata[k] for k in CREATE_FIELDS if k in metadata}
-        obj = create_with_file(request, {**data, "@type": type_name}, name, field, file)
+        data["@type"] = type_name
+        obj = create_with_file(
+            request.registry,
+            context,
+            data,
+            name=name,
+            field=field,
+            upload=file,
+            actor=actor,
+            conn=conn,
+        )
         lifecycle.created(request.policy, obj, request.principal.id)
         request.notify_object(ObjectAdded, obj)
         return request.url_for(resource_path(obj))
-    name, field = file_field(request, context.type_name, upload.field)
-    store_file(request, context, name, field, file)
+    name, field = file_field(request.registry, context.type_name, upload.field)
+    store_file(context, name, field, file, actor=actor, conn=conn)
     request.notify_object(ObjectModified, context, changed=(name,))
     return request.url_for(resource_path(context))
