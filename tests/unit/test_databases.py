@@ -79,3 +79,30 @@ async def test_a_write_that_keeps_conflicting_is_a_conflict(databases: Databases
     with pytest.raises(Conflict):
         await databases.write(racing)
     assert len(runs) == 3  # the first attempt and two retries
+
+
+async def test_open_sets_each_database_up_and_closes_all_if_that_fails(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, "filestorage", databases={"other": {"storage": "memory"}})
+    seen: list[str] = []
+
+    def setup(name: str, conn: Any) -> bool:
+        seen.append(name)
+        if name == "db":
+            conn.root()["made"] = True
+            return True
+        return False
+
+    handle = Databases.open(settings, setup=setup)
+    try:
+        assert seen == ["db", "other"]
+        assert await handle.read(lambda conn: conn.root().get("made")) is True
+    finally:
+        handle.close()
+
+    def broken(name: str, conn: Any) -> bool:
+        raise RuntimeError(f"cannot set up {name}")
+
+    with pytest.raises(RuntimeError):
+        Databases.open(settings, setup=broken)
+    # everything was closed: the FileStorage (locked while open) opens again
+    Databases.open(settings).close()

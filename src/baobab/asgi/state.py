@@ -20,7 +20,7 @@ from baobab.content.resources import DatabaseRoot
 from baobab.content.typeinfo import validate_registry
 from baobab.content.uploads import UPLOADS_KEY
 from baobab.database.databases import Databases
-from baobab.database.transactions import ROOT_KEY, run_in_transaction
+from baobab.database.transactions import ROOT_KEY
 from baobab.events.delivery import Delivery
 from baobab.live.runtime import Live
 from baobab.security.authentication import Authenticator
@@ -66,23 +66,18 @@ def build_registry(settings: Settings) -> Registry:
     return registry
 
 
-def _ensure_roots(databases: Databases) -> None:
-    """Each database's content root and upload tree (blocking, at start-up)."""
-    for name, db in databases.items():
-
-        def work(conn: Any, name: str = name) -> tuple[None, bool]:
-            root = conn.root()
-            changed = False
-            if ROOT_KEY not in root:
-                root[ROOT_KEY] = DatabaseRoot(name, "Database")
-                logger.info("created content root of database %s", name)
-                changed = True
-            if UPLOADS_KEY not in root:
-                root[UPLOADS_KEY] = OOBTree()
-                changed = True
-            return None, changed
-
-        run_in_transaction(db, work, retries=3)
+def _ensure_root(name: str, conn: Any) -> bool:
+    """A database's content root and upload tree, made on its first start."""
+    root = conn.root()
+    changed = False
+    if ROOT_KEY not in root:
+        root[ROOT_KEY] = DatabaseRoot(name, "Database")
+        logger.info("created content root of database %s", name)
+        changed = True
+    if UPLOADS_KEY not in root:
+        root[UPLOADS_KEY] = OOBTree()
+        changed = True
+    return changed
 
 
 def start(settings: Settings | None = None) -> AppState:
@@ -97,12 +92,7 @@ def start(settings: Settings | None = None) -> AppState:
         logger.warning("removed %d unfinished upload(s) left in %s", removed, settings.spool_path)
     registry = build_registry(settings)
     workflows = Workflows.build(settings.workflows, registry)
-    databases = Databases.open(settings)
-    try:
-        _ensure_roots(databases)
-    except BaseException:
-        databases.close()
-        raise
+    databases = Databases.open(settings, setup=_ensure_root)
     authenticator = Authenticator(settings, secrets)
     live = Live(settings, databases.system, databases.last_tids())
     return AppState(

@@ -44,9 +44,24 @@ class Databases(Mapping[str, ZODB.DB]):
         self.retries = settings.request.conflict_retries
 
     @classmethod
-    def open(cls, settings: Settings) -> Databases:
-        """Open every configured database (blocking: a network storage connects)."""
-        return cls(settings, open_databases(settings))
+    def open(cls, settings: Settings, setup: Callable[[str, Any], bool] | None = None) -> Databases:
+        """Open every configured database (blocking: a network storage connects), and run
+        ``setup(name, conn)`` in a transaction in each (it returns whether it wrote, to
+        commit). If anything fails, what was opened is closed again."""
+        databases = cls(settings, open_databases(settings))
+        if setup is None:
+            return databases
+        try:
+            for name, db in databases.items():
+
+                def work(conn: Any, name: str = name) -> tuple[None, bool]:
+                    return None, setup(name, conn)
+
+                run_in_transaction(db, work, retries=databases.retries)
+        except BaseException:
+            databases.close()
+            raise
+        return databases
 
     # the mapping --------------------------------------------------------------------------
     def __getitem__(self, name: str) -> ZODB.DB:
@@ -57,6 +72,9 @@ class Databases(Mapping[str, ZODB.DB]):
 
     def __len__(self) -> int:
         return len(self._databases)
+
+    def __contains__(self, name: object) -> bool:  # a dict test, not Mapping's try/except
+        return name in self._databases
 
     def named(self, name: str | None) -> ZODB.DB:
         """Database ``name`` (the system database for None); 404 if there is none."""
