@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from collections.abc import Iterator
 from typing import Any
 
 from zope.interface import implementedBy
@@ -144,10 +143,6 @@ class Registry:
                 and (info.context is None or _provides(obj, info.context))
             ]
         return found
-
-    def services(self) -> Iterator[ServiceInfo]:
-        for infos in self._services.values():
-            yield from infos
 
     def lookup_service(self, context: Any, method: str, name: str) -> ServiceInfo | None:
         """The most specific service for ``context``, or None."""
