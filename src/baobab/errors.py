@@ -9,6 +9,7 @@ ZODB does with ``POSKeyError``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
@@ -45,9 +46,17 @@ class BaobabError(Exception):
 
     default_message = "Error"
 
-    def __init__(self, message: str | None = None, details: Any = None) -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        details: Any = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         self.message = message or self.default_message
         self.details = details
+        # what a protocol asks to accompany this error (TUS's Tus-Version on its 412)
+        self.headers: Mapping[str, str] = headers or {}
         super().__init__(self.message)
 
     @property
@@ -149,9 +158,14 @@ class PreconditionFailed(BaobabError):
     default_message = "The resource was modified meanwhile"
 
     def __init__(
-        self, message: str | None = None, details: Any = None, etag: str | None = None
+        self,
+        message: str | None = None,
+        details: Any = None,
+        etag: str | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(message, details)
+        super().__init__(message, details, headers=headers)
         self.etag = etag
 
 

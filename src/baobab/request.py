@@ -1,8 +1,24 @@
-"""What a service receives (:class:`Request`) and returns (:class:`Response`)."""
+"""What a service receives (:class:`Request`) and returns (:class:`Response`), and what it may
+ask the pipeline for before it can finish (a :class:`Need`).
+
+A :class:`Request` is what came over HTTP (method, path, headers, the body once read or
+spooled), who sent it (the principal) and what traversal found (the context). The database
+side of one publish attempt — the connection, the events raised, the committed transaction
+id — is the attempt's :class:`~baobab.database.unit.UnitOfWork` (``request.unit``), made
+afresh for every attempt and thrown away with it.
+
+Stop and replay: a service that needs its body streamed to disk (``request.body_file()``,
+``request.form()``) or a computation kept off the loop (``request.offload()``, an argon2
+hash) raises :class:`~baobab.database.transactions.NeedsMore` with a :class:`Need`. The
+transaction runner aborts the attempt and lets it through, like a conflict it cannot replay by
+itself; the pipeline provides what is needed and publishes the request again. **Everything the
+publish step did before that point runs twice**: traversal, authentication, the permission
+checks and the service's own code up to the call. That code must change nothing outside the
+transaction (external effects go through events, delivered after the commit).
+"""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,27 +30,28 @@ from baobab.blobs.multipart import Form
 from baobab.blobs.spool import Spooled
 from baobab.config.registry import Registry
 from baobab.config.settings import Settings
-from baobab.content.events import object_event
-from baobab.database.transactions import committed_tid
-from baobab.errors import BadRequest, MalformedJSON, UnsupportedMediaType
-from baobab.events import Event, ObjectEvent, PrincipalsChanged, TokenRevoked
+from baobab.database.transactions import NeedsMore
+from baobab.database.unit import UnitOfWork
+from baobab.errors import BadRequest, MalformedJSON, NotFound, UnsupportedMediaType
+from baobab.events import Event, ObjectEvent, PrincipalsChanged, object_event
+from baobab.location import resource_path
 from baobab.security.authentication import Authenticator, Credentials
+from baobab.security.gate import require
 from baobab.security.policy import Checker, SecurityPolicy
 from baobab.security.principals import ANONYMOUS_PRINCIPAL, Principal
 
 __all__ = [
     "FileBody",
+    "Need",
     "NeedsMore",
-    "OffloadNeeded",
+    "Offload",
+    "ReadBody",
     "Request",
     "Response",
-    "UploadNeeded",
+    "StreamBody",
     "json_response",
     "media_of",
 ]
-
-
-_PUSHED = (ObjectEvent, PrincipalsChanged, TokenRevoked)  # what live push needs to hear of
 
 
 def media_of(content_type: str | None) -> str:
@@ -42,27 +59,33 @@ def media_of(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
-class NeedsMore(Exception):
-    """The publish step stops here: the HTTP layer provides something, then publishes again."""
+@dataclass(frozen=True, slots=True)
+class Offload:
+    """``fn()`` computed on a worker thread, kept under ``key`` (see Request.offload)."""
+
+    key: Any
+    fn: Callable[[], Any]
 
 
-class OffloadNeeded(NeedsMore):
-    """The publish step needs ``fn()`` computed off its thread (argon2); see Request.offload."""
-
-    def __init__(self, key: Any, fn: Callable[[], Any]) -> None:
-        super().__init__(key)
-        self.key = key
-        self.fn = fn
-
-
-@dataclass
-class UploadNeeded(NeedsMore):
-    """The service needs the body streamed to disk; see Request.body_file / Request.form."""
+@dataclass(frozen=True, slots=True)
+class StreamBody:
+    """The body streamed to a spool file (or, with ``form``, parsed as multipart with its
+    files spooled), with the upload limits; see Request.body_file / Request.form."""
 
     form: bool = False
     limit: int | None = None  # below the configured maximum (a TUS upload's remaining bytes)
     checksum: Checksum | None = None  # what the client says the body hashes to
     keep_partial: bool = False  # keep what arrived before a disconnect (TUS)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadBody:
+    """The body read into memory (capped): a service that takes JSON was reached with the
+    body left unread, because another service of that name streams its body."""
+
+
+# What a publish step may stop for; the pipeline provides it and publishes again.
+Need = Offload | StreamBody | ReadBody
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +106,6 @@ class Response:
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     content_type: bytes | None = b"application/json"
     commit: bool | None = None  # None: a write commits unless it answers an error; reads never
-    offload: Any = None  # a NeedsMore: the pipeline provides it and publishes again
     file: FileBody | None = None  # sent after the database is released
 
 
@@ -110,22 +132,17 @@ class Request:
     settings: Settings
     auth: Authenticator
     principal: Principal = ANONYMOUS_PRINCIPAL  # set by the publish step from credentials
-    offloaded: dict[Any, Any] = field(default_factory=dict)
+    # what traversal found (set by the publish step)
     context: Any = None
     view_name: str = ""
     subpath: tuple[str, ...] = ()
-    conn: Any = None
-    streamed: bool = False  # the body was left unread for a service to stream to disk
+    # the body when it was left unread for a service to stream (``streamed``), once provided
+    streamed: bool = False
     spooled: Spooled | None = None
     form_data: Form | None = None
-    # events emitted by this attempt, for the coroutine subscribers once it has committed
-    after_commit: list[tuple[Callable[..., Any], Any]] = field(default_factory=list)
-    committed: bool = False
-    # object events of this attempt for live push (baobab.live), and the committed tid
-    outbox: list[Event] = field(default_factory=list)
-    tid: int = 0
+    offloaded: dict[Any, Any] = field(default_factory=dict)  # Offload results by key
     websocket: bool = False  # the handshake of a WebSocket (``@ws``), not an HTTP request
-    _hooked: bool = False
+    _unit: UnitOfWork | None = None
     _json: Any = None
     _checker: Checker | None = None
 
@@ -137,55 +154,66 @@ class Request:
             checker = self._checker = self.policy.checker(self.principal)
         return checker
 
+    def require(self, permission: str, context: Any) -> None:
+        """Raise unless the principal has ``permission`` on ``context``: 401 for anonymous,
+        the 404 of a missing object for what the principal cannot see, else 403 (see
+        :func:`baobab.security.gate.require`)."""
+        require(self.security, permission, context, path=self.path)
+
+    @property
+    def unit(self) -> UnitOfWork:
+        """The current attempt's unit of work (its connection, its events)."""
+        unit = self._unit
+        if unit is None:
+            raise RuntimeError(f"{self.path}: no unit of work outside the publish step")
+        return unit
+
+    def begin(self, unit: UnitOfWork) -> None:
+        """A publish attempt starts with ``unit``: what earlier attempts found is forgotten."""
+        self._unit = unit
+        self.context = None
+        self.view_name = ""
+        self.subpath = ()
+        self.principal = ANONYMOUS_PRINCIPAL
+
+    def end(self) -> UnitOfWork | None:
+        """The attempt is over: its unit, handed back once and no longer the request's."""
+        unit, self._unit = self._unit, None
+        return unit
+
+    @property
+    def body_unread(self) -> bool:
+        """A streamed body that nobody has asked for yet (and that is not empty)."""
+        if not self.streamed or self.spooled is not None or self.form_data is not None:
+            return False
+        length = self.headers.get("content-length")
+        return length not in (None, "0") or "transfer-encoding" in self.headers
+
     def offload(self, key: Any, fn: Callable[[], Any]) -> Any:
         """``fn()``'s result, computed on a worker thread.
 
         The publish step runs on the event loop in inline mode, where an argon2 hash or check
-        (tens of milliseconds) would stall every connection. The first call raises
-        :class:`OffloadNeeded`; the pipeline aborts the transaction, runs ``fn`` in a thread,
-        stores the result under ``key`` and publishes the request again, when this returns it.
+        (tens of milliseconds) would stall every connection. The first call stops the publish
+        step (:class:`Offload`); the pipeline runs ``fn`` in a thread, keeps the result under
+        ``key`` and publishes the request again, when this returns it.
         """
         if key in self.offloaded:
             return self.offloaded[key]
-        raise OffloadNeeded(key, fn)
+        raise NeedsMore(Offload(key, fn))
 
-    def notify(self, event: Any) -> None:
-        """Emit ``event``: plain subscribers run now, inside the transaction (a raise vetoes
-        the request); coroutine subscribers are kept for after the commit, with the event's
-        live object removed (see :mod:`baobab.events`). Object events are also kept for
-        live push: the pipeline publishes them with the transaction id once committed."""
-        obj = getattr(event, "obj", None)
-        detached = dataclasses.replace(event, obj=None) if obj is not None else event
-        for info in self.registry.subscribers(type(event), type(obj)):
-            if info.is_async:
-                self._hook()
-                self.after_commit.append((info.handler, detached))
-            else:
-                info.handler(event)
-        if isinstance(event, _PUSHED):
-            self._hook()
-            self.outbox.append(detached)
+    def notify(self, event: Event) -> None:
+        """Raise ``event`` in this attempt (see :class:`~baobab.events.outbox.Outbox`)."""
+        self.unit.outbox.notify(event)
 
     def notify_object(self, event: type[ObjectEvent], obj: Any, **extra: Any) -> None:
-        """Emit an object event about ``obj`` by the request's principal."""
-        self.notify(object_event(event, obj, self.principal.id, **extra))
+        """Raise an object event about ``obj`` by the request's principal."""
+        self.unit.outbox.notify(object_event(event, obj, self.principal.id, **extra))
 
-    def reset_events(self) -> None:
-        """Forget what an attempt emitted (a replayed attempt emits its events again)."""
-        self.after_commit.clear()
-        self.outbox.clear()
-        self._hooked = False
-
-    def _hook(self) -> None:
-        """Learn of this attempt's commit (once per attempt)."""
-        if not self._hooked:
-            self._hooked = True
-            self.conn.transaction_manager.get().addAfterCommitHook(self._mark_committed)
-
-    def _mark_committed(self, status: bool) -> None:
-        self.committed = status
-        if status:
-            self.tid = committed_tid(self.conn)
+    def notify_principals(self, *ids: str) -> None:
+        """Tell live sockets of these users or groups (of the context, a container) to
+        re-read who they are: roles, groups or their account changed."""
+        container = resource_path(self.context)
+        self.notify(PrincipalsChanged(actor=self.principal.id, container=container, ids=ids))
 
     def body_file(
         self,
@@ -194,18 +222,19 @@ class Request:
         checksum: Checksum | None = None,
         keep_partial: bool = False,
     ) -> Spooled:
-        """The body as a spool file: like :meth:`offload`, the first call stops the publish
+        """The body as a spool file. Like :meth:`offload`, the first call stops the publish
         step; the pipeline streams the body to disk (on the loop, with the upload limits) and
-        publishes again. Call it once permissions are checked: nothing is read before."""
+        publishes again. Only for a service declared with ``body="stream"`` (or
+        ``"negotiate"``); call it once permissions are checked: nothing is read before."""
         if self.spooled is not None:
             return self.spooled
-        raise UploadNeeded(limit=limit, checksum=checksum, keep_partial=keep_partial)
+        raise NeedsMore(StreamBody(limit=limit, checksum=checksum, keep_partial=keep_partial))
 
     def form(self, *, checksum: Checksum | None = None) -> Form:
         """The ``multipart/form-data`` body, files spooled to disk (as :meth:`body_file`)."""
         if self.form_data is not None:
             return self.form_data
-        raise UploadNeeded(form=True, checksum=checksum)
+        raise NeedsMore(StreamBody(form=True, checksum=checksum))
 
     def json(self) -> Any:
         """The body as JSON (cached); 415 unless it is sent as JSON, 400 if malformed."""
@@ -251,3 +280,14 @@ class Request:
 
     def url_for(self, path: str) -> str:
         return self.base_url + path
+
+    def view_url(self, view: str, item: str = "") -> str:
+        """``…/{view}`` (or ``…/{view}/{item}``) on the request's context."""
+        base = self.url_for(self.path.split(f"/{view}", 1)[0] + f"/{view}")
+        return f"{base}/{item}" if item else base
+
+    def subpath_id(self) -> str:
+        """The one id after the view (``…/@users/{id}``); 404 for none or more."""
+        if len(self.subpath) != 1:
+            raise NotFound("Not found")
+        return self.subpath[0]

@@ -164,7 +164,7 @@ async def test_a_failing_subscriber_is_logged_and_spoils_nothing(
     client: BaobabClient, site: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     await fresh()
-    with caplog.at_level(logging.ERROR, logger="baobab.asgi.aftercommit"):
+    with caplog.at_level(logging.ERROR, logger="baobab.events.delivery"):
         resp = await client.post(site, json={"@type": "Document", "id": "doc"})
         assert resp.status_code == 201
         events = await settled()

@@ -14,11 +14,11 @@ from baobab_utility_addon import Broken, Silent, Stamper, Stubborn
 from transaction.interfaces import NoTransaction
 
 from baobab.asgi import BaobabApp
-from baobab.asgi.utilities import Utilities, UtilityContext
 from baobab.config.settings import Settings
 from baobab.errors import ConfigError, NotFound
 from baobab.testing import BaobabClient, make_settings
 from baobab.testing.kit import require_postgres, zap_postgres
+from baobab.utilities import Utilities, UtilityContext
 
 ADDON = "baobab_utility_addon"
 STAMP = "stamped by a utility"
@@ -205,6 +205,13 @@ async def test_utility_context_defaults_to_the_first_database(
     baobab_app: BaobabApp, client: BaobabClient
 ) -> None:
     assert baobab_app.state is not None
-    ctx = UtilityContext("probe", baobab_app.state)
+    state = baobab_app.state
+    ctx = UtilityContext(
+        "probe",
+        settings=state.settings,
+        registry=state.registry,
+        policy=state.policy,
+        databases=state.databases,
+    )
     assert ctx.database_names[0] == "db"
     assert await ctx.read(lambda root: root.__name__) == "db"

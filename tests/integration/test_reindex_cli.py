@@ -3,6 +3,7 @@ through the workflow and the token indexes, exactly as if it had been created no
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,8 @@ async def test_reindex_security(tmp_path: Path, capsys: Any) -> None:
     # the reader may View the document (global Reader), but the folder's index lacks it
     assert await _reader_view(settings) == (200, [])
 
-    assert main(["reindex-security", "--config", str(config)]) == 0
+    # the CLI runs its own event loop: from a thread, as from a shell
+    assert await asyncio.to_thread(main, ["reindex-security", "--config", str(config)]) == 0
     assert "db: 1 containers reindexed, 3 objects entered a state" in capsys.readouterr().out
 
     assert await _reader_view(settings) == (200, ["d"])
@@ -75,5 +77,5 @@ async def test_reindex_security(tmp_path: Path, capsys: Any) -> None:
     finally:
         stop(state)
     # a second run changes nothing more
-    assert main(["reindex-security", "--config", str(config)]) == 0
+    assert await asyncio.to_thread(main, ["reindex-security", "--config", str(config)]) == 0
     assert "0 objects entered a state" in capsys.readouterr().out

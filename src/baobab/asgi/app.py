@@ -34,7 +34,13 @@ class BaobabApp:
                 state = await loop.run_in_executor(None, start, self._settings)
                 try:
                     await state.live.start(resolver(state))
-                    await state.utilities.start(state)  # their tasks run once this returns
+                    # their tasks run once this returns
+                    await state.utilities.start(
+                        settings=state.settings,
+                        registry=state.registry,
+                        policy=state.policy,
+                        databases=state.databases,
+                    )
                 except BaseException:
                     await state.live.close()
                     await loop.run_in_executor(None, stop, state)
@@ -48,7 +54,7 @@ class BaobabApp:
                 state, self.state = self.state, None
                 await state.utilities.stop()  # first: a utility may still write on close
                 await state.live.close()
-                await state.after_commit.close()
+                await state.delivery.close()
                 await asyncio.get_running_loop().run_in_executor(None, stop, state)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

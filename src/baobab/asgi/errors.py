@@ -56,6 +56,7 @@ def error_response(exc: errors.BaobabError) -> Response:
         headers += [(b"upgrade", b"websocket"), (b"connection", b"Upgrade")]
     if isinstance(exc, errors.MethodNotAllowed) and exc.allow:
         headers.append((b"allow", ", ".join(exc.allow).encode()))
+    headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers.items()]
     return Response(status=status, body=orjson.dumps(exc.to_dict()), headers=headers)
 
 

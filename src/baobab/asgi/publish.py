@@ -1,11 +1,12 @@
-"""The publish step: one unit of database work per request, run through the bridge.
+"""The publish step: one unit of database work per request attempt, run through the bridge.
 
-open a connection (own transaction manager) → traverse → finish authentication (users stored
-in the container) → check token revocation → find the service → check its permission → call
-it → commit (writes) or abort (reads and errors) → replay on ConflictError → close. A step that
-needs an argon2 computation raises ``OffloadNeeded``: the unit is aborted and answered with a
-marker the HTTP layer resolves (compute off-thread, publish again). Everything in here is
-synchronous; the caller decides on which thread it runs (``baobab.database.bridge``).
+A new :class:`~baobab.database.unit.UnitOfWork` on the thread's connection → traverse →
+finish authentication (users stored in the container) → check token revocation → find the
+service → check its permission → take the body as the service declared it → call it →
+commit (writes) or abort (reads and errors); replay on ``ConflictError`` with a fresh unit.
+A step that stops for more input raises ``NeedsMore``: the runner aborts the attempt and the
+exception reaches the pipeline (``baobab.asgi.pipeline``), which provides what is needed and
+publishes again. Everything in here is synchronous; the bridge decides on which thread it runs.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from baobab.asgi.errors import error_response, internal_error_response
 from baobab.config.registry import Registry
 from baobab.content.interfaces import IContainer
 from baobab.content.resources import Application
-from baobab.database.transactions import ROOT_KEY, Connections, run_in_transaction, run_read
+from baobab.database.databases import Databases
+from baobab.database.transactions import ROOT_KEY, run_in_transaction, run_read
+from baobab.database.unit import UnitOfWork
 from baobab.errors import (
     BaobabError,
     Conflict,
@@ -25,90 +28,77 @@ from baobab.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
-from baobab.request import NeedsMore, Request, Response
+from baobab.request import NeedsMore, ReadBody, Request, Response
 from baobab.security.authentication import Authenticator
 from baobab.security.tokens import is_revoked
-from baobab.services.guards import require
 from baobab.traversal import split_path, traverse
 
-__all__ = ["Publisher"]
+__all__ = ["SAFE_METHODS", "Publisher"]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-
-def _file_ignored(request: Request) -> bool:
-    """A body sent as a file (left unread for an upload service) that the service never
-    asked for: answering success would drop it silently."""
-    if not request.streamed or request.spooled is not None or request.form_data is not None:
-        return False
-    length = request.headers.get("content-length")
-    return length not in (None, "0") or "transfer-encoding" in request.headers
+Published = tuple[Response, UnitOfWork | None]
 
 
 class Publisher:
     def __init__(
-        self,
-        databases: dict[str, Any],
-        registry: Registry,
-        auth: Authenticator,
-        *,
-        retries: int,
-        debug: bool,
+        self, databases: Databases, registry: Registry, auth: Authenticator, *, debug: bool
     ) -> None:
         self.databases = databases
         self.registry = registry
         self.auth = auth
-        self.retries = retries
         self.debug = debug
-        self.system = next(iter(databases))
         self.application = Application(list(databases))
-        self.connections = Connections()
 
-    def close(self) -> None:
-        self.connections.close_all()
-
-    def publish(self, request: Request) -> Response:
+    def publish(self, request: Request) -> Published:
+        """The answer, and the unit of the attempt that produced it (None if no attempt
+        ran). Raises ``NeedsMore`` when the request must be given more first."""
         segments = split_path(request.path)
         if not segments or segments[0].startswith("@"):
-            db_name, rest, at_top = self.system, segments, True
+            db_name, rest, at_top = self.databases.system, segments, True
         else:
             db_name, rest, at_top = segments[0], segments[1:], False
             if db_name not in self.databases:
-                return error_response(NotFound(f"No database named {db_name!r}"))
+                return error_response(NotFound(f"No database named {db_name!r}")), None
+        db = self.databases[db_name]
+        system = self.databases.system
+        last: list[UnitOfWork] = []
 
         def work(conn: Any) -> tuple[Response, bool]:
-            request.conn = conn
-            request.reset_events()
+            unit = UnitOfWork(conn, self.registry, system)
+            request.begin(unit)
+            last[:] = [unit]
             try:
                 response = self._run(request, conn, rest, at_top)
             except BaobabError as exc:
                 return error_response(exc), False
-            except NeedsMore as needed:
-                return Response(status=0, offload=needed), False
+            finally:
+                request.end()
             # Safe methods run through run_read and never commit; a write commits unless it
             # failed or its service said otherwise.
             commit = response.commit if response.commit is not None else response.status < 400
             return response, commit
 
+        def on_error(exc: Exception) -> Response:
+            return internal_error_response(exc, debug=self.debug)
+
+        connections = self.databases.connections
         try:
             if request.method in SAFE_METHODS:
-                return run_read(
-                    self.databases[db_name],
-                    lambda conn: work(conn)[0],
-                    on_error=lambda exc: internal_error_response(exc, debug=self.debug),
-                    connections=self.connections,
+                response = run_read(
+                    db, lambda conn: work(conn)[0], on_error=on_error, connections=connections
                 )
-            return run_in_transaction(
-                self.databases[db_name],
-                work,
-                retries=self.retries,
-                on_error=lambda exc: internal_error_response(exc, debug=self.debug),
-                connections=self.connections,
-            )
+            else:
+                response = run_in_transaction(
+                    db,
+                    work,
+                    retries=self.databases.retries,
+                    on_error=on_error,
+                    connections=connections,
+                )
         except Conflict as exc:
-            return error_response(exc)
-        finally:
-            request.conn = None
+            return error_response(exc), None
+        return response, (last[0] if last else None)
 
     def _run(self, request: Request, conn: Any, rest: tuple[str, ...], at_top: bool) -> Response:
         start: Any = self.application if at_top else conn.root()[ROOT_KEY]
@@ -121,10 +111,10 @@ class Publisher:
                 container = candidate
         principal = self.auth.resolve(request.credentials, container, request.offload)
         request.principal = principal
-        if principal.token_id is not None:
-            system = conn.get_connection(self.system)
-            if is_revoked(system, principal.token_id):
-                raise Unauthorized("The token has been revoked (logged out)")
+        if principal.token_id is not None and is_revoked(
+            request.unit.system_conn, principal.token_id
+        ):
+            raise Unauthorized("The token has been revoked (logged out)")
         request.context = found.context
         request.view_name = found.view_name
         request.subpath = found.subpath
@@ -142,8 +132,13 @@ class Publisher:
         if found.subpath and not info.allow_subpath:
             raise NotFound(f"Not found: {'/'.join(found.subpath)}")
         assert info.permission is not None  # the registry refuses services without one
-        require(request, info.permission, found.context)
+        request.require(info.permission, found.context)
+        if request.streamed and info.body == "memory":
+            # left unread because another service of this name streams: read it now (an
+            # HTTP/2 body may come without Content-Length, so always ask)
+            raise NeedsMore(ReadBody())
         response: Response = info.handler(request)
-        if response.status < 400 and _file_ignored(request):
+        if response.status < 400 and request.body_unread:
+            # a body sent as a file that the service never asked for: success would drop it
             raise UnsupportedMediaType("This service takes no file; send a JSON object")
         return response

@@ -1,4 +1,5 @@
-"""What start-up builds and shutdown closes: registry, databases, bridge, authenticator."""
+"""What start-up builds and shutdown closes: registry, databases, authenticator, publisher,
+event delivery, live push and the async utilities."""
 
 from __future__ import annotations
 
@@ -9,10 +10,8 @@ from typing import Any
 
 from BTrees.OOBTree import OOBTree
 
-from baobab.asgi.aftercommit import AfterCommit
 from baobab.asgi.cors import Cors
 from baobab.asgi.publish import Publisher
-from baobab.asgi.utilities import Utilities
 from baobab.blobs.spool import clean_spool
 from baobab.config.registry import Registry
 from baobab.config.scan import scan
@@ -20,14 +19,15 @@ from baobab.config.settings import Settings, load_settings
 from baobab.content.resources import DatabaseRoot
 from baobab.content.typeinfo import validate_registry
 from baobab.content.uploads import UPLOADS_KEY
-from baobab.database.bridge import Bridge
-from baobab.database.storage import open_databases
+from baobab.database.databases import Databases
 from baobab.database.transactions import ROOT_KEY, run_in_transaction
+from baobab.events.delivery import Delivery
 from baobab.live.runtime import Live
 from baobab.security.authentication import Authenticator
 from baobab.security.policy import SecurityPolicy
 from baobab.security.secrets import ensure_secrets
 from baobab.security.workflows import Workflows
+from baobab.utilities import Utilities
 
 __all__ = ["CONFIG_ENV", "AppState", "build_registry", "start", "stop"]
 
@@ -48,12 +48,11 @@ class AppState:
     settings: Settings
     registry: Registry
     policy: SecurityPolicy
-    databases: dict[str, Any]
-    bridge: Bridge
+    databases: Databases
     authenticator: Authenticator
     publisher: Publisher
     cors: Cors
-    after_commit: AfterCommit
+    delivery: Delivery
     live: Live
     utilities: Utilities = field(default_factory=Utilities)  # started by BaobabApp.startup
 
@@ -67,7 +66,8 @@ def build_registry(settings: Settings) -> Registry:
     return registry
 
 
-def _ensure_roots(databases: dict[str, Any]) -> None:
+def _ensure_roots(databases: Databases) -> None:
+    """Each database's content root and upload tree (blocking, at start-up)."""
     for name, db in databases.items():
 
         def work(conn: Any, name: str = name) -> tuple[None, bool]:
@@ -85,11 +85,6 @@ def _ensure_roots(databases: dict[str, Any]) -> None:
         run_in_transaction(db, work, retries=3)
 
 
-def _last_tids(databases: dict[str, Any]) -> dict[str, int]:
-    """Each database's last transaction id: live push knows nothing older (its horizon)."""
-    return {name: int.from_bytes(db.lastTransaction(), "big") for name, db in databases.items()}
-
-
 def start(settings: Settings | None = None) -> AppState:
     """Build the application state (blocking: call it before serving, or off the loop)."""
     if settings is None:
@@ -102,38 +97,27 @@ def start(settings: Settings | None = None) -> AppState:
         logger.warning("removed %d unfinished upload(s) left in %s", removed, settings.spool_path)
     registry = build_registry(settings)
     workflows = Workflows.build(settings.workflows, registry)
-    databases = open_databases(settings)
+    databases = Databases.open(settings)
     try:
         _ensure_roots(databases)
     except BaseException:
-        for db in databases.values():
-            db.close()
+        databases.close()
         raise
     authenticator = Authenticator(settings, secrets)
-    publisher = Publisher(
-        databases,
-        registry,
-        authenticator,
-        retries=settings.request.conflict_retries,
-        debug=settings.debug,
-    )
+    live = Live(settings, databases.system, databases.last_tids())
     return AppState(
         settings=settings,
         registry=registry,
         policy=SecurityPolicy(registry, workflows),
         databases=databases,
-        bridge=Bridge(settings),
         authenticator=authenticator,
-        publisher=publisher,
+        publisher=Publisher(databases, registry, authenticator, debug=settings.debug),
         cors=Cors(settings.cors),
-        after_commit=AfterCommit(),
-        live=Live(settings, _last_tids(databases)),
+        delivery=Delivery([live.publish]),
+        live=live,
     )
 
 
 def stop(state: AppState) -> None:
-    state.bridge.close()
-    state.publisher.close()
-    for db in state.databases.values():
-        db.close()
+    state.databases.close()
     logger.info("databases closed")

@@ -24,9 +24,10 @@ from urllib.parse import parse_qsl, urlsplit
 import orjson
 
 from baobab.asgi.errors import error_response, internal_error_response
-from baobab.asgi.http import new_request, publish_request, scope_headers
+from baobab.asgi.pipeline import publish
+from baobab.asgi.scope import new_request, scope_headers
 from baobab.asgi.state import AppState
-from baobab.database.transactions import ROOT_KEY, run_in_transaction, run_read
+from baobab.database.transactions import ROOT_KEY
 from baobab.errors import BaobabError, Forbidden, Unauthorized
 from baobab.live.hub import CLOSE_AUTH, CLOSE_TOO_BIG, Connection
 from baobab.live.protocol import Session
@@ -79,18 +80,13 @@ async def _credentials(
 
 async def _use_ticket(state: AppState, jti: str, expiry: int) -> None:
     """Revoke the ticket in the system database: a second use finds it revoked."""
-    system = state.databases[state.publisher.system]
 
-    def work(conn: Any) -> tuple[None, bool]:
+    def work(conn: Any) -> None:
         if is_revoked(conn, jti):
             raise Unauthorized("This ticket was already used; ask @wstoken for another")
         revoke(conn, jti, expiry)
-        return None, True
 
-    def unit() -> None:
-        run_in_transaction(system, work, retries=3)
-
-    await state.bridge.run(unit, write=True)
+    await state.databases.write(work)
 
 
 async def _handshake(state: AppState, scope: Scope, receive: Receive) -> tuple[Request, Response]:
@@ -98,7 +94,7 @@ async def _handshake(state: AppState, scope: Scope, receive: Receive) -> tuple[R
     query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
     credentials = await _credentials(state, query, headers)
     request = new_request(state, scope, headers, credentials, method="GET", websocket=True)
-    return request, await publish_request(state, request, receive)
+    return request, await publish(state, request, receive)
 
 
 async def _deny(send: Send, scope: Scope, response: Response) -> None:
@@ -118,16 +114,12 @@ def resolver(state: AppState) -> Any:
         if old.container is None:
             return old  # root and configured users do not change while the process runs
         _, db_name, container_id = old.container.split("/")
-        db = state.databases[db_name]
 
         def read(zconn: Any) -> Principal | None:
             container = zconn.root()[ROOT_KEY].get(container_id)
             return state.authenticator.refresh(old, container)
 
-        def unit() -> Principal | None:
-            return run_read(db, read, connections=state.publisher.connections)
-
-        return await state.bridge.run(unit, write=False)
+        return await state.databases.read(read, db=db_name)
 
     return resolve
 

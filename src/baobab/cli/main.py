@@ -4,6 +4,7 @@ parsing and exit codes only."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import getpass
 import logging
 import os
@@ -17,7 +18,7 @@ import msgspec
 
 from baobab.asgi.state import start, stop
 from baobab.config.settings import Settings, check_settings, load_settings
-from baobab.database.transactions import ROOT_KEY, run_in_transaction
+from baobab.database.transactions import ROOT_KEY
 from baobab.errors import ConfigError
 from baobab.security.lifecycle import repair
 from baobab.security.passwords import hash_password
@@ -52,16 +53,19 @@ def _parser() -> argparse.ArgumentParser:
 
 def _reindex_security(args: argparse.Namespace) -> int:
     state = start(load_settings(args.config))
-    try:
-        for name, db in state.databases.items():
 
-            def work(conn: Any) -> tuple[tuple[int, int], bool]:
-                root = conn.root()[ROOT_KEY]
-                entered = sum(repair(state.policy, c) for c in list(root.values()))
-                return (len(root), entered), True
+    def work(conn: Any) -> tuple[int, int]:
+        root = conn.root()[ROOT_KEY]
+        entered = sum(repair(state.policy, c) for c in list(root.values()))
+        return len(root), entered
 
-            containers, entered = run_in_transaction(db, work, retries=3)
+    async def reindex() -> None:
+        for name in state.databases:
+            containers, entered = await state.databases.write(work, db=name)
             print(f"{name}: {containers} containers reindexed, {entered} objects entered a state")
+
+    try:
+        asyncio.run(reindex())
     finally:
         stop(state)
     return 0

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 __all__ = [
+    "BODY_MODES",
     "DECLARATIONS_ATTR",
     "BehaviourInfo",
     "ContentTypeInfo",
@@ -30,6 +31,15 @@ __all__ = [
 ]
 
 DECLARATIONS_ATTR = "__baobab_declarations__"
+
+# How a service takes its request body (``@service(body=...)``):
+# - "memory": read into memory by the pipeline before the publish step, capped at
+#   ``request.max_body_size`` (JSON bodies);
+# - "stream": left unread until the service, its checks done, asks for it
+#   (``request.body_file()`` or ``request.form()``); streamed to disk, never into memory;
+# - "negotiate": streamed when it is a file (a multipart form, or a non-JSON body named by
+#   ``Content-Disposition``), read into memory otherwise.
+BODY_MODES = ("memory", "stream", "negotiate")
 
 T = TypeVar("T")
 
@@ -83,6 +93,8 @@ class ServiceInfo:
     permission: str | None
     allow_subpath: bool = False
     summary: str = ""
+    body: str = "memory"  # one of BODY_MODES
+    headers: tuple[tuple[str, str], ...] = ()  # on every answer to a request for this name
 
 
 @dataclass(frozen=True)
@@ -193,11 +205,20 @@ def service(
     name: str = "",
     allow_subpath: bool = False,
     summary: str = "",
+    body: str = "memory",
+    headers: Sequence[tuple[str, str]] = (),
 ) -> Callable[[T], T]:
     """Declare a service: ``handler(request) -> Response`` for ``method`` on ``context``.
 
     ``permission`` is required; ``None`` is accepted here only so that the scan can refuse it
     with a message naming the handler, instead of failing at import time.
+
+    ``body`` says how the service takes its request body (one of :data:`BODY_MODES`): a
+    ``"memory"`` body is read before the publish step, so before the permission check; a
+    ``"stream"`` body is read only when the service asks for it, after its checks. ``headers``
+    are added to every answer to a request for this view name, whatever its method (a
+    protocol's version header), errors included, even those given before the service is
+    found.
     """
     where = _where()
 
@@ -210,6 +231,8 @@ def service(
             permission=permission,
             allow_subpath=allow_subpath,
             summary=summary,
+            body=body,
+            headers=tuple(headers),
         )
         return _attach(handler, Declaration("service", info, where))
 

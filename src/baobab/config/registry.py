@@ -15,6 +15,7 @@ from zope.interface import implementedBy
 from zope.interface.interface import InterfaceClass
 
 from baobab.config.declarations import (
+    BODY_MODES,
     BehaviourInfo,
     ContentTypeInfo,
     Permission,
@@ -34,6 +35,9 @@ class Registry:
         self.permissions: dict[str, Permission] = {}
         self.roles: dict[str, Role] = {}
         self._services: dict[tuple[str, str], list[ServiceInfo]] = {}
+        # the body modes declared by (method, name); the headers for every answer by name
+        self._body_modes: dict[tuple[str, str], frozenset[str]] = {}
+        self._view_headers: dict[str, tuple[tuple[bytes, bytes], ...]] = {}
         self._where: dict[tuple[str, Any], str] = {}
         self._lookup_cache: dict[tuple[type[Any], str, str], ServiceInfo | None] = {}
         self._subscribers: list[SubscriberInfo] = []
@@ -87,12 +91,22 @@ class Registry:
                 f"Service {info.method} {info.name or '(object)'} at {where} declares no "
                 "permission; every service must name one"
             )
+        if info.body not in BODY_MODES:
+            raise RegistrationConflict(
+                f"Service {info.method} {info.name or '(object)'} at {where}: body must be one "
+                f"of {', '.join(BODY_MODES)}, not {info.body!r}"
+            )
         context_name = getattr(info.context, "__identifier__", None) or repr(info.context)
         self._claim("service", (info.method, info.name, context_name), where)
         self.uses_permission(
             info.permission, f"service {info.method} {info.name or '(object)'}", where
         )
-        self._services.setdefault((info.method, info.name), []).append(info)
+        key = (info.method, info.name)
+        self._services.setdefault(key, []).append(info)
+        self._body_modes[key] = self._body_modes.get(key, frozenset()) | {info.body}
+        headers = dict(self._view_headers.get(info.name, ()))
+        headers.update((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in info.headers)
+        self._view_headers[info.name] = tuple(headers.items())
         self._lookup_cache.clear()
 
     def add_subscriber(self, info: SubscriberInfo, where: str) -> None:
@@ -143,6 +157,15 @@ class Registry:
                 and (info.context is None or _provides(obj, info.context))
             ]
         return found
+
+    def body_modes(self, method: str, name: str) -> frozenset[str]:
+        """How the services for ``method`` and ``name`` (on any context) take their body;
+        what the pipeline knows before traversal, when it decides whether to read it."""
+        return self._body_modes.get((method, name), frozenset())
+
+    def view_headers(self, name: str) -> tuple[tuple[bytes, bytes], ...]:
+        """The headers the services named ``name`` declare for every answer to it."""
+        return self._view_headers.get(name, ())
 
     def lookup_service(self, context: Any, method: str, name: str) -> ServiceInfo | None:
         """The most specific service for ``context``, or None."""

@@ -249,6 +249,12 @@ class Settings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
     def spool_path(self) -> Path:
         return Path(self.files.spool_dir) if self.files.spool_dir else self.var_path / "spool"
 
+    @property
+    def system_database(self) -> str:
+        """The database that keeps what belongs to no site (revoked tokens, used tickets):
+        the first one configured."""
+        return next(iter(self.databases))
+
 
 def _check_databases(settings: Settings) -> None:
     if not settings.databases:

@@ -7,6 +7,13 @@ connection kept open stays correct because ``begin()`` on an explicit manager sy
 (polls invalidations) before every unit. ``ConflictError`` (and ZODB's other transient
 errors) replays the whole unit up to ``retries`` times, then raises
 :class:`baobab.errors.Conflict`.
+
+A unit may also stop because it needs something only its caller can provide (a request body
+streamed to disk, an argon2 hash computed off the loop): it raises :class:`NeedsMore`. The
+runner treats it like a conflict it cannot resolve by itself: the attempt is aborted, the
+connection kept, and the exception travels out to the caller, which provides what is needed
+and runs the unit again. Whatever the unit did before it stopped therefore runs twice; it
+must have no effect outside the transaction (those go through events, after the commit).
 """
 
 from __future__ import annotations
@@ -24,13 +31,33 @@ from ZODB.POSException import ConflictError
 
 from baobab.errors import Conflict
 
-__all__ = ["ROOT_KEY", "Connections", "committed_tid", "run_in_transaction", "run_read"]
+__all__ = [
+    "ROOT_KEY",
+    "Connections",
+    "NeedsMore",
+    "committed_tid",
+    "run_in_transaction",
+    "run_read",
+]
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 ROOT_KEY = "baobab"  # the ZODB root mapping key holding a database's content root
+
+
+class NeedsMore(Exception):
+    """The unit stops: it needs ``need``, which its caller provides before running it again.
+
+    ``need`` is a typed value the caller understands (the request pipeline's are in
+    :mod:`baobab.request`). Raised inside a unit, it aborts the attempt and propagates
+    unchanged: no replay here, no error response, and the connection stays open.
+    """
+
+    def __init__(self, need: object) -> None:
+        super().__init__(need)
+        self.need = need
 
 
 class Connections:
@@ -103,6 +130,8 @@ def run_read(
         return work(conn)
     except ConflictError:
         raise Conflict(details={"retries": 0}) from None  # MVCC makes this all but impossible
+    except NeedsMore:
+        raise
     except Exception as exc:
         connections.discard(db)
         if on_error is None:
@@ -125,9 +154,10 @@ def run_in_transaction(
     """Run ``work(conn) -> (result, commit)`` in a fresh transaction.
 
     ``commit`` false aborts (reads). An exception aborts; if ``on_error`` is given it turns a
-    non-conflict exception into a result. Without ``connections`` a connection is opened for
-    this unit and closed after it; with it, the thread's connection is reused, and dropped
-    after an unexpected error so the next unit starts afresh.
+    non-conflict exception into a result. :class:`NeedsMore` aborts and propagates. Without
+    ``connections`` a connection is opened for this unit and closed after it; with it, the
+    thread's connection is reused, and dropped after an unexpected error so the next unit
+    starts afresh.
     """
     if connections is None:
         tm = transaction.TransactionManager(explicit=True)
@@ -136,7 +166,7 @@ def run_in_transaction(
         tm, conn = connections.get(db)
     try:
         return _attempts(tm, conn, work, retries)
-    except Conflict:
+    except (Conflict, NeedsMore):
         raise
     except Exception as exc:
         if connections is not None:

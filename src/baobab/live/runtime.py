@@ -14,10 +14,10 @@ __all__ = ["Live"]
 
 
 class Live:
-    def __init__(self, settings: Settings, last_tids: dict[str, int]) -> None:
+    def __init__(self, settings: Settings, system: str, last_tids: dict[str, int]) -> None:
         self.settings = settings.live
         self.last_tids = last_tids
-        self.system = next(iter(settings.databases))
+        self.system = system
         pubsub = settings.pubsub
         self.bus: Bus = make_bus(pubsub.redis, pubsub.prefix, settings.live.backlog)
         self.hub = Hub(self.bus)
@@ -27,7 +27,9 @@ class Live:
         await self.bus.start(self.hub.deliver, self.last_tids)
 
     def publish(self, tid: int, events: Sequence[Event]) -> None:
-        """A committed transaction's events (all in one database: a request touches one)."""
+        """A committed transaction's events (all in one database: a request touches one);
+        a sink of :class:`~baobab.events.delivery.Delivery`. Pushes object events,
+        principal changes and revoked tokens; other events are not for sockets."""
         objects = [e for e in events if isinstance(e, ObjectEvent)]
         if objects:
             db = objects[0].path.split("/")[1]

@@ -30,6 +30,7 @@ __all__ = [
     "Group",
     "User",
     "UserFolder",
+    "site_folder",
     "user_folder",
     "validate_principal_id",
 ]
@@ -243,3 +244,9 @@ def user_folder(container: Any, create: bool = False) -> UserFolder | None:
         folder = UserFolder()
         setattr(container, PRINCIPALS_ATTR, folder)
     return folder
+
+
+def site_folder(container: Any, create: bool = False) -> UserFolder:
+    """The container's user folder; an empty, unsaved one if none is stored and not
+    ``create``."""
+    return user_folder(container, create=create) or UserFolder()

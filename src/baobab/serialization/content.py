@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from itertools import islice
 from typing import Any
 from urllib.parse import urlencode
+
+import orjson
 
 from baobab.content.files import NamedFile
 from baobab.content.interfaces import IApplication, IDatabaseRoot
 from baobab.content.resources import Folder, Resource
 from baobab.content.typeinfo import type_fields
 from baobab.location import resource_path
-from baobab.request import Request
+from baobab.request import Request, Response
+from baobab.serialization.etags import etag_for
 
-__all__ = ["batch_window", "batching", "file_json", "serialize", "summary"]
+__all__ = [
+    "batch_window",
+    "batched",
+    "batching",
+    "file_json",
+    "representation",
+    "serialize",
+    "summary",
+]
 
 
 def summary(obj: Any, request: Request, url: str | None = None) -> dict[str, Any]:
@@ -139,3 +152,38 @@ def serialize(obj: Any, request: Request, url: str | None = None) -> dict[str, A
     if isinstance(obj, Folder):
         data.update(_batch(obj, request, url))
     return data
+
+
+def batched(
+    request: Request,
+    url: str,
+    total: int,
+    ids: Iterable[str],
+    render: Callable[[str], dict[str, Any]],
+) -> dict[str, Any]:
+    """``{"@id", "items", "items_total", "batching"?}`` for one page of ``ids``."""
+    start, size = batch_window(request)
+    keys = getattr(ids, "keys", None)
+    if callable(keys):  # a BTree set or keys view: slice without reading what is skipped
+        page = list(keys()[start : start + size])
+    else:
+        page = list(islice(ids, start, start + size))
+    out: dict[str, Any] = {
+        "@id": url,
+        "items": [render(item) for item in page],
+        "items_total": total,
+    }
+    links = batching(url, start, size, total, request.query)
+    if links is not None:
+        out["batching"] = links
+    return out
+
+
+def representation(request: Request, obj: Any, status: int = 200) -> Response:
+    """``obj`` as JSON with its ETag (the pipeline answers ``If-None-Match`` with 304)."""
+    url = None
+    if obj is request.context and not request.view_name:
+        # the request's own path is the object's: no walk up the tree to rebuild it
+        url = request.url_for("/" + "/".join(s for s in request.path.split("/") if s))
+    body = orjson.dumps(serialize(obj, request, url))
+    return Response(status=status, body=body, headers=[(b"etag", etag_for(body).encode())])

@@ -66,8 +66,7 @@ def _token_principal(request: Request) -> Principal:
 def logout(request: Request) -> Response:
     principal = _token_principal(request)
     assert principal.token_id is not None and principal.token_expiry is not None
-    system = request.conn.get_connection(next(iter(request.settings.databases)))
-    revoke(system, principal.token_id, principal.token_expiry)
+    revoke(request.unit.system_conn, principal.token_id, principal.token_expiry)
     request.notify(TokenRevoked(actor=principal.id, token_id=principal.token_id))
     return Response(status=204, content_type=None, commit=True)
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import orjson
-
 from baobab.config.declarations import service
 from baobab.content import operations
+from baobab.content.creation import file_field
 from baobab.content.interfaces import IContainer, IDatabaseRoot, IFolderish, IResource
 from baobab.content.typeinfo import file_fields, type_info
 from baobab.errors import MethodNotAllowed
@@ -15,24 +12,14 @@ from baobab.events import ObjectAdded, ObjectModified, ObjectRemoved
 from baobab.location import resource_path
 from baobab.request import Request, Response
 from baobab.security import lifecycle
+from baobab.security.gate import check_field_writes
 from baobab.security.vocabulary import ADD_CONTENT, DELETE_OBJECTS, MODIFY_CONTENT, VIEW
-from baobab.serialization.content import serialize
-from baobab.serialization.etags import etag_for
+from baobab.serialization.content import representation
+from baobab.serialization.downloads import download
+from baobab.serialization.preconditions import check_if_match, current_etag
 from baobab.services import files
-from baobab.services.guards import check_field_writes, check_if_match, current_etag, require
-from baobab.traversal import split_path
 
 __all__ = ["create_child", "delete_object", "get_object", "patch_object"]
-
-
-def representation(request: Request, obj: Any, status: int = 200) -> Response:
-    """``obj`` as JSON with its ETag (the pipeline answers ``If-None-Match`` with 304)."""
-    url = None
-    if obj is request.context and not request.view_name:
-        # the request's own path is the object's: no walk up the tree to rebuild it
-        url = request.url_for("/" + "/".join(split_path(request.path)))
-    body = orjson.dumps(serialize(obj, request, url))
-    return Response(status=status, body=body, headers=[(b"etag", etag_for(body).encode())])
 
 
 def _wants_file(request: Request) -> bool:
@@ -47,8 +34,8 @@ def get_object(request: Request) -> Response:
     typed = context.type_name in request.registry.types  # not the database root
     if typed and file_fields(request.registry, context.type_name):
         if _wants_file(request):
-            name, field = files.file_field(request, context.type_name, None)
-            response = files.download(request, context, name, field)
+            name, field = file_field(request.registry, context.type_name, None)
+            response = download(request, context, name, field)
         else:
             response = representation(request, context)
         response.headers.append((b"vary", b"Accept"))  # the URL answers JSON or the file
@@ -61,6 +48,7 @@ def get_object(request: Request) -> Response:
     context=IFolderish,
     permission=ADD_CONTENT.id,
     summary="Create a child object",
+    body="negotiate",  # JSON, or a file (raw with Content-Disposition, or a form)
 )
 def create_child(request: Request) -> Response:
     if files.is_file_upload(request):  # a file, raw or in a form
@@ -70,8 +58,8 @@ def create_child(request: Request) -> Response:
         type_name = data.get("@type")
         if isinstance(type_name, str):
             info = type_info(request.registry, type_name)
-            require(request, info.add_permission, request.context)
-            check_field_writes(request, data, type_name, request.context)
+            request.require(info.add_permission, request.context)
+            check_field_writes(request.security, request.registry, data, type_name, request.context)
         obj = operations.create(request.registry, request.context, data, request.principal.id)
     lifecycle.created(request.policy, obj, request.principal.id)
     request.notify_object(ObjectAdded, obj)
@@ -100,7 +88,8 @@ def patch_object(request: Request) -> Response:
     _not_on_database(request)
     data = request.json_object()
     check_if_match(request, request.context)
-    check_field_writes(request, data, request.context.type_name, request.context)
+    context = request.context
+    check_field_writes(request.security, request.registry, data, context.type_name, context)
     operations.update(request.registry, request.context, data, request.principal.id)
     request.notify_object(ObjectModified, request.context, changed=tuple(sorted(data)))
     if _prefers_representation(request):
@@ -120,11 +109,11 @@ def patch_object(request: Request) -> Response:
 def delete_object(request: Request) -> Response:
     _not_on_database(request)
     parent = request.context.__parent__
-    require(request, DELETE_OBJECTS.id, parent)
+    request.require(DELETE_OBJECTS.id, parent)
     if IContainer.providedBy(request.context):
         # a whole site goes only by the hand of whoever may create sites (Manager)
-        require(
-            request, type_info(request.registry, request.context.type_name).add_permission, parent
+        request.require(
+            type_info(request.registry, request.context.type_name).add_permission, parent
         )
     check_if_match(request, request.context)
     before = tuple(request.context._allowed)

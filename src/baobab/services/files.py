@@ -7,58 +7,45 @@
   ``Content-Disposition``), or multipart with the other fields as form fields;
 - ``GET``/``HEAD …/@download/{field}``: the bytes, with ranges and validators.
 
-Permissions are checked before a byte of the body is read (``request.body_file()`` stops the
+The upload services declare ``body="stream"`` (creating in a folder, ``"negotiate"``):
+permissions are checked before a byte of the body is read (``request.body_file()`` stops the
 publish step until the pipeline has streamed the body to disk). ``{field}`` defaults to the
-type's first file field.
+type's first file field. What an upload becomes is :mod:`baobab.content.creation`; who may
+make it, :mod:`baobab.security.gate`; how a download is answered,
+:mod:`baobab.serialization.downloads`.
 """
 
 from __future__ import annotations
 
-from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
 from baobab.blobs.checksums import Checksum, content_digest
 from baobab.blobs.multipart import Form, UploadedFile
-from baobab.blobs.ranges import content_disposition, disposition_params, parse_range
+from baobab.blobs.ranges import disposition_params
 from baobab.blobs.spool import Spooled
 from baobab.config.declarations import service
-from baobab.content import operations
-from baobab.content.files import NamedFile, file_from_spool
-from baobab.content.ids import validate_id
+from baobab.content.creation import CREATE_FIELDS, create_with_file, file_field, store_file
+from baobab.content.files import NamedFile
 from baobab.content.interfaces import IResource
-from baobab.content.typeinfo import addable_types, check_addable, file_fields, type_info
-from baobab.errors import AlreadyExists, BadRequest, Forbidden, NotFound
+from baobab.errors import BadRequest, Forbidden, NotFound
 from baobab.events import ObjectModified
 from baobab.location import resource_path
-from baobab.request import FileBody, Request, Response, json_response, media_of
+from baobab.request import Request, Response, json_response, media_of
 from baobab.schema.fields import File
+from baobab.security.gate import check_create, check_field_writes, file_types, upload_type
 from baobab.security.vocabulary import MODIFY_CONTENT, VIEW
 from baobab.serialization.content import file_json
-from baobab.serialization.etags import etag_matches
-from baobab.services.guards import check_field_writes, check_if_match, require
+from baobab.serialization.downloads import download
+from baobab.serialization.preconditions import check_if_match
 
 __all__ = [
-    "CREATE_FIELDS",
-    "check_create",
     "create_from_upload",
-    "create_with_file",
-    "download",
     "download_field",
-    "file_field",
     "is_file_upload",
-    "store_file",
-    "type_for",
     "upload_form",
     "upload_raw",
 ]
 
-# What ?inline may show inline: media a browser displays without running anything in it
-# (HTML, SVG, XML and everything else stay attachments).
-_INLINE = frozenset(
-    {"image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "application/pdf"}
-)
-_INLINE_PREFIXES = ("audio/", "video/", "text/plain")
-CREATE_FIELDS = ("id", "title", "description")  # what a file upload may say of a new object
 _CREATE_PARAMS = ("@type", *CREATE_FIELDS)
 
 
@@ -66,29 +53,11 @@ def _media(request: Request) -> str:
     return media_of(request.headers.get("content-type"))
 
 
-def _inline(value: NamedFile) -> bool:
-    media = media_of(value.content_type)
-    return media in _INLINE or media.startswith(_INLINE_PREFIXES)
-
-
-def file_field(request: Request, type_name: str, name: str | None) -> tuple[str, File]:
-    """The named file field of ``type_name`` (its first one when ``name`` is empty)."""
-    fields = file_fields(request.registry, type_name)
-    if not name:
-        if not fields:
-            raise NotFound(f"A {type_name} has no file field")
-        name = next(iter(fields))
-    field = fields.get(name)
-    if field is None:
-        raise NotFound(f"A {type_name} has no file field {name!r}")
-    return name, field
-
-
 def _field_from_path(request: Request) -> tuple[str, File]:
     if len(request.subpath) > 1:
         raise NotFound(f"Not found: {'/'.join(request.subpath)}")
     name = request.subpath[0] if request.subpath else None
-    return file_field(request, request.context.type_name, name)
+    return file_field(request.registry, request.context.type_name, name)
 
 
 def _header_filename(request: Request) -> str | None:
@@ -97,29 +66,19 @@ def _header_filename(request: Request) -> str | None:
     return name or request.query.get("filename")
 
 
+def _store(request: Request, obj: Any, name: str, field: File, upload: UploadedFile) -> NamedFile:
+    return store_file(obj, name, field, upload, actor=request.principal.id, conn=request.unit.conn)
+
+
 def _stored(request: Request, obj: Any, name: str, value: NamedFile) -> Response:
     request.notify_object(ObjectModified, obj, changed=(name,))
     url = request.url_for(resource_path(obj)) + f"/@download/{name}"
     return json_response(file_json(value, url), headers={"Location": url})
 
 
-def store_file(
-    request: Request, obj: Any, name: str, field: File, upload: UploadedFile
-) -> NamedFile:
-    value = file_from_spool(
-        upload.spooled,
-        filename=upload.filename,
-        content_type=upload.content_type,
-        conn=request.conn,
-        image_field=name if field.image else None,
-    )
-    operations.set_field(obj, name, value, request.principal.id)
-    return value
-
-
 def _check_upload(request: Request, name: str) -> None:
     context = request.context
-    check_field_writes(request, {name: None}, context.type_name, context)
+    check_field_writes(request.security, request.registry, {name: None}, context.type_name, context)
     check_if_match(request, context)
 
 
@@ -133,6 +92,7 @@ def _digest(request: Request) -> Checksum | None:
     name="@upload",
     permission=MODIFY_CONTENT.id,
     allow_subpath=True,
+    body="stream",
 )
 @service(
     method="PATCH",
@@ -140,6 +100,7 @@ def _digest(request: Request) -> Checksum | None:
     name="@upload",
     permission=MODIFY_CONTENT.id,
     allow_subpath=True,
+    body="stream",
 )
 def upload_raw(request: Request) -> Response:
     """Replace a file field with the raw body."""
@@ -152,7 +113,7 @@ def upload_raw(request: Request) -> Response:
     filename = _header_filename(request) or (current.filename if current else name)
     upload = UploadedFile(spooled, filename, request.headers.get("content-type", ""))
     return _stored(
-        request, request.context, name, store_file(request, request.context, name, field, upload)
+        request, request.context, name, _store(request, request.context, name, field, upload)
     )
 
 
@@ -174,6 +135,7 @@ def _file_part(form: Form, names: tuple[str, ...]) -> UploadedFile:
     name="@upload",
     permission=MODIFY_CONTENT.id,
     allow_subpath=True,
+    body="stream",
 )
 def upload_form(request: Request) -> Response:
     """Replace a file field with the file part of a ``multipart/form-data`` body."""
@@ -187,34 +149,8 @@ def upload_form(request: Request) -> Response:
         )
     upload = _file_part(form, (name, "file"))
     return _stored(
-        request, request.context, name, store_file(request, request.context, name, field, upload)
+        request, request.context, name, _store(request, request.context, name, field, upload)
     )
-
-
-def _file_types(request: Request) -> list[str]:
-    """Types with a file field the principal may add here (File and Image, and add-ons')."""
-    return [
-        info.name
-        for info in addable_types(request.registry, request.context)
-        if file_fields(request.registry, info.name)
-        and request.security.permits(info.add_permission, request.context)
-    ]
-
-
-def type_for(request: Request, asked: str | None, media: str) -> str:
-    """The type to create: asked for (400 unless it has a file field), else Image for an
-    image when allowed, else File."""
-    if asked:
-        type_info(request.registry, asked)  # 400 for an unknown type
-        if not file_fields(request.registry, asked):
-            raise BadRequest(
-                f"A {asked} has no file field to hold the upload", details={"@type": asked}
-            )
-        return asked
-    candidates = _file_types(request)
-    if media.startswith("image/") and "Image" in candidates:
-        return "Image"
-    return "File" if "File" in candidates or not candidates else candidates[0]
 
 
 def is_file_upload(request: Request) -> bool:
@@ -225,18 +161,20 @@ def is_file_upload(request: Request) -> bool:
     return _media(request) == "multipart/form-data" or "content-disposition" in request.headers
 
 
-def check_create(request: Request, type_name: str, name: str, data: dict[str, Any]) -> None:
-    """Everything a create of ``type_name`` is refused for that is known before its file:
-    the add permission, the folder's allowed types, the fields written (the file field
-    included), and an ``id`` that is invalid or taken."""
-    info = type_info(request.registry, type_name)
-    require(request, info.add_permission, request.context)
-    check_addable(request.registry, request.context, info)
-    check_field_writes(request, {**data, name: None}, type_name, request.context)
-    if data.get("id"):
-        id_ = validate_id(data["id"])
-        if id_ in request.context:
-            raise AlreadyExists(f"{id_!r} already exists here", details={"id": id_})
+def _type_for(request: Request, asked: str | None, media: str) -> str:
+    return upload_type(request.security, request.registry, request.context, asked, media)
+
+
+def _check_create(request: Request, type_name: str, name: str, data: dict[str, Any]) -> None:
+    check_create(
+        request.security,
+        request.registry,
+        request.context,
+        type_name,
+        file_field=name,
+        data=data,
+        path=request.path,
+    )
 
 
 def create_from_upload(request: Request) -> Any:
@@ -251,10 +189,10 @@ def create_from_upload(request: Request) -> Any:
     params = {k: v for k in _CREATE_PARAMS if (v := request.query.get(k))}
     media = "" if multipart else _media(request)
     if "@type" in params or not multipart:
-        type_name = type_for(request, params.get("@type"), media)
-        name, field = file_field(request, type_name, None)
-        check_create(request, type_name, name, params)
-    elif not _file_types(request):
+        type_name = _type_for(request, params.get("@type"), media)
+        name, field = file_field(request.registry, type_name, None)
+        _check_create(request, type_name, name, params)
+    elif not file_types(request.security, request.registry, request.context):
         raise Forbidden(
             f"{request.principal.id} may not add files here",
             details={"permission": "baobab.AddFile"},
@@ -264,87 +202,24 @@ def create_from_upload(request: Request) -> Any:
         form = request.form(checksum=_digest(request))
         fields = {**params, **form.fields}
         first = next(iter(form.files.values()), None)
-        type_name = type_for(request, fields.get("@type"), first.content_type if first else "")
-        name, field = file_field(request, type_name, None)
-        check_create(request, type_name, name, fields)
+        type_name = _type_for(request, fields.get("@type"), first.content_type if first else "")
+        name, field = file_field(request.registry, type_name, None)
+        _check_create(request, type_name, name, fields)
         upload = _file_part(form, (name, "file"))
     else:
         fields = params
         spooled: Spooled = request.body_file(checksum=_digest(request))
         upload = UploadedFile(spooled, _header_filename(request) or name, media)
-    return create_with_file(request, {**fields, "@type": type_name}, name, field, upload)
-
-
-def create_with_file(
-    request: Request, data: dict[str, Any], name: str, field: File, upload: UploadedFile
-) -> Any:
-    """Create the object (its file field written by the server) and store ``upload`` in it;
-    the caller checked :func:`check_create` before the bytes were read."""
-    if "title" not in data and upload.filename:
-        data["title"] = upload.filename
-    obj = operations.create(
-        request.registry, request.context, data, request.principal.id, files={name: None}
-    )
-    store_file(request, obj, name, field, upload)
-    return obj
-
-
-def _not_modified(request: Request, value: NamedFile) -> bool:
-    inm = request.headers.get("if-none-match")
-    if inm is not None:
-        return etag_matches(inm, value.etag)
-    ims = request.headers.get("if-modified-since")
-    if ims is None:
-        return False
-    try:
-        since = parsedate_to_datetime(ims)
-    except (TypeError, ValueError):
-        return False
-    return since.tzinfo is not None and value.modified.replace(microsecond=0) <= since
-
-
-def _range_applies(request: Request, value: NamedFile, last_modified: str) -> bool:
-    """``If-Range``: serve the range only if the file is still the one the client has."""
-    if_range = request.headers.get("if-range")
-    if if_range is None:
-        return True
-    if if_range.startswith(('"', "W/")):
-        return if_range == value.etag  # strong comparison, as RFC 9110 asks
-    return if_range == last_modified
-
-
-def download(request: Request, obj: Any, name: str, field: File) -> Response:
-    """The bytes of file field ``name`` (with the field's read permission): headers here,
-    the body sent by the pipeline from the blob file once the database is released."""
-    if field.read_permission is not None:
-        require(request, field.read_permission, obj)
-    value = getattr(obj, name, None)
-    if not isinstance(value, NamedFile):
-        raise NotFound(f"The field {name!r} holds no file")
-    last_modified = format_datetime(value.modified, usegmt=True)
-    inline = "inline" in request.query and _inline(value)
-    headers = [
-        (b"etag", value.etag.encode()),
-        (b"last-modified", last_modified.encode()),
-        (b"accept-ranges", b"bytes"),
-        (b"x-content-type-options", b"nosniff"),
-        (b"content-disposition", content_disposition(value.filename, inline=inline).encode()),
-    ]
-    if _not_modified(request, value):
-        return Response(status=304, headers=headers[:2], content_type=None)
-    path = value.path()
-    status, start, length = 200, 0, value.size
-    header = request.headers.get("range") if request.method == "GET" else None  # not HEAD
-    applies = header is not None and _range_applies(request, value, last_modified)
-    wanted = parse_range(header, value.size) if header and applies else None
-    if wanted is not None:
-        status, start, length = 206, wanted.start, wanted.length
-        headers.append((b"content-range", wanted.content_range.encode()))
-    return Response(
-        status=status,
-        headers=headers,
-        content_type=value.content_type.encode("latin-1", "replace"),
-        file=FileBody(path, start, length, whole=status == 200),
+    data = {**fields, "@type": type_name}
+    return create_with_file(
+        request.registry,
+        request.context,
+        data,
+        name=name,
+        field=field,
+        upload=upload,
+        actor=request.principal.id,
+        conn=request.unit.conn,
     )
 
 

@@ -13,19 +13,11 @@ from baobab.config.declarations import service
 from baobab.content.interfaces import IContainer
 from baobab.errors import ValidationError
 from baobab.request import Request, Response, json_response
+from baobab.schema.checks import check_keys, string_field, string_list
 from baobab.security.sharing import check_global_roles, check_may_manage, forget_principal
-from baobab.security.users import Group, UserFolder, validate_principal_id
+from baobab.security.users import Group, UserFolder, site_folder, validate_principal_id
 from baobab.security.vocabulary import MANAGE_USERS
-from baobab.services.listing import (
-    batched,
-    check_keys,
-    one_segment,
-    principals_changed,
-    site_folder,
-    string_field,
-    string_list,
-    view_url,
-)
+from baobab.serialization.content import batched
 
 __all__ = ["groups_delete", "groups_get", "groups_patch", "groups_post"]
 
@@ -34,7 +26,7 @@ PROPERTIES = ("title", "description", "email")
 
 def group_json(request: Request, group: Group, members: int = 50) -> dict[str, Any]:
     return {
-        "@id": view_url(request, "@groups", group.id),
+        "@id": request.view_url("@groups", group.id),
         "id": group.id,
         "groupname": group.id,
         "title": group.title,
@@ -57,9 +49,9 @@ def group_json(request: Request, group: Group, members: int = 50) -> dict[str, A
     summary="List and search groups, or read one",
 )
 def groups_get(request: Request) -> Response:
-    folder = site_folder(request)
+    folder = site_folder(request.context)
     if request.subpath:
-        group = folder.group(one_segment(request))
+        group = folder.group(request.subpath_id())
         size = request.query_int("b_size", 1000, 1, 100_000)
         return json_response(group_json(request, group, size))
     groups = list(folder.search_groups(request.query.get("query", "")))
@@ -67,7 +59,7 @@ def groups_get(request: Request) -> Response:
     return json_response(
         batched(
             request,
-            view_url(request, "@groups"),
+            request.view_url("@groups"),
             len(groups),
             sorted(by_id),
             lambda group_id: group_json(request, by_id[group_id], 0),
@@ -124,13 +116,13 @@ def groups_post(request: Request) -> Response:
     group_id = validate_principal_id(data.get("groupname", data.get("id")), "groupname")
     if request.auth.is_global(group_id):
         raise ValidationError(f"{group_id!r} is reserved", details=[{"field": "groupname"}])
-    folder = site_folder(request, create=True)
+    folder = site_folder(request.context, create=True)
     group = Group(group_id)
     folder.add_group(group)
     _apply(request, folder, group, data)
-    principals_changed(request, group.id, *_named_users(data))
+    request.notify_principals(group.id, *_named_users(data))
     response = json_response(group_json(request, group), status=201)
-    response.headers.append((b"location", view_url(request, "@groups", group_id).encode()))
+    response.headers.append((b"location", request.view_url("@groups", group_id).encode()))
     return response
 
 
@@ -145,10 +137,10 @@ def groups_post(request: Request) -> Response:
 def groups_patch(request: Request) -> Response:
     data = request.json_object()
     check_keys(data, {*PROPERTIES, "roles", "users"})
-    folder = site_folder(request)
-    group = folder.group(one_segment(request))
+    folder = site_folder(request.context)
+    group = folder.group(request.subpath_id())
     _apply(request, folder, group, data)
-    principals_changed(request, group.id, *_named_users(data))
+    request.notify_principals(group.id, *_named_users(data))
     return Response(status=204, content_type=None)
 
 
@@ -161,10 +153,10 @@ def groups_patch(request: Request) -> Response:
     summary="Delete a group",
 )
 def groups_delete(request: Request) -> Response:
-    folder = site_folder(request)
-    group = folder.group(one_segment(request))
+    folder = site_folder(request.context)
+    group = folder.group(request.subpath_id())
     check_may_manage(request.security, request.context, group.roles)
     folder.remove_group(group.id)
     forget_principal(request.policy, request.context, group.id)
-    principals_changed(request, group.id)
+    request.notify_principals(group.id)
     return Response(status=204, content_type=None)

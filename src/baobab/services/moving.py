@@ -20,8 +20,8 @@ from baobab.location import resource_path, resource_path_tuple
 from baobab.request import Request, Response
 from baobab.security import lifecycle
 from baobab.security.vocabulary import ADD_CONTENT, DELETE_OBJECTS, VIEW
-from baobab.services.content import representation
-from baobab.services.guards import check_if_match, require
+from baobab.serialization.content import representation
+from baobab.serialization.preconditions import check_if_match
 from baobab.traversal import split_path, traverse
 
 __all__ = ["copy_object", "move_object"]
@@ -69,8 +69,8 @@ def _resolve(request: Request, destination: str) -> Any:
 
 
 def _guard_destination(request: Request, target: Any) -> None:
-    require(request, ADD_CONTENT.id, target)
-    require(request, type_info(request.registry, request.context.type_name).add_permission, target)
+    request.require(ADD_CONTENT.id, target)
+    request.require(type_info(request.registry, request.context.type_name).add_permission, target)
 
 
 @service(
@@ -82,7 +82,7 @@ def _guard_destination(request: Request, target: Any) -> None:
 )
 def move_object(request: Request) -> Response:
     target, new_id = _parse(request)
-    require(request, DELETE_OBJECTS.id, request.context.__parent__)  # taken from there
+    request.require(DELETE_OBJECTS.id, request.context.__parent__)  # taken from there
     check_if_match(request, request.context)
     _guard_destination(request, target)
     old_path, before = resource_path(request.context), tuple(request.context._allowed)

@@ -17,6 +17,7 @@ from baobab.content.interfaces import IDatabaseRoot, IResource
 from baobab.errors import MethodNotAllowed, ValidationError
 from baobab.events import LocalRolesChanged
 from baobab.request import Request, Response, json_response
+from baobab.schema.checks import check_keys
 from baobab.security.authentication import find_container
 from baobab.security.principals import AUTHENTICATED_GROUP
 from baobab.security.sharing import (
@@ -27,7 +28,6 @@ from baobab.security.sharing import (
 )
 from baobab.security.users import UserFolder, user_folder
 from baobab.security.vocabulary import CHANGE_LOCAL_ROLES
-from baobab.services.listing import check_keys
 
 __all__ = ["sharing_get", "sharing_post"]
 

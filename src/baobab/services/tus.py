@@ -26,6 +26,7 @@ from baobab.blobs.multipart import UploadedFile
 from baobab.blobs.spool import Spooled, spool_bytes
 from baobab.blobs.tus import join_files, parse_metadata
 from baobab.config.declarations import service
+from baobab.content.creation import CREATE_FIELDS, create_with_file, file_field, store_file
 from baobab.content.files import blob_from_spool
 from baobab.content.interfaces import IResource
 from baobab.content.uploads import TusUpload, purge_expired, uploads
@@ -42,20 +43,14 @@ from baobab.events import ObjectAdded, ObjectModified
 from baobab.location import resource_path
 from baobab.request import Request, Response, media_of
 from baobab.security import lifecycle
+from baobab.security.gate import check_create, check_field_writes, upload_type
 from baobab.security.vocabulary import ACCESS_CONTENT, ADD_CONTENT, MODIFY_CONTENT
-from baobab.services.files import (
-    CREATE_FIELDS,
-    check_create,
-    create_with_file,
-    file_field,
-    store_file,
-    type_for,
-)
-from baobab.services.guards import check_field_writes, require
 
 __all__ = ["tus_create", "tus_delete", "tus_head", "tus_options", "tus_patch"]
 
 VERSION = "1.0.0"
+# Every TUS answer names the protocol version, errors included (TUS 1.0, "Tus-Resumable").
+TUS_HEADERS = (("Tus-Resumable", VERSION),)
 _OFFSET_TYPE = "application/offset+octet-stream"
 
 
@@ -66,7 +61,9 @@ def _header(name: str, value: object) -> tuple[bytes, bytes]:
 def _check_version(request: Request) -> None:
     if request.headers.get("tus-resumable") != VERSION:
         raise PreconditionFailed(
-            f"Send Tus-Resumable: {VERSION}", details={"tus_version": [VERSION]}
+            f"Send Tus-Resumable: {VERSION}",
+            details={"tus_version": [VERSION]},
+            headers={"Tus-Version": VERSION},  # the versions this server speaks
         )
 
 
@@ -78,7 +75,12 @@ def _non_negative(request: Request, name: str) -> int:
 
 
 @service(
-    method="OPTIONS", context=IResource, name="@tus", permission=ACCESS_CONTENT.id, summary="TUS"
+    method="OPTIONS",
+    context=IResource,
+    name="@tus",
+    permission=ACCESS_CONTENT.id,
+    summary="TUS",
+    headers=TUS_HEADERS,
 )
 def tus_options(request: Request) -> Response:
     files = request.settings.files
@@ -101,15 +103,26 @@ def _target(request: Request, metadata: dict[str, str], *, with_id: bool = True)
     field = metadata.get("field")
     if field is None and context.folderish:
         media = metadata.get("filetype") or metadata.get("content-type") or ""
-        type_name = type_for(request, metadata.get("@type"), media)
-        name, _ = file_field(request, type_name, None)
-        require(request, ADD_CONTENT.id, context)
+        type_name = upload_type(
+            request.security, request.registry, context, metadata.get("@type"), media
+        )
+        name, _ = file_field(request.registry, type_name, None)
+        request.require(ADD_CONTENT.id, context)
         keys = CREATE_FIELDS if with_id else CREATE_FIELDS[1:]
-        check_create(request, type_name, name, {k: metadata[k] for k in keys if k in metadata})
+        data = {k: metadata[k] for k in keys if k in metadata}
+        check_create(
+            request.security,
+            request.registry,
+            context,
+            type_name,
+            file_field=name,
+            data=data,
+            path=request.path,
+        )
         return None
-    name, _ = file_field(request, context.type_name, field)
-    require(request, MODIFY_CONTENT.id, context)
-    check_field_writes(request, {name: None}, context.type_name, context)
+    name, _ = file_field(request.registry, context.type_name, field)
+    request.require(MODIFY_CONTENT.id, context)
+    check_field_writes(request.security, request.registry, {name: None}, context.type_name, context)
     return name
 
 
@@ -117,7 +130,15 @@ def _expires(upload: TusUpload) -> tuple[bytes, bytes]:
     return _header("upload-expires", format_datetime(upload.expires, usegmt=True))
 
 
-@service(method="POST", context=IResource, name="@tus", permission=ACCESS_CONTENT.id, summary="TUS")
+@service(
+    method="POST",
+    context=IResource,
+    name="@tus",
+    permission=ACCESS_CONTENT.id,
+    summary="TUS: a new upload",
+    body="stream",  # creation-with-upload is refused unread
+    headers=TUS_HEADERS,
+)
 def tus_create(request: Request) -> Response:
     _check_version(request)
     if "upload-defer-length" in request.headers:
@@ -135,7 +156,7 @@ def tus_create(request: Request) -> Response:
     # blank values count as absent (a blank id or title is none); HEAD echoes the header
     metadata = {k: v for k, v in parse_metadata(raw).items() if v}
     field = _target(request, metadata)
-    tree = uploads(request.conn)
+    tree = uploads(request.unit.conn)
     purge_expired(tree)
     upload = TusUpload(
         length=length,
@@ -168,7 +189,7 @@ def _upload(request: Request) -> TusUpload:
     permission it needs, checked again."""
     if len(request.subpath) != 1:
         raise NotFound("Name an upload: …/@tus/{id}")
-    upload: TusUpload | None = uploads(request.conn).get(request.subpath[0])
+    upload: TusUpload | None = uploads(request.unit.conn).get(request.subpath[0])
     mine = upload is not None and (
         upload.owner == request.principal.id or request.security.is_manager()
     )
@@ -189,6 +210,7 @@ def _upload(request: Request) -> TusUpload:
     permission=ACCESS_CONTENT.id,
     allow_subpath=True,
     summary="TUS: an upload's offset (HEAD)",
+    headers=TUS_HEADERS,
 )
 def tus_head(request: Request) -> Response:
     _check_version(request)
@@ -211,11 +233,12 @@ def tus_head(request: Request) -> Response:
     permission=ACCESS_CONTENT.id,
     allow_subpath=True,
     summary="TUS: abandon an upload",
+    headers=TUS_HEADERS,
 )
 def tus_delete(request: Request) -> Response:
     _check_version(request)
     upload = _upload(request)
-    del uploads(request.conn)[upload.id]
+    del uploads(request.unit.conn)[upload.id]
     return Response(status=204, content_type=None)
 
 
@@ -226,6 +249,8 @@ def tus_delete(request: Request) -> Response:
     permission=ACCESS_CONTENT.id,
     allow_subpath=True,
     summary="TUS: append bytes",
+    body="stream",
+    headers=TUS_HEADERS,
 )
 def tus_patch(request: Request) -> Response:
     _check_version(request)
@@ -254,7 +279,7 @@ def tus_patch(request: Request) -> Response:
         upload.finish(location)  # kept until it expires: HEAD still answers
         headers.append(_header("location", location))
     elif spooled.size:
-        upload.append(blob_from_spool(spooled, request.conn), spooled.size)
+        upload.append(blob_from_spool(spooled, request.unit.conn), spooled.size)
     headers.append(_header("upload-offset", upload.offset))
     return Response(status=204, headers=headers, content_type=None)
 
@@ -274,15 +299,28 @@ def _finish(request: Request, upload: TusUpload, last: Spooled) -> str:
     media = metadata.get("filetype") or metadata.get("content-type") or ""
     file = UploadedFile(whole, filename, media)
     context: Any = request.context
+    actor, conn = request.principal.id, request.unit.conn
     if upload.field is None:
-        type_name = type_for(request, metadata.get("@type"), media)
-        name, field = file_field(request, type_name, None)
+        type_name = upload_type(
+            request.security, request.registry, context, metadata.get("@type"), media
+        )
+        name, field = file_field(request.registry, type_name, None)
         data: dict[str, Any] = {k: metadata[k] for k in CREATE_FIELDS if k in metadata}
-        obj = create_with_file(request, {**data, "@type": type_name}, name, field, file)
+        data["@type"] = type_name
+        obj = create_with_file(
+            request.registry,
+            context,
+            data,
+            name=name,
+            field=field,
+            upload=file,
+            actor=actor,
+            conn=conn,
+        )
         lifecycle.created(request.policy, obj, request.principal.id)
         request.notify_object(ObjectAdded, obj)
         return request.url_for(resource_path(obj))
-    name, field = file_field(request, context.type_name, upload.field)
-    store_file(request, context, name, field, file)
+    name, field = file_field(request.registry, context.type_name, upload.field)
+    store_file(context, name, field, file, actor=actor, conn=conn)
     request.notify_object(ObjectModified, context, changed=(name,))
     return request.url_for(resource_path(context))

@@ -17,20 +17,11 @@ from baobab.config.declarations import service
 from baobab.content.interfaces import IContainer
 from baobab.errors import Forbidden, NotFound, Unauthorized, ValidationError
 from baobab.request import Request, Response, json_response
+from baobab.schema.checks import check_keys, string_field, string_list
 from baobab.security.sharing import check_global_roles, check_may_manage, forget_principal
-from baobab.security.users import User, UserFolder, validate_principal_id
+from baobab.security.users import User, UserFolder, site_folder, validate_principal_id
 from baobab.security.vocabulary import MANAGE_USERS, SET_OWN_PASSWORD, SET_OWN_PROPERTIES
-from baobab.services.guards import require
-from baobab.services.listing import (
-    batched,
-    check_keys,
-    one_segment,
-    principals_changed,
-    site_folder,
-    string_field,
-    string_list,
-    view_url,
-)
+from baobab.serialization.content import batched
 
 __all__ = ["users_delete", "users_get", "users_patch", "users_post"]
 
@@ -41,7 +32,7 @@ MANAGED = ("password", "roles", "groups", "disabled")
 def user_json(request: Request, folder: UserFolder, user: User) -> dict[str, Any]:
     groups = [folder.get_group(g) for g in user.groups]
     return {
-        "@id": view_url(request, "@users", user.id),
+        "@id": request.view_url("@users", user.id),
         "id": user.id,
         "username": user.id,
         "fullname": user.fullname,
@@ -70,20 +61,20 @@ def _is_self(request: Request, user_id: str) -> bool:
     summary="List and search users, or read one",
 )
 def users_get(request: Request) -> Response:
-    folder = site_folder(request)
+    folder = site_folder(request.context)
     if request.subpath:
-        user_id = one_segment(request)
+        user_id = request.subpath_id()
         if not _is_self(request, user_id):
-            require(request, MANAGE_USERS.id, request.context)
+            request.require(MANAGE_USERS.id, request.context)
         return json_response(user_json(request, folder, folder.user(user_id)))
-    require(request, MANAGE_USERS.id, request.context)
+    request.require(MANAGE_USERS.id, request.context)
     query = request.query.get("query", "")
     ids = folder.search_users(query) if query else folder.users.keys()
     total = len(ids) if query else folder.user_count()
     return json_response(
         batched(
             request,
-            view_url(request, "@users"),
+            request.view_url("@users"),
             total,
             ids,
             lambda user_id: user_json(request, folder, folder.user(user_id)),
@@ -143,20 +134,20 @@ def _apply(request: Request, folder: UserFolder, user: User, data: dict[str, Any
 def users_post(request: Request) -> Response:
     if request.subpath:
         return _reset_password(request)
-    require(request, MANAGE_USERS.id, request.context)
+    request.require(MANAGE_USERS.id, request.context)
     data = request.json_object()
     check_keys(data, {"username", "id", "password", *OWN_PROPERTIES, "roles", "groups"})
     user_id = validate_principal_id(data.get("username", data.get("id")), "username")
     if request.auth.is_global(user_id):
         raise ValidationError(f"{user_id!r} is reserved", details=[{"field": "username"}])
-    folder = site_folder(request, create=True)
+    folder = site_folder(request.context, create=True)
     if "password" not in data:
         raise ValidationError("`password` is required", details=[{"field": "password"}])
     user = User(user_id, "")
     folder.add_user(user)
     _apply(request, folder, user, data)
     response = json_response(user_json(request, folder, user), status=201)
-    response.headers.append((b"location", view_url(request, "@users", user_id).encode()))
+    response.headers.append((b"location", request.view_url("@users", user_id).encode()))
     return response
 
 
@@ -166,10 +157,10 @@ def _reset_password(request: Request) -> Response:
     user_id = request.subpath[0]
     if not _is_self(request, user_id):
         raise Forbidden("Only the user may change their own password this way; managers PATCH")
-    require(request, SET_OWN_PASSWORD.id, request.context)
+    request.require(SET_OWN_PASSWORD.id, request.context)
     data = request.json_object()
     check_keys(data, {"old_password", "new_password"})
-    folder = site_folder(request)
+    folder = site_folder(request.context)
     user = folder.user(user_id)
     old = data.get("old_password")
     if not isinstance(old, str) or not request.auth.verify(
@@ -189,10 +180,10 @@ def _reset_password(request: Request) -> Response:
     summary="Update a user",
 )
 def users_patch(request: Request) -> Response:
-    user_id = one_segment(request)
+    user_id = request.subpath_id()
     data = request.json_object()
     check_keys(data, {*OWN_PROPERTIES, *MANAGED})
-    folder = site_folder(request)
+    folder = site_folder(request.context)
     user = folder.user(user_id)
     managed = sorted(set(data) & set(MANAGED))
     if (
@@ -205,11 +196,11 @@ def users_patch(request: Request) -> Response:
             details={"fields": managed},
         )
     if not _is_self(request, user_id) or managed:
-        require(request, MANAGE_USERS.id, request.context)
+        request.require(MANAGE_USERS.id, request.context)
         check_may_manage(request.security, request.context, folder.roles_of(user))
     _apply(request, folder, user, data)
     if managed:
-        principals_changed(request, user_id)
+        request.notify_principals(user_id)
     return Response(status=204, content_type=None)
 
 
@@ -222,11 +213,11 @@ def users_patch(request: Request) -> Response:
     summary="Delete a user",
 )
 def users_delete(request: Request) -> Response:
-    user_id = one_segment(request)
-    folder = site_folder(request)
+    user_id = request.subpath_id()
+    folder = site_folder(request.context)
     user = folder.user(user_id)
     check_may_manage(request.security, request.context, folder.roles_of(user))
     folder.remove_user(user_id)
     forget_principal(request.policy, request.context, user_id)
-    principals_changed(request, user_id)
+    request.notify_principals(user_id)
     return Response(status=204, content_type=None)

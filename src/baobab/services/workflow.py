@@ -16,10 +16,10 @@ from baobab.errors import BadRequest, NotFound, ValidationError
 from baobab.events import WorkflowTransitioned
 from baobab.location import resource_path
 from baobab.request import Request, Response, json_response
+from baobab.schema.checks import check_keys
 from baobab.security.notifications import notices_for
 from baobab.security.transitions import available_transitions, do_transition, state_of
 from baobab.security.vocabulary import ACCESS_CONTENT, REQUEST_REVIEW, REVIEW_CONTENT, VIEW
-from baobab.services.listing import check_keys
 
 __all__ = ["workflow_get", "workflow_post"]
 

@@ -1,4 +1,4 @@
-"""Events: what happened, as plain values, for subscribers (``@subscriber``).
+"""Event classes: what happened, as plain values, for subscribers (``@subscriber``).
 
 An object event carries a snapshot taken inside the transaction that caused it — path, UID,
 type, parent, review state, modification time, actor, and the principal tokens allowed to View

@@ -25,11 +25,12 @@ The contract:
   ``run()`` is logged, never raised into the server's shutdown.
 
 A utility reaches the database only through :meth:`UtilityContext.read` and
-:meth:`UtilityContext.write`: the same bridge, pooled connections and transaction helpers as
-requests (so in ``inline`` mode the unit runs on the loop thread, in ``pool`` mode on a
-database thread). ``fn`` receives the database's content root (``/{db}``) and must return
-plain values, never persistent objects: the connection serves other units afterwards. Writes
-made this way emit no events.
+:meth:`UtilityContext.write`, which go through the application's
+:class:`~baobab.database.databases.Databases`: the same bridge, pooled connections and
+transaction helpers as requests (so in ``inline`` mode the unit runs on the loop thread, in
+``pool`` mode on a database thread). ``fn`` receives the database's content root (``/{db}``)
+and must return plain values, never persistent objects: the connection serves other units
+afterwards. Writes made this way emit no events.
 """
 
 from __future__ import annotations
@@ -39,16 +40,14 @@ import importlib
 import inspect
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from baobab.config.registry import Registry
 from baobab.config.settings import Settings
-from baobab.database.transactions import ROOT_KEY, run_in_transaction, run_read
-from baobab.errors import ConfigError, NotFound
+from baobab.database.databases import Databases
+from baobab.database.transactions import ROOT_KEY
+from baobab.errors import ConfigError
 from baobab.security.policy import SecurityPolicy
-
-if TYPE_CHECKING:  # state.py imports this module: the type only, to avoid a cycle
-    from baobab.asgi.state import AppState
 
 __all__ = ["DEFAULT_GRACE", "Utilities", "UtilityContext", "resolve_factory"]
 
@@ -71,35 +70,26 @@ class UtilityContext:
         database_names: the configured databases, the system (default) one first.
     """
 
-    def __init__(self, name: str, state: AppState) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        settings: Settings,
+        registry: Registry,
+        policy: SecurityPolicy,
+        databases: Databases,
+    ) -> None:
         self.name = name
-        self.settings: Settings = state.settings
-        self.registry: Registry = state.registry
-        self.policy: SecurityPolicy = state.policy
-        self.database_names: tuple[str, ...] = tuple(state.databases)
-        self._databases = state.databases
-        self._bridge = state.bridge
-        self._connections = state.publisher.connections
-        self._retries = state.settings.request.conflict_retries
-
-    def _db(self, name: str | None) -> Any:
-        name = self.database_names[0] if name is None else name
-        try:
-            return self._databases[name]
-        except KeyError:
-            raise NotFound(f"No database named {name!r}", details={"database": name}) from None
+        self.settings = settings
+        self.registry = registry
+        self.policy = policy
+        self.database_names: tuple[str, ...] = tuple(databases)
+        self._databases = databases
 
     async def read(self, fn: Callable[[Any], T], *, db: str | None = None) -> T:
         """Run ``fn(root)`` on a fresh read-only snapshot of database ``db`` (default: the
         first one) and return its result. Any write inside ``fn`` is refused."""
-        database = self._db(db)
-
-        def unit() -> T:
-            return run_read(
-                database, lambda conn: fn(conn.root()[ROOT_KEY]), connections=self._connections
-            )
-
-        return await self._bridge.run(unit, write=False)
+        return await self._databases.read(lambda conn: fn(conn.root()[ROOT_KEY]), db=db)
 
     async def write(self, fn: Callable[[Any], T], *, db: str | None = None) -> T:
         """Run ``fn(root)`` in a transaction on database ``db`` (default: the first one) that
@@ -109,17 +99,7 @@ class UtilityContext:
         ``fn`` on fresh state, as for requests (``request.conflict_retries`` times), then
         raises :class:`~baobab.errors.Conflict`: ``fn`` may run more than once.
         """
-        database = self._db(db)
-
-        def work(conn: Any) -> tuple[T, bool]:
-            return fn(conn.root()[ROOT_KEY]), True
-
-        def unit() -> T:
-            return run_in_transaction(
-                database, work, retries=self._retries, connections=self._connections
-            )
-
-        return await self._bridge.run(unit, write=True)
+        return await self._databases.write(lambda conn: fn(conn.root()[ROOT_KEY]), db=db)
 
 
 def resolve_factory(name: str, path: str) -> Callable[..., Any]:
@@ -181,7 +161,14 @@ class Utilities:
         """The names of the utilities whose ``run()`` has not ended."""
         return [name for name, task in self._tasks.items() if not task.done()]
 
-    async def start(self, state: AppState) -> None:
+    async def start(
+        self,
+        *,
+        settings: Settings,
+        registry: Registry,
+        policy: SecurityPolicy,
+        databases: Databases,
+    ) -> None:
         """Build every configured utility, then start each one's ``run()`` as a task.
 
         All are built before any runs: a failing factory leaves nothing running (the ones
@@ -191,8 +178,10 @@ class Utilities:
             raise RuntimeError("utilities already started")
         built: dict[str, Any] = {}
         try:
-            for name, config in state.settings.utilities.items():
-                ctx = UtilityContext(name, state)
+            for name, config in settings.utilities.items():
+                ctx = UtilityContext(
+                    name, settings=settings, registry=registry, policy=policy, databases=databases
+                )
                 built[name] = _build(name, config.factory, ctx, config.settings)
         except BaseException:
             await asyncio.gather(*(_close(n, u, DEFAULT_GRACE) for n, u in built.items()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from baobab.events import ObjectEvent
+from baobab.events.classes import ObjectEvent
 from baobab.location import resource_path
 
 __all__ = ["object_event"]

@@ -1,0 +1,131 @@
+"""Request bodies: whether to read one before publishing, reading it into memory (capped),
+streaming it to disk when its service asks, and removing what no commit consumed.
+
+Which way a body goes is declared by its service (``@service(body=...)``, see
+:data:`baobab.config.declarations.BODY_MODES`). Before traversal the pipeline knows the method
+and the view name, so it asks the registry how the services of that name take their body:
+a body that may stream is left unread (its service asks for it once its checks are done),
+every other body is read into memory now, under ``request.max_body_size``.
+"""
+
+from __future__ import annotations
+
+from baobab.asgi.state import AppState
+from baobab.blobs.multipart import boundary_of, spool_form
+from baobab.blobs.spool import Spooled, spool_body
+from baobab.config.registry import Registry
+from baobab.errors import BadRequest, ClientDisconnected, PayloadTooLarge
+from baobab.request import Request, StreamBody, media_of
+from baobab.types import Receive
+
+__all__ = ["BODYLESS", "is_file", "read_body", "read_later", "read_now", "release", "spool"]
+
+BODYLESS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
+
+
+def is_file(headers: dict[str, str]) -> bool:
+    """A body sent as a file: a multipart form, or a non-JSON body named by
+    ``Content-Disposition``."""
+    media = media_of(headers.get("content-type"))
+    if media == "multipart/form-data":
+        return True
+    json = media == "application/json" or media.endswith("+json")
+    return "content-disposition" in headers and not json
+
+
+def read_later(registry: Registry, method: str, view: str, headers: dict[str, str]) -> bool:
+    """Whether to leave the body unread for a service that streams it."""
+    if method in BODYLESS:
+        return False
+    modes = registry.body_modes(method, view)
+    return "stream" in modes or ("negotiate" in modes and is_file(headers))
+
+
+async def read_body(receive: Receive, headers: dict[str, str], limit: int) -> bytes:
+    """The whole body, in memory: 413 past ``limit`` (from Content-Length, or as it comes)."""
+    declared = headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(
+            f"The body is {declared} bytes; at most {limit} are accepted",
+            details={"limit": limit},
+        )
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnected
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(
+                    f"The body is larger than {limit} bytes", details={"limit": limit}
+                )
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _declared_length(headers: dict[str, str]) -> int | None:
+    raw = headers.get("content-length")
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise BadRequest("Content-Length must be a non-negative integer")
+    return int(raw)
+
+
+async def spool(state: AppState, request: Request, receive: Receive, needed: StreamBody) -> None:
+    """Stream the body to disk for the service that asked (once: a second ask is a bug)."""
+    if request.spooled is not None or request.form_data is not None:
+        raise RuntimeError(f"{request.path}: the body was asked for twice")
+    if not request.streamed:
+        raise RuntimeError(f"{request.path}: a body read into memory was asked for as a file")
+    files = state.settings.files
+    limit = (
+        files.max_upload_size if needed.limit is None else min(needed.limit, files.max_upload_size)
+    )
+    directory = state.settings.spool_path
+    declared = _declared_length(request.headers)
+    if needed.form:
+        boundary = boundary_of(request.headers.get("content-type", ""))
+        if boundary is None:
+            raise BadRequest("Send the form as multipart/form-data")
+        request.form_data = await spool_form(
+            receive,
+            directory,
+            boundary=boundary,
+            limit=limit,
+            form_limit=files.max_form_size,
+            declared=declared,
+            checksum=needed.checksum,
+        )
+        return
+    request.spooled = await spool_body(
+        receive,
+        directory,
+        limit=limit,
+        declared=declared,
+        checksum=needed.checksum,
+        keep_partial=needed.keep_partial,
+    )
+
+
+async def read_now(state: AppState, request: Request, receive: Receive) -> None:
+    """Read a body left unread into memory, for a service that takes it as JSON."""
+    if not request.streamed or request.spooled is not None or request.form_data is not None:
+        raise RuntimeError(f"{request.path}: the body was asked for twice")
+    request.body = await read_body(receive, request.headers, state.settings.request.max_body_size)
+    request.streamed = False
+
+
+def release(request: Request) -> None:
+    """Remove what the request spooled and no commit consumed."""
+    if request.spooled is not None:
+        request.spooled.release()
+    if request.form_data is not None:
+        request.form_data.release()
+    for value in request.offloaded.values():  # files joined off the loop (TUS)
+        if isinstance(value, Spooled):
+            value.release()

@@ -1,0 +1,69 @@
+"""From an ASGI scope to a :class:`~baobab.request.Request`: headers, base URL, the view."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from baobab.asgi.state import AppState
+from baobab.request import Request
+from baobab.security.authentication import Credentials
+from baobab.types import Scope
+
+__all__ = ["base_url", "new_request", "scope_headers", "view_of"]
+
+_HTTP_SCHEMES = {"ws": "http", "wss": "https"}  # a WebSocket's URLs are the API's
+
+
+def base_url(scope: Scope, headers: dict[str, str]) -> str:
+    host = headers.get("host")
+    if not host:
+        server = scope.get("server")
+        host = f"{server[0]}:{server[1]}" if server else "localhost"
+    scheme = scope.get("scheme", "http")
+    return f"{_HTTP_SCHEMES.get(scheme, scheme)}://{host}{scope.get('root_path', '')}"
+
+
+def scope_headers(scope: Scope) -> dict[str, str]:
+    """The request headers, names in lower case."""
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+
+
+def view_of(method: str, path: str) -> tuple[str, str]:
+    """The (method, view name) a request names, known before traversal: the first ``@``
+    segment of the path (traversal stops there too), and HEAD as GET."""
+    view = ""
+    for segment in path.split("/"):
+        if segment[:1] == "@":
+            view = segment
+            break
+    return ("GET" if method == "HEAD" else method), view
+
+
+def new_request(
+    state: AppState,
+    scope: Scope,
+    headers: dict[str, str],
+    credentials: Credentials,
+    *,
+    method: str,
+    body: bytes = b"",
+    streamed: bool = False,
+    websocket: bool = False,
+) -> Request:
+    """The :class:`Request` for an HTTP request or a WebSocket handshake."""
+    query = scope.get("query_string", b"").decode("latin-1")
+    return Request(
+        method=method,
+        path=scope["path"],
+        query=dict(parse_qsl(query, keep_blank_values=True)),
+        headers=headers,
+        body=body,
+        base_url=base_url(scope, headers),
+        credentials=credentials,
+        registry=state.registry,
+        policy=state.policy,
+        settings=state.settings,
+        auth=state.authenticator,
+        streamed=streamed,
+        websocket=websocket,
+    )
