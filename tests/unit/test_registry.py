@@ -8,7 +8,7 @@ import types
 import pytest
 
 from baobab.asgi.state import build_registry
-from baobab.config import Registry, parse_settings, scan, service
+from baobab.config import Permission, Registry, parse_settings, scan, service
 from baobab.content import IFolderish, IResource
 from baobab.content.types import Document, Folder
 from baobab.errors import ConfigError, RegistrationConflict
@@ -82,3 +82,17 @@ def test_most_specific_service_wins() -> None:
 def test_unknown_addon_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="Cannot import add-on"):
         build_registry(parse_settings('{"addons": ["no_such_addon_pkg"]}'))
+
+
+def test_a_permission_declared_by_a_later_scan_is_known() -> None:
+    """Permission ids are checked once every scan is done, not as each declaration is met."""
+
+    def handler(request: object) -> None: ...
+
+    service(method="GET", context=IResource, name="@later", permission="later.Use")(handler)
+    registry = Registry()
+    scan(registry, _module("baobab_test_uses_later", handler=handler))
+    with pytest.raises(ConfigError, match=r"unknown permission 'later\.Use'"):
+        registry.check_permissions()
+    scan(registry, _module("baobab_test_declares_later", USE=Permission("later.Use", "Use")))
+    registry.check_permissions()

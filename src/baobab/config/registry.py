@@ -8,7 +8,7 @@ context class, so a hot lookup is one dict hit.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+import difflib
 from typing import Any
 
 from zope.interface import implementedBy
@@ -23,7 +23,7 @@ from baobab.config.declarations import (
     ServiceInfo,
     SubscriberInfo,
 )
-from baobab.errors import RegistrationConflict
+from baobab.errors import ConfigError, RegistrationConflict
 
 __all__ = ["Registry"]
 
@@ -42,6 +42,9 @@ class Registry:
         self._lookup_cache: dict[tuple[type[Any], str, str], ServiceInfo | None] = {}
         self._subscribers: list[SubscriberInfo] = []
         self._subscriber_cache: dict[tuple[type[Any], type[Any]], list[SubscriberInfo]] = {}
+        # (permission, what names it, where): checked once every scan is done, since a
+        # declaration may name a permission that a later add-on declares.
+        self._permission_uses: list[tuple[str, str, str]] = []
         # Derived data that lower layers compute once (resolved fields, role maps).
         self.cache: dict[Any, Any] = {}
 
@@ -56,7 +59,11 @@ class Registry:
 
     def add_type(self, info: ContentTypeInfo, where: str) -> None:
         self._claim("content type", info.name, where)
-        if not info.add_permission:
+        if info.add_permission:
+            self.uses_permission(
+                info.add_permission, f"content type {info.name!r} (add_permission)", where
+            )
+        else:
             info = dataclasses.replace(info, add_permission=f"baobab.Add{info.name}")
         self.types[info.name] = info
         self.cache.clear()
@@ -73,6 +80,8 @@ class Registry:
 
     def add_role(self, role: Role, where: str) -> None:
         self._claim("role", role.id, where)
+        if role.delegate is not None:
+            self.uses_permission(role.delegate, f"role {role.id!r} (delegate)", where)
         self.roles[role.id] = role
         self.cache.clear()
 
@@ -89,6 +98,9 @@ class Registry:
             )
         context_name = getattr(info.context, "__identifier__", None) or repr(info.context)
         self._claim("service", (info.method, info.name, context_name), where)
+        self.uses_permission(
+            info.permission, f"service {info.method} {info.name or '(object)'}", where
+        )
         key = (info.method, info.name)
         self._services.setdefault(key, []).append(info)
         self._body_modes[key] = self._body_modes.get(key, frozenset()) | {info.body}
@@ -102,6 +114,33 @@ class Registry:
         self._claim("subscriber", (handler, info.event, repr(info.context)), where)
         self._subscribers.append(info)
         self._subscriber_cache.clear()
+
+    # permission ids named by declarations -------------------------------------------------
+    def uses_permission(self, permission: str, what: str, where: str) -> None:
+        """Note that ``what``, declared at ``where``, names ``permission``;
+        :meth:`check_permissions` refuses it unless some scan declared it."""
+        self._permission_uses.append((permission, what, where))
+
+    def check_permissions(self) -> None:
+        """Refuse every noted permission id that no scan declared (once all scans are done).
+
+        An undeclared permission is held by no role, not even Manager's, so whatever names it
+        would answer 403 to everyone: a typo (``baobab.Veiw``) stops the start-up instead.
+        """
+        for permission, what, where in self._permission_uses:
+            self.check_permission(permission, what, where)
+
+    def check_permission(self, permission: str, what: str, where: str) -> None:
+        """Raise :class:`ConfigError` naming ``where`` and ``what`` unless ``permission`` is
+        declared, suggesting the closest declared id."""
+        if permission in self.permissions:
+            return
+        close = difflib.get_close_matches(permission, self.permissions, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(
+            f"{where}: {what} names unknown permission {permission!r}{hint}; no scan "
+            "declares it, so it would refuse everyone"
+        )
 
     # lookup -----------------------------------------------------------------------------
     def subscribers(self, event: type[Any], obj: type[Any]) -> list[SubscriberInfo]:
@@ -118,10 +157,6 @@ class Registry:
                 and (info.context is None or _provides(obj, info.context))
             ]
         return found
-
-    def services(self) -> Iterator[ServiceInfo]:
-        for infos in self._services.values():
-            yield from infos
 
     def body_modes(self, method: str, name: str) -> frozenset[str]:
         """How the services for ``method`` and ``name`` (on any context) take their body;

@@ -124,13 +124,12 @@ def check_addable(registry: Registry, parent: Any, info: ContentTypeInfo) -> Non
 
 
 def _declare_add_permission(registry: Registry, info: ContentTypeInfo) -> None:
-    """A type's own add permission (``baobab.Add<name>``) held by AddContent's roles."""
+    """A type's own add permission (``baobab.Add<name>``) held by AddContent's roles; any
+    other undeclared add permission is refused by ``Registry.check_permissions``."""
     if info.add_permission in registry.permissions:
         return
     if info.add_permission != f"baobab.Add{info.name}":
-        raise ConfigError(
-            f"Type {info.name!r} names unknown add permission {info.add_permission!r}"
-        )
+        return
     base = registry.permissions.get("baobab.AddContent")
     roles = base.default_roles if base is not None else ("baobab.Manager",)
     registry.add_permission(
@@ -139,10 +138,26 @@ def _declare_add_permission(registry: Registry, info: ContentTypeInfo) -> None:
     )
 
 
+def _check_field_permissions(registry: Registry) -> None:
+    """Refuse a field whose ``read_permission``/``write_permission`` no scan declared."""
+    schemas = [info.schema for info in registry.types.values() if info.schema is not None]
+    schemas += [behaviour.schema for behaviour in registry.behaviours.values()]
+    for schema in schemas:
+        for name, field in fields_of(schema).items():
+            for kind in ("read_permission", "write_permission"):
+                permission: str | None = getattr(field, kind)
+                if permission is not None:
+                    what = f"field {name!r} of {schema.__qualname__} ({kind})"
+                    registry.check_permission(permission, what, field.where)
+
+
 def validate_registry(registry: Registry) -> None:
-    """Resolve every type once at start-up so a bad declaration stops the server early."""
+    """Resolve every type once at start-up so a bad declaration stops the server early:
+    unknown behaviours, types and permission ids, reserved or doubled field names."""
     for info in list(registry.types.values()):
         _declare_add_permission(registry, info)
+    registry.check_permissions()
+    _check_field_permissions(registry)
     for name, info in registry.types.items():
         type_fields(registry, name)
         for allowed in info.allowed_types or ():

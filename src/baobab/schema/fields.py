@@ -11,6 +11,7 @@ import base64
 import binascii
 import datetime as dt
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -62,6 +63,7 @@ class Field:
         write_permission: str | None = None,
     ) -> None:
         self.name = ""
+        self.where = _declared_at(self)  # "file:line", for errors found at start-up
         # Permissions beyond the object's View/Modify: without them the field is left out of
         # the JSON, and writing it is refused (403).
         self.read_permission = read_permission
@@ -406,6 +408,15 @@ class Image(File):
     """A file that must be an image Pillow can read; reads add ``width`` and ``height``."""
 
     image = True
+
+
+def _declared_at(field: Field) -> str:
+    """``file:line`` of the code that built ``field``: the first caller outside its
+    constructors (each ``__init__`` up a subclass chain has ``self`` set to the field)."""
+    frame = sys._getframe(1)
+    while frame.f_back is not None and frame.f_locals.get("self") is field:
+        frame = frame.f_back
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
 
 
 def _json_name(value: Any) -> str:

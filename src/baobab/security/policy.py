@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from baobab.config.registry import Registry
 from baobab.security import vocabulary
@@ -43,22 +43,51 @@ VIEW = vocabulary.VIEW.id
 _EMPTY: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True, slots=True)
+# Allowed and Denied keep only what the check already had in hand, and ``reason`` is built
+# when read (error details, logs): formatting it on every check cost more than the check.
+# Not frozen: a frozen dataclass's __init__ sets each field through object.__setattr__,
+# which made building one about four times slower; nothing mutates or hashes a verdict.
+
+
+@dataclass(slots=True)
 class Allowed:
+    """Truthy: ``principal`` holds ``permission``, as a Manager, through a token allowed to
+    View, or through ``roles`` (its roles that grant the permission here)."""
+
     permission: str
-    reason: str
+    principal: str
+    case: Literal["manager", "token", "roles"]
+    roles: frozenset[str] = _EMPTY
 
     def __bool__(self) -> bool:
         return True
 
+    @property
+    def reason(self) -> str:
+        if self.case == "manager":
+            return f"{self.principal} is a Manager"
+        if self.case == "token":
+            return f"{self.principal} holds a token allowed to View"
+        return f"{self.principal} has {', '.join(sorted(self.roles))} here"
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(slots=True)
 class Denied:
+    """Falsy: ``principal`` has none of the roles granting ``permission`` here, or no scan
+    declared the permission (``case == "unknown"``)."""
+
     permission: str
-    reason: str
+    principal: str
+    case: Literal["unknown", "roles"]
 
     def __bool__(self) -> bool:
         return False
+
+    @property
+    def reason(self) -> str:
+        if self.case == "unknown":
+            return f"unknown permission {self.permission!r}"
+        return f"{self.principal} has none of the roles granting {self.permission} here"
 
 
 def _local(node: Any) -> Mapping[str, tuple[str, ...]]:
@@ -159,17 +188,17 @@ class Checker:
         return granted
 
     def permits(self, permission: str, obj: Any) -> Allowed | Denied:
-        if permission not in self.policy.defaults:
-            return Denied(permission, f"unknown permission {permission!r}")
-        if self._manager:  # a global Manager holds every permission everywhere: no walk
-            return Allowed(permission, f"{self.principal.id} is a Manager")
-        if permission == VIEW and self.sees(obj):
-            return Allowed(permission, f"{self.principal.id} holds a token allowed to View")
-        hit = self.roles(obj) & self.granting(permission, obj)
         who = self.principal.id
+        if permission not in self.policy.defaults:
+            return Denied(permission, who, "unknown")
+        if self._manager:  # a global Manager holds every permission everywhere: no walk
+            return Allowed(permission, who, "manager")
+        if permission == VIEW and self.sees(obj):
+            return Allowed(permission, who, "token")
+        hit = self.roles(obj) & self.granting(permission, obj)
         if hit:
-            return Allowed(permission, f"{who} has {', '.join(sorted(hit))} here")
-        return Denied(permission, f"{who} has none of the roles granting {permission} here")
+            return Allowed(permission, who, "roles", hit)
+        return Denied(permission, who, "roles")
 
     def sees(self, obj: Any) -> bool:
         """Whether one of the principal's tokens is in ``obj``'s stored allowed set.

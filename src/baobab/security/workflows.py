@@ -22,7 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import msgspec
 
@@ -89,6 +88,7 @@ class Workflow:
     initial_state: str
     states: dict[str, State]
     transitions: dict[str, Transition]
+    origin: str = ""  # the definition's file, for errors found later
 
     @property
     def managed_permissions(self) -> frozenset[str]:
@@ -123,7 +123,13 @@ def _build(spec: _WorkflowSpec, origin: str) -> Workflow:
             transition_id, t.title or transition_id, t.new_state, t.guard_permission, t.description
         )
     return Workflow(
-        spec.id, spec.title or spec.id, spec.description, spec.initial_state, states, transitions
+        spec.id,
+        spec.title or spec.id,
+        spec.description,
+        spec.initial_state,
+        states,
+        transitions,
+        origin,
     )
 
 
@@ -196,18 +202,16 @@ def _existing(paths: list[str]) -> list[str]:
 
 
 def _check_vocabulary(workflow: Workflow, registry: Registry) -> None:
-    def unknown(kind: str, value: Any, where: str) -> ConfigError:
-        return ConfigError(f"Workflow {workflow.id!r}: {where} names unknown {kind} {value!r}")
-
+    name = f"workflow {workflow.id!r}"
     for state in workflow.states.values():
         for perm, (roles, _acquire) in state.permissions.items():
-            if perm not in registry.permissions:
-                raise unknown("permission", perm, f"state {state.id!r}")
+            registry.check_permission(perm, f"{name}, state {state.id!r}", workflow.origin)
             for role in roles:
                 if role not in registry.roles:
-                    raise unknown("role", role, f"state {state.id!r}, {perm}")
+                    raise ConfigError(
+                        f"{workflow.origin}: {name}, state {state.id!r}, {perm} names "
+                        f"unknown role {role!r}"
+                    )
     for transition in workflow.transitions.values():
-        if transition.guard_permission not in registry.permissions:
-            raise unknown(
-                "permission", transition.guard_permission, f"transition {transition.id!r}"
-            )
+        what = f"{name}, transition {transition.id!r} (guard_permission)"
+        registry.check_permission(transition.guard_permission, what, workflow.origin)
