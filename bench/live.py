@@ -887,11 +887,11 @@ def run_fanout_and_idle(live: Live, bench: base.Bench, report: Report, only: set
 def run_all(args: argparse.Namespace, only: set[str], workdir: Path) -> Report:
     report = Report(base.source_version(), args.client, args.procs)
     config = base.write_config(workdir, "filestorage", "inline", 4)
-    port = base.free_port()
-    with base.running_server(config, port, workdir / "server.log") as proc:
+    with base.running_server(config, workdir) as server:
+        port = server.port
         live = Live(args, port, workdir)
         live.seed()
-        live.server_pids = [proc.pid, *base.descendants(proc.pid)]
+        live.server_pids = [server.pid, *base.descendants(server.pid)]
         bench = base.Bench(args, port, live.tokens["root"], workdir)
         bench.server_pids = live.server_pids
         report.rss_mib["0 sockets"] = live.rss_mib()

@@ -456,8 +456,8 @@ def run_all(args: argparse.Namespace, only: set[str], workdir: Path) -> Report:
     if args.storage == "postgresql":
         base.zap_postgres()
     config = base.write_config(workdir, args.storage, args.threads_mode, args.pool_size)
-    port = base.free_port()
-    with base.running_server(config, port, workdir / "server.log") as proc:
+    with base.running_server(config, workdir) as server:
+        port = server.port
         root = base.seed(port, 0)
         seed_principals(port, root)
         seed_depth(port, root)
@@ -466,7 +466,7 @@ def run_all(args: argparse.Namespace, only: set[str], workdir: Path) -> Report:
         tokens = {"root": root, **{u: login(port, u) for u in ("u1", "u2", "u3")}}
         report.listing_checks = check_access(port, tokens, docs)
         bench = base.Bench(args, port, root, workdir)
-        bench.server_pids = [proc.pid, *base.descendants(proc.pid)]
+        bench.server_pids = [server.pid, *base.descendants(server.pid)]
         n = args.connections
         if "depth" in only:
             cases = [

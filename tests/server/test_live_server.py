@@ -34,7 +34,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Origin
 
 from baobab.testing import redis_url, require_postgres, require_redis, zap_postgres
-from conftest import JWT_SECRET, ROOT_PASSWORD, ServerProcess, Servers
+from baobab.testing.server import JWT_SECRET, ROOT_PASSWORD, ServerProcess, Servers
 
 pytestmark = pytest.mark.server
 
