@@ -67,6 +67,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import run as base  # bench/run.py, found through the path above
+from baobab.testing import content_call, send_sync, transition_call
 from baobab.testing.server import BAOBAB, ServerProcess, Servers
 
 HOST = base.HOST
@@ -246,15 +247,14 @@ def curl_upload(port: int, token: str, file: Path, *, multipart: bool, workdir: 
     return Upload(status, headers, body, float(done.stdout or 0), file.stat().st_size)
 
 
-def login(port: int) -> str:
-    body = {"login": "root", "password": base.ROOT_PASSWORD}
-    token: str = base.expect(port, "POST", "/@login", body, token=None, status=200)["token"]
-    return token
-
-
 def create_site(port: int, token: str) -> None:
-    site = {"@type": "Container", "id": "site"}
-    base.expect(port, "POST", "/db", site, token=token, status=201)
+    with base.api(port, token) as http:
+        send_sync(http, content_call("/db", "Container", "site"))
+
+
+def publish(port: int, token: str, path: str) -> None:
+    with base.api(port, token) as http:
+        send_sync(http, transition_call(path, "publish"))
 
 
 def upload_and_publish(port: int, token: str, file: Path, *, multipart: bool, workdir: Path) -> str:
@@ -273,7 +273,7 @@ def upload_and_publish(port: int, token: str, file: Path, *, multipart: bool, wo
         )
     if isinstance(upload.body, dict) and upload.body.get("@type") != "File":
         print(f"  note: the new object's @type is {upload.body.get('@type')!r}, not 'File'")
-    base.expect(port, "POST", f"{upload.path}/@workflow/publish", None, token=token, status=200)
+    publish(port, token, upload.path)
     return upload.path
 
 
@@ -664,7 +664,7 @@ def measure_upload(
     if upload.status != 201 or not upload.path:
         result.problems.append(f"{kind}: status {upload.status}, {upload.headers}, {upload.body}")
         return result
-    base.expect(port, "POST", f"{upload.path}/@workflow/publish", None, token=token, status=200)
+    publish(port, token, upload.path)
     url = f"http://{HOST}:{port}{upload.path}/@download/file"
     result.problems += [f"{kind}: {p}" for p in check_download(url, file, sha, baobab=False)]
     return result
@@ -683,7 +683,7 @@ def run_upload_memory(args: argparse.Namespace, workdir: Path) -> list[UploadMem
             base.started(servers, server.start) as process,
         ):
             port = process.port
-            token = login(port)
+            token = base.root_token(port)
             create_site(port, token)
             sampler = RssSampler(process.pid)
             sampler.start()
@@ -754,7 +754,7 @@ def servers_for(args: argparse.Namespace, file: Path, workdir: Path) -> list[Ser
 
 def prepare_baobab(server: Server, port: int, file: Path, workdir: Path) -> None:
     """Site, RAW upload and publication; point the server at the new File."""
-    token = login(port)
+    token = base.root_token(port)
     create_site(port, token)
     path = upload_and_publish(port, token, file, multipart=False, workdir=workdir)
     server.download_path = f"{path}/@download/file"

@@ -44,6 +44,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from baobab.testing import Call, content_call, login_call, send_sync
 from baobab.testing.server import HOST, ServerError, ServerProcess, Servers
 
 ROOT_PASSWORD = "bench-root-password"
@@ -277,19 +280,34 @@ def expect(port: int, method: str, path: str, body: Any, *, token: str | None, s
     return data
 
 
+def api(port: int, token: str | None = None) -> httpx.Client:
+    """A client for setting the server up (with root's ``token``); the load generators
+    measure, this only seeds."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.Client(base_url=f"http://{HOST}:{port}", headers=headers, timeout=60)
+
+
+def root_token(port: int) -> str:
+    with api(port) as http:
+        return send_sync(http, login_call("", "root", ROOT_PASSWORD))
+
+
+def document_call(parent: str, id_: str, **extra: Any) -> Call[str]:
+    """:data:`DOCUMENT` (with ``extra``) as ``parent/id_``."""
+    fields = {k: v for k, v in DOCUMENT.items() if k not in ("@type", "id")}
+    return content_call(parent, "Document", id_, **{**fields, **extra})
+
+
 def seed(port: int, spread: int) -> str:
     """Log in as root and create the site, folders and Documents; return the token."""
-    login = {"login": "root", "password": ROOT_PASSWORD}
-    token: str = expect(port, "POST", "/@login", login, token=None, status=200)["token"]
-    site = {"@type": "Container", "id": "site"}
-    expect(port, "POST", "/db", site, token=token, status=201)
-    for name in ("folder", "inbox", "many"):
-        folder = {"@type": "Folder", "id": name, "title": name.title()}
-        expect(port, "POST", "/db/site", folder, token=token, status=201)
-    expect(port, "POST", "/db/site/folder", DOCUMENT, token=token, status=201)
-    for n in range(spread):
-        doc = {**DOCUMENT, "id": f"d{n}", "title": f"Document {n}"}
-        expect(port, "POST", MANY_PATH, doc, token=token, status=201)
+    token = root_token(port)
+    with api(port, token) as http:
+        site = send_sync(http, content_call("/db", "Container", "site"))
+        for name in ("folder", "inbox", "many"):
+            send_sync(http, content_call(site, "Folder", name, title=name.title()))
+        send_sync(http, document_call(f"{site}/folder", "doc"))
+        for n in range(spread):
+            send_sync(http, document_call(MANY_PATH, f"d{n}", title=f"Document {n}"))
     doc = expect(port, "GET", DOC_PATH, None, token=token, status=200)
     print(f"seeded {DOC_PATH}: {len(doc)} keys, {len(json.dumps(doc))} bytes of JSON")
     return token

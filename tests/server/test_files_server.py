@@ -35,6 +35,7 @@ import pytest
 from tusclient import client as tus_client
 from tusclient.uploader import Uploader
 
+from baobab.testing import content_call, send_sync
 from baobab.testing.server import BAOBAB, JWT_SECRET, ROOT_PASSWORD, ServerProcess, Servers
 
 pytestmark = [
@@ -295,8 +296,7 @@ class Site:
 def open_site(servers: Servers, server: ServerProcess, workdir: Path) -> Site:
     """``/db/site`` created on ``server`` (started by the conftest's ``servers``)."""
     http = server.root_client()
-    response = http.post("/db", json={"@type": "Container", "id": "site"})
-    assert response.status_code == 201, response.text
+    send_sync(http, content_call("/db", "Container", "site"))
     return Site(server, servers.var, Curl(workdir), http)
 
 
