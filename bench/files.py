@@ -33,7 +33,8 @@ and growth for the worker and for the whole tree (the issue's target: growth und
 upload rate, and the latency of anonymous ``GET /db/site`` sent meanwhile as above (uploads are
 spooled on the event loop); each upload is then downloaded again and its SHA-256 compared.
 
-Every process is started here and stopped by its PID (SIGTERM, then SIGKILL); the temp dir with
+Every server is started and stopped with the test kit's harness (``baobab.testing.server``:
+its own process group, SIGTERM, then SIGKILL); the temp dir with
 the random files is removed at the end (``--keep`` keeps its logs and configs). Run with
 ``.venv/bin/python bench/files.py --help`` (needs ``ab`` from apache2-utils and ``curl``).
 """
@@ -55,7 +56,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,8 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import run as base  # bench/run.py, found through the path above
+from baobab.testing import content_call, send_sync, transition_call
+from baobab.testing.server import BAOBAB, ServerProcess, Servers
 
 HOST = base.HOST
 APPS_DIR = base.BENCH_DIR / "apps"
@@ -106,44 +109,15 @@ def get(port: int, path: str, timeout: float = 60) -> tuple[int, bytes]:
         conn.close()
 
 
-@contextlib.contextmanager
-def started(
-    command: list[str], *, port: int, ready_path: str, log: Path, cwd: Path, env: dict[str, str]
-) -> Iterator[subprocess.Popen[bytes]]:
-    """Run ``command`` until the block ends; wait until ``ready_path`` answers below 500."""
-    print(f"$ {shlex.join(command)}", flush=True)
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            command, cwd=cwd, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT
-        )
-    try:
-        wait_ready(proc, port, ready_path, log)
-        yield proc
-    finally:
-        base.stop_process(proc)
-
-
-def wait_ready(proc: subprocess.Popen[bytes], port: int, path: str, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}:\n{log.read_text()}")
-        with contextlib.suppress(OSError):
-            if get(port, path, timeout=5)[0] < 500:
-                return
-        time.sleep(0.1)
-    raise SystemExit(f"server did not answer on port {port} within 60 s:\n{log.read_text()}")
-
-
 # --- the servers ------------------------------------------------------------------------------
 
 
 @dataclass
 class Server:
-    """A server under test: how to start it and what to ask it."""
+    """A server under test: how to start it (``argv(port)`` in ``cwd``) and what to ask it."""
 
     name: str
-    command: list[str]
+    argv: Callable[[int], list[str]]
     cwd: Path
     env: dict[str, str]
     ready_path: str = "/json"
@@ -151,42 +125,52 @@ class Server:
     json_path: str = "/json"
     baobab: bool = False
 
-
-ServerFactory = Callable[[int], Server]  # port -> Server
-
-
-def bare_granian(port: int, file: Path) -> Server:
-    command = [
-        str(VENV_BIN / "granian"),
-        *("--interface", "asgi", "--workers", "1", "--loop", "uvloop"),
-        *("--host", HOST, "--port", str(port), "bare_pathsend:app"),
-    ]
-    return Server("bare Granian (pathsend)", command, APPS_DIR, {"BENCH_FILE": str(file)})
+    def start(self, servers: Servers) -> ServerProcess:
+        slug = re.sub(r"\W+", "-", self.name.lower()).strip("-")
+        return servers.start(
+            slug, self.argv, env=self.env, cwd=self.cwd, ready_path=self.ready_path
+        )
 
 
-def waitress(port: int, file: Path, app: str) -> Server:
-    command = [
-        str(VENV_BIN / "waitress-serve"),
-        *("--threads=1", f"--host={HOST}", f"--port={port}", f"waitress_file:{app}"),
-    ]
+def bare_granian(file: Path) -> Server:
+    def argv(port: int) -> list[str]:
+        return [
+            str(VENV_BIN / "granian"),
+            *("--interface", "asgi", "--workers", "1", "--loop", "uvloop"),
+            *("--host", HOST, "--port", str(port), "bare_pathsend:app"),
+        ]
+
+    return Server("bare Granian (pathsend)", argv, APPS_DIR, {"BENCH_FILE": str(file)})
+
+
+def waitress(file: Path, app: str) -> Server:
+    def argv(port: int) -> list[str]:
+        return [
+            str(VENV_BIN / "waitress-serve"),
+            *("--threads=1", f"--host={HOST}", f"--port={port}", f"waitress_file:{app}"),
+        ]
+
     label = {"chunks": "64 KiB chunks", "file_wrapper": "wsgi.file_wrapper"}[app]
-    return Server(f"waitress 1 thread ({label})", command, APPS_DIR, {"BENCH_FILE": str(file)})
+    return Server(f"waitress 1 thread ({label})", argv, APPS_DIR, {"BENCH_FILE": str(file)})
 
 
-def baobab_server(port: int, workdir: Path) -> Server:
-    config = write_baobab_config(workdir, port)
-    command = [str(VENV_BIN / "baobab"), "serve", "--config", str(config), "--port", str(port)]
-    return Server("Baobab", command, workdir, {}, ready_path="/", baobab=True)
+def baobab_server(workdir: Path) -> Server:
+    config = write_baobab_config(workdir)
+
+    def argv(port: int) -> list[str]:
+        return [str(BAOBAB), "serve", "--config", str(config), "--host", HOST, "--port", str(port)]
+
+    return Server("Baobab", argv, workdir, {}, ready_path="/", baobab=True)
 
 
-def write_baobab_config(workdir: Path, port: int) -> Path:
+def write_baobab_config(workdir: Path) -> Path:
     """A throw-away var dir and config; ``files.max_upload_size`` when the config knows it."""
     var_dir = workdir / "var"
     var_dir.mkdir(parents=True, exist_ok=True)
     config: dict[str, Any] = {
         "var_dir": str(var_dir),
         "auth": {"root_password": base.ROOT_PASSWORD, "jwt_secret": base.JWT_SECRET},
-        "server": {"port": port, "access_log": False},
+        "server": {"access_log": False},
         "files": {"max_upload_size": 4 << 30},
     }
     path = workdir / "baobab.json"
@@ -263,15 +247,14 @@ def curl_upload(port: int, token: str, file: Path, *, multipart: bool, workdir: 
     return Upload(status, headers, body, float(done.stdout or 0), file.stat().st_size)
 
 
-def login(port: int) -> str:
-    body = {"login": "root", "password": base.ROOT_PASSWORD}
-    token: str = base.expect(port, "POST", "/@login", body, token=None, status=200)["token"]
-    return token
-
-
 def create_site(port: int, token: str) -> None:
-    site = {"@type": "Container", "id": "site"}
-    base.expect(port, "POST", "/db", site, token=token, status=201)
+    with base.api(port, token) as http:
+        send_sync(http, content_call("/db", "Container", "site"))
+
+
+def publish(port: int, token: str, path: str) -> None:
+    with base.api(port, token) as http:
+        send_sync(http, transition_call(path, "publish"))
 
 
 def upload_and_publish(port: int, token: str, file: Path, *, multipart: bool, workdir: Path) -> str:
@@ -290,7 +273,7 @@ def upload_and_publish(port: int, token: str, file: Path, *, multipart: bool, wo
         )
     if isinstance(upload.body, dict) and upload.body.get("@type") != "File":
         print(f"  note: the new object's @type is {upload.body.get('@type')!r}, not 'File'")
-    base.expect(port, "POST", f"{upload.path}/@workflow/publish", None, token=token, status=200)
+    publish(port, token, upload.path)
     return upload.path
 
 
@@ -681,7 +664,7 @@ def measure_upload(
     if upload.status != 201 or not upload.path:
         result.problems.append(f"{kind}: status {upload.status}, {upload.headers}, {upload.body}")
         return result
-    base.expect(port, "POST", f"{upload.path}/@workflow/publish", None, token=token, status=200)
+    publish(port, token, upload.path)
     url = f"http://{HOST}:{port}{upload.path}/@download/file"
     result.problems += [f"{kind}: {p}" for p in check_download(url, file, sha, baobab=False)]
     return result
@@ -692,21 +675,17 @@ def run_upload_memory(args: argparse.Namespace, workdir: Path) -> list[UploadMem
     file = workdir / "upload.bin"
     print(f"\nwriting {size:,} random bytes to {file}", flush=True)
     sha = make_random_file(file, size)
-    port = base.free_port()
-    server = baobab_server(port, workdir / "upload-server")
+    server = baobab_server(workdir / "upload-server")
     results = []
     try:
-        with started(
-            server.command,
-            port=port,
-            ready_path="/",
-            log=workdir / "upload-server.log",
-            cwd=server.cwd,
-            env=server.env,
-        ) as proc:
-            token = login(port)
+        with (
+            base.bench_servers(workdir / "upload-server") as servers,
+            base.started(servers, server.start) as process,
+        ):
+            port = process.port
+            token = base.root_token(port)
             create_site(port, token)
-            sampler = RssSampler(proc.pid)
+            sampler = RssSampler(process.pid)
             sampler.start()
             print(upload_header(size), flush=True)
             try:
@@ -758,24 +737,24 @@ def print_uploads(results: list[UploadMemory], size: int) -> None:
 # --- the download part ------------------------------------------------------------------------
 
 
-def servers_for(args: argparse.Namespace, file: Path, workdir: Path) -> list[ServerFactory]:
-    """The servers asked for, each to be built on a fresh port when its turn comes."""
+def servers_for(args: argparse.Namespace, file: Path, workdir: Path) -> list[Server]:
+    """The servers asked for, each started on a fresh port when its turn comes."""
     only = set(args.only or PARTS)
-    factories: list[ServerFactory] = []
+    servers: list[Server] = []
     if "bare" in only:
-        factories.append(lambda port: bare_granian(port, file))
+        servers.append(bare_granian(file))
     if "waitress" in only:
-        factories.append(lambda port: waitress(port, file, "chunks"))
+        servers.append(waitress(file, "chunks"))
         if not args.no_file_wrapper:
-            factories.append(lambda port: waitress(port, file, "file_wrapper"))
+            servers.append(waitress(file, "file_wrapper"))
     if "baobab" in only:
-        factories.append(lambda port: baobab_server(port, workdir / "download-server"))
-    return factories
+        servers.append(baobab_server(workdir / "download-server"))
+    return servers
 
 
 def prepare_baobab(server: Server, port: int, file: Path, workdir: Path) -> None:
     """Site, RAW upload and publication; point the server at the new File."""
-    token = login(port)
+    token = base.root_token(port)
     create_site(port, token)
     path = upload_and_publish(port, token, file, multipart=False, workdir=workdir)
     server.download_path = f"{path}/@download/file"
@@ -791,18 +770,13 @@ def run_downloads(args: argparse.Namespace, workdir: Path) -> list[Row]:
     print(f"sha256 {sha}", flush=True)
     rows = []
     try:
-        for n, factory in enumerate(servers_for(args, file, workdir)):
-            port = base.free_port()
-            server = factory(port)
+        for server in servers_for(args, file, workdir):
             print(f"\n== {server.name}", flush=True)
-            with started(
-                server.command,
-                port=port,
-                ready_path=server.ready_path,
-                log=workdir / f"server-{n}.log",
-                cwd=server.cwd,
-                env=server.env,
+            with (
+                base.bench_servers(workdir) as servers,
+                base.started(servers, server.start) as process,
             ):
+                port = process.port
                 if server.baobab:
                     prepare_baobab(server, port, file, workdir)
                 rows.append(measure_server(args, server, port, file, sha))

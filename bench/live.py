@@ -56,6 +56,14 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import run as base  # bench/run.py, found through the path above
+from baobab.testing import (
+    content_call,
+    login_call,
+    send_sync,
+    sharing_call,
+    transition_call,
+    user_call,
+)
 
 SITE = "/db/site"
 FOLDER = f"{SITE}/folder"
@@ -625,18 +633,15 @@ class Live:
         port = self.port
         root = base.seed(port, 0)
         self.tokens["root"] = root
-        for user in (ALLOWED, DENIED):
-            body = {"username": user, "password": PASSWORD}
-            base.expect(port, "POST", f"{SITE}/@users", body, token=root, status=201)
-        grant = {"entries": [{"id": ALLOWED, "roles": {READER: True}}]}
-        base.expect(port, "POST", f"{FOLDER}/@sharing", grant, token=root, status=204)
-        fence = {"@type": "Document", "id": "fence", "title": "Fence"}
-        base.expect(port, "POST", SITE, fence, token=root, status=201)
-        base.expect(port, "POST", f"{FENCE}/@workflow/publish", None, token=root, status=200)
-        for user in (ALLOWED, DENIED):
-            body = {"login": user, "password": PASSWORD}
-            login = base.expect(port, "POST", f"{SITE}/@login", body, token=None, status=200)
-            self.tokens[user] = login["token"]
+        with base.api(port, root) as http:
+            for user in (ALLOWED, DENIED):
+                send_sync(http, user_call(SITE, user, PASSWORD))
+            send_sync(http, sharing_call(FOLDER, {ALLOWED: {READER: True}}))
+            send_sync(http, content_call(SITE, "Document", "fence", title="Fence"))
+            send_sync(http, transition_call(FENCE, "publish"))
+        with base.api(port) as http:
+            for user in (ALLOWED, DENIED):
+                self.tokens[user] = send_sync(http, login_call(SITE, user, PASSWORD))
         checks = [(ALLOWED, base.DOC_PATH, 200), (DENIED, base.DOC_PATH, 404)]
         checks += [(DENIED, FENCE, 200)]
         for user, path, status in checks:
@@ -887,11 +892,11 @@ def run_fanout_and_idle(live: Live, bench: base.Bench, report: Report, only: set
 def run_all(args: argparse.Namespace, only: set[str], workdir: Path) -> Report:
     report = Report(base.source_version(), args.client, args.procs)
     config = base.write_config(workdir, "filestorage", "inline", 4)
-    port = base.free_port()
-    with base.running_server(config, port, workdir / "server.log") as proc:
+    with base.running_server(config, workdir) as server:
+        port = server.port
         live = Live(args, port, workdir)
         live.seed()
-        live.server_pids = [proc.pid, *base.descendants(proc.pid)]
+        live.server_pids = [server.pid, *base.descendants(server.pid)]
         bench = base.Bench(args, port, live.tokens["root"], workdir)
         bench.server_pids = live.server_pids
         report.rss_mib["0 sockets"] = live.rss_mib()

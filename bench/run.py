@@ -34,21 +34,21 @@ import re
 import resource
 import shlex
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psutil
+import httpx
 
-HOST = "127.0.0.1"
+from baobab.testing import Call, content_call, login_call, send_sync
+from baobab.testing.server import HOST, ServerError, ServerProcess, Servers
+
 ROOT_PASSWORD = "bench-root-password"
 JWT_SECRET = "bench-jwt-secret-that-is-long-enough-for-hs256-signing"
 PG_DSN = "host=127.0.0.1 port=5432 dbname=test"
@@ -56,6 +56,7 @@ DOC_PATH = "/db/site/folder/doc"
 MANY_PATH = "/db/site/many"
 BENCH_DIR = Path(__file__).resolve().parent
 VENV_BIN = Path(sys.executable).parent
+STARTUP_TIMEOUT = 60.0  # seconds for a server to answer
 
 DOCUMENT = {
     "@type": "Document",
@@ -128,13 +129,6 @@ class Result:
 # --- the server -----------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def write_config(var_dir: Path, storage: str, threads_mode: str, pool_size: int) -> Path:
     database: dict[str, Any] = {"storage": storage}
     if storage == "postgresql":
@@ -158,31 +152,31 @@ def zap_postgres() -> None:
 
 
 @contextlib.contextmanager
-def running_server(config: Path, port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    command = [str(VENV_BIN / "baobab"), "serve", "--config", str(config), "--port", str(port)]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+def started(servers: Servers, start: Callable[[Servers], ServerProcess]) -> Iterator[ServerProcess]:
+    """The server ``start(servers)`` starts (with ``servers.serve`` or ``servers.start``),
+    stopped (SIGTERM to its process group, then SIGKILL) when the block ends; a server that
+    does not start ends the benchmark with its output."""
     try:
-        wait_until_up(proc, port, log)
-        yield proc
+        server = start(servers)
+    except ServerError as exc:
+        raise SystemExit(str(exc)) from None
+    print(f"$ {shlex.join(server.argv)}", flush=True)
+    try:
+        yield server
     finally:
-        stop_process(proc)
+        server.stop()
 
 
-def wait_until_up(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            status, _ = call(port, "GET", "/")
-        except OSError:
-            time.sleep(0.1)
-            continue
-        if status < 500:
-            return
-        time.sleep(0.1)
-    raise SystemExit(f"server did not answer on port {port} within 60 s:\n{log.read_text()}")
+def bench_servers(workdir: Path) -> Servers:
+    """Where the servers of a benchmark write their output (``--keep`` keeps it)."""
+    return Servers(workdir, startup_timeout=STARTUP_TIMEOUT)
+
+
+@contextlib.contextmanager
+def running_server(config: Path, workdir: Path) -> Iterator[ServerProcess]:
+    """``baobab serve --config CONFIG`` on a free port of 127.0.0.1 until the block ends."""
+    with bench_servers(workdir) as servers, started(servers, lambda s: s.serve(config)) as server:
+        yield server
 
 
 def descendants(pid: int) -> list[int]:
@@ -286,19 +280,34 @@ def expect(port: int, method: str, path: str, body: Any, *, token: str | None, s
     return data
 
 
+def api(port: int, token: str | None = None) -> httpx.Client:
+    """A client for setting the server up (with root's ``token``); the load generators
+    measure, this only seeds."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.Client(base_url=f"http://{HOST}:{port}", headers=headers, timeout=60)
+
+
+def root_token(port: int) -> str:
+    with api(port) as http:
+        return send_sync(http, login_call("", "root", ROOT_PASSWORD))
+
+
+def document_call(parent: str, id_: str, **extra: Any) -> Call[str]:
+    """:data:`DOCUMENT` (with ``extra``) as ``parent/id_``."""
+    fields = {k: v for k, v in DOCUMENT.items() if k not in ("@type", "id")}
+    return content_call(parent, "Document", id_, **{**fields, **extra})
+
+
 def seed(port: int, spread: int) -> str:
     """Log in as root and create the site, folders and Documents; return the token."""
-    login = {"login": "root", "password": ROOT_PASSWORD}
-    token: str = expect(port, "POST", "/@login", login, token=None, status=200)["token"]
-    site = {"@type": "Container", "id": "site"}
-    expect(port, "POST", "/db", site, token=token, status=201)
-    for name in ("folder", "inbox", "many"):
-        folder = {"@type": "Folder", "id": name, "title": name.title()}
-        expect(port, "POST", "/db/site", folder, token=token, status=201)
-    expect(port, "POST", "/db/site/folder", DOCUMENT, token=token, status=201)
-    for n in range(spread):
-        doc = {**DOCUMENT, "id": f"d{n}", "title": f"Document {n}"}
-        expect(port, "POST", MANY_PATH, doc, token=token, status=201)
+    token = root_token(port)
+    with api(port, token) as http:
+        site = send_sync(http, content_call("/db", "Container", "site"))
+        for name in ("folder", "inbox", "many"):
+            send_sync(http, content_call(site, "Folder", name, title=name.title()))
+        send_sync(http, document_call(f"{site}/folder", "doc"))
+        for n in range(spread):
+            send_sync(http, document_call(MANY_PATH, f"d{n}", title=f"Document {n}"))
     doc = expect(port, "GET", DOC_PATH, None, token=token, status=200)
     print(f"seeded {DOC_PATH}: {len(doc)} keys, {len(json.dumps(doc))} bytes of JSON")
     return token
@@ -554,25 +563,6 @@ def prepare(args: argparse.Namespace, tools: tuple[str, ...], packages: str) -> 
             raise SystemExit("--nice below 0 needs root (or CAP_SYS_NICE)") from None
 
 
-def stop_process(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the process, SIGKILL it after 20 s; then SIGKILL any child it left behind."""
-    children: list[psutil.Process] = []
-    with contextlib.suppress(psutil.Error):
-        children = psutil.Process(proc.pid).children(recursive=True)
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    # psutil.Process remembers each child's start time: kill() never hits a reused PID
-    _, alive = psutil.wait_procs(children, timeout=5)
-    for child in alive:
-        with contextlib.suppress(psutil.Error):
-            child.kill()
-
-
 def write_results(args: argparse.Namespace, name: str, data: dict[str, Any]) -> None:
     """Keep a run's figures as ``bench/results/<time>-<name>.json`` (git-ignored): ``data``
     with the date, the commit (unless ``data`` names one), the machine and the arguments."""
@@ -603,12 +593,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.storage == "postgresql":
             zap_postgres()
         config = write_config(workdir, args.storage, args.threads_mode, args.pool_size)
-        port = free_port()
-        with running_server(config, port, workdir / "server.log") as proc:
-            bench = Bench(args, port, seed(port, args.spread), workdir)
-            bench.server_pids = [proc.pid, *descendants(proc.pid)]
+        with running_server(config, workdir) as server:
+            bench = Bench(args, server.port, seed(server.port, args.spread), workdir)
+            bench.server_pids = [server.pid, *descendants(server.pid)]
             results = run_cases(bench, set(args.only or CASES))
-            mem = memory(proc.pid, bench.server_pids)
+            mem = memory(server.pid, bench.server_pids)
     finally:
         if args.keep:
             print(f"kept {workdir}")

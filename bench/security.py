@@ -46,6 +46,15 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import run as base  # bench/run.py, found through the path above
+from baobab.testing import (
+    content_call,
+    group_call,
+    login_call,
+    send_sync,
+    sharing_call,
+    transition_call,
+    user_call,
+)
 
 SITE = "/db/site"
 USER_PASSWORD = "bench-user-password"
@@ -74,13 +83,13 @@ GROUPS: dict[str, list[str]] = {"g1": ["u2", "u4", "u5"], "g2": ["u6", "u7"]}
 # Grants on every level of the deep path (the nine Folders and the Document). g1, which u2 is
 # in, gets Reviewer, a role that does not grant View on private content: its grants reach the
 # checker without deciding anything.
-LEVEL_GRANTS: list[dict[str, Any]] = [
-    {"id": "u4", "roles": {READER: True}},
-    {"id": "u5", "roles": {"baobab.Editor": True}},
-    {"id": "u6", "roles": {"baobab.Contributor": True}},
-    {"id": "g1", "roles": {"baobab.Reviewer": True}},
-    {"id": "g2", "roles": {READER: True, "baobab.Editor": True}},
-]
+LEVEL_GRANTS: dict[str, dict[str, bool]] = {
+    "u4": {READER: True},
+    "u5": {"baobab.Editor": True},
+    "u6": {"baobab.Contributor": True},
+    "g1": {"baobab.Reviewer": True},
+    "g2": {READER: True, "baobab.Editor": True},
+}
 
 LISTING_DOCUMENT = {
     "@type": "Document",
@@ -121,42 +130,33 @@ class Row:
 
 
 def login(port: int, user: str, password: str = USER_PASSWORD) -> str:
-    body = {"login": user, "password": password}
-    token: str = base.expect(port, "POST", f"{SITE}/@login", body, token=None, status=200)["token"]
-    return token
+    with base.api(port) as http:
+        return send_sync(http, login_call(SITE, user, password))
 
 
 def seed_principals(port: int, root: str) -> None:
-    for user, extra in USERS.items():
-        body = {"username": user, "password": USER_PASSWORD, **extra}
-        base.expect(port, "POST", f"{SITE}/@users", body, token=root, status=201)
-    for group, members in GROUPS.items():
-        body = {"groupname": group, "title": group.upper(), "users": members}
-        base.expect(port, "POST", f"{SITE}/@groups", body, token=root, status=201)
-
-
-def share(port: int, root: str, path: str, entries: list[dict[str, Any]]) -> None:
-    base.expect(port, "POST", f"{path}/@sharing", {"entries": entries}, token=root, status=204)
+    with base.api(port, root) as http:
+        for user, extra in USERS.items():
+            send_sync(http, user_call(SITE, user, USER_PASSWORD, **extra))
+        for group, members in GROUPS.items():
+            send_sync(http, group_call(SITE, group, title=group.upper(), users=members))
 
 
 def seed_depth(port: int, root: str) -> None:
     """``/db/site/d1doc`` (no grants) and ``/db/site/l1/…/l9/doc`` (grants on every level)."""
-    doc = {**base.DOCUMENT, "id": "d1doc"}
-    base.expect(port, "POST", SITE, doc, token=root, status=201)
-    parent = SITE
-    for n in range(1, DEPTH_LEVELS + 1):
-        folder = {"@type": "Folder", "id": f"l{n}", "title": f"Level {n}"}
-        base.expect(port, "POST", parent, folder, token=root, status=201)
-        parent = f"{parent}/l{n}"
-    base.expect(port, "POST", parent, base.DOCUMENT, token=root, status=201)
-    assert parent + "/doc" == DEEP_PATH
-    path = SITE
-    for n in range(1, DEPTH_LEVELS + 2):
-        path += f"/l{n}" if n <= DEPTH_LEVELS else "/doc"
-        entries = list(LEVEL_GRANTS)
-        if n == 1:
-            entries.append({"id": "u2", "roles": {READER: True}})
-        share(port, root, path, entries)
+    with base.api(port, root) as http:
+        send_sync(http, base.document_call(SITE, "d1doc"))
+        parent = SITE
+        for n in range(1, DEPTH_LEVELS + 1):
+            parent = send_sync(http, content_call(parent, "Folder", f"l{n}", title=f"Level {n}"))
+        assert send_sync(http, base.document_call(parent, "doc")) == DEEP_PATH
+        path = SITE
+        for n in range(1, DEPTH_LEVELS + 2):
+            path += f"/l{n}" if n <= DEPTH_LEVELS else "/doc"
+            grants = dict(LEVEL_GRANTS)
+            if n == 1:
+                grants["u2"] = {READER: True}
+            send_sync(http, sharing_call(path, grants))
 
 
 class Seeder:
@@ -216,9 +216,9 @@ def doc_name(n: int) -> str:
 
 def seed_listing(port: int, root: str, count: int, threads: int) -> float:
     """The published listing folder and its Documents; the seconds it took."""
-    folder = {"@type": "Folder", "id": "listing", "title": "Listing"}
-    base.expect(port, "POST", SITE, folder, token=root, status=201)
-    base.expect(port, "POST", f"{LISTING_PATH}/@workflow/publish", None, token=root, status=200)
+    with base.api(port, root) as http:
+        send_sync(http, content_call(SITE, "Folder", "listing", title="Listing"))
+        send_sync(http, transition_call(LISTING_PATH, "publish"))
     seeder = Seeder(port, root)
     start = time.monotonic()
     with ThreadPoolExecutor(threads) as pool:
@@ -456,8 +456,8 @@ def run_all(args: argparse.Namespace, only: set[str], workdir: Path) -> Report:
     if args.storage == "postgresql":
         base.zap_postgres()
     config = base.write_config(workdir, args.storage, args.threads_mode, args.pool_size)
-    port = base.free_port()
-    with base.running_server(config, port, workdir / "server.log") as proc:
+    with base.running_server(config, workdir) as server:
+        port = server.port
         root = base.seed(port, 0)
         seed_principals(port, root)
         seed_depth(port, root)
@@ -466,7 +466,7 @@ def run_all(args: argparse.Namespace, only: set[str], workdir: Path) -> Report:
         tokens = {"root": root, **{u: login(port, u) for u in ("u1", "u2", "u3")}}
         report.listing_checks = check_access(port, tokens, docs)
         bench = base.Bench(args, port, root, workdir)
-        bench.server_pids = [proc.pid, *base.descendants(proc.pid)]
+        bench.server_pids = [server.pid, *base.descendants(server.pid)]
         n = args.connections
         if "depth" in only:
             cases = [

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from baobab.asgi import BaobabApp
-from baobab.testing import BaobabClient, Unchanged, last_commit
+from baobab.testing import BaobabClient, Unchanged, add, last_commit
 
 
 @pytest.fixture(params=["filestorage", pytest.param("postgresql", marks=pytest.mark.postgresql)])
@@ -19,9 +19,7 @@ def baobab_storage(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 async def site(client: BaobabClient) -> str:
-    resp = await client.post("/db", json={"@type": "Container", "id": "site", "title": "Site"})
-    assert resp.status_code == 201, resp.text
-    return "/db/site"
+    return await add(client, "/db", "Container", "site", title="Site")
 
 
 @pytest.fixture

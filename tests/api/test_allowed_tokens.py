@@ -12,7 +12,7 @@ from the stored local roles, inheritance flags and workflow states.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +21,17 @@ import pytest
 
 from baobab.asgi import BaobabApp
 from baobab.database import ROOT_KEY
-from baobab.testing import BaobabClient
+from baobab.testing import (
+    BaobabClient,
+    add,
+    add_group,
+    add_user,
+    login,
+    move,
+    password_of,
+    transition,
+    update_sharing,
+)
 
 MANAGER = "baobab.Manager"
 SITE_ADMIN = "baobab.SiteAdministrator"
@@ -119,65 +129,11 @@ def nowhere_in_index(db: Any, folder: str, name: str) -> bool:
         return not indexed_under(find(site, folder), name)
 
 
-# API helpers --------------------------------------------------------------------------------
-
-
-async def add(client: BaobabClient, parent: str, type_: str, id_: str) -> str:
-    resp = await client.post(parent, json={"@type": type_, "id": id_})
-    assert resp.status_code == 201, resp.text
-    return f"{parent}/{id_}"
-
-
-async def add_user(
-    client: BaobabClient, username: str, roles: Iterable[str] = (), groups: Iterable[str] = ()
-) -> None:
-    body = {
-        "username": username,
-        "password": f"{username}-password",
-        "roles": list(roles),
-        "groups": list(groups),
-    }
-    resp = await client.post(f"{SITE}/@users", json=body)
-    assert resp.status_code == 201, resp.text
-
-
-async def add_group(client: BaobabClient, groupname: str, roles: Iterable[str] = ()) -> None:
-    body = {"groupname": groupname, "title": groupname, "roles": list(roles)}
-    resp = await client.post(f"{SITE}/@groups", json=body)
-    assert resp.status_code == 201, resp.text
-
-
-async def sharing(
-    client: BaobabClient,
-    path: str,
-    grants: dict[str, dict[str, bool]] | None = None,
-    inherit: bool | None = None,
-) -> None:
-    body: dict[str, Any] = {
-        "entries": [{"id": pid, "roles": roles} for pid, roles in (grants or {}).items()]
-    }
-    if inherit is not None:
-        body["inherit"] = inherit
-    resp = await client.post(f"{path}/@sharing", json=body)
-    assert resp.status_code == 204, resp.text
-
-
-async def transition(client: BaobabClient, path: str, name: str) -> None:
-    resp = await client.post(f"{path}/@workflow/{name}")
-    assert resp.status_code == 200, resp.text
-
-
-async def move(client: BaobabClient, path: str, destination: str) -> str:
-    resp = await client.post(f"{path}/@move", json={"destination": destination})
-    assert resp.status_code == 200, resp.text
-    return f"{destination}/{path.rsplit('/', 1)[1]}"
-
-
 # the lifecycle of the tokens ----------------------------------------------------------------
 
 
 async def test_a_new_item_is_private_to_its_owner(client: BaobabClient, site: str, db: Any) -> None:
-    await add_user(client, "carl", roles=[CONTRIBUTOR])
+    await add_user(client, SITE, "carl", roles=[CONTRIBUTOR])
     mine = await add(client, site, "Folder", "by-root")
     async with client.as_login("carl", "carl-password") as carl:
         folder = await add(carl, site, "Folder", "f")
@@ -192,7 +148,7 @@ async def test_a_new_item_is_private_to_its_owner(client: BaobabClient, site: st
 
 
 async def test_transitions_rewrite_the_tokens(client: BaobabClient, site: str, db: Any) -> None:
-    await add_user(client, "carl", roles=[CONTRIBUTOR])
+    await add_user(client, SITE, "carl", roles=[CONTRIBUTOR])
     async with client.as_login("carl", "carl-password") as carl:
         folder = await add(carl, site, "Folder", "f")
         doc = await add(carl, folder, "Document", "doc")
@@ -217,8 +173,8 @@ async def test_sharing_and_blocking_reach_the_stored_tokens(
     client: BaobabClient, site: str, db: Any
 ) -> None:
     for name in ("alice", "bob"):
-        await add_user(client, name)
-    await add_group(client, "team")
+        await add_user(client, SITE, name)
+    await add_group(client, SITE, "team")
     folder = await add(client, site, "Folder", "f")
     doc = await add(client, folder, "Document", "doc")
     sub = await add(client, folder, "Folder", "sub")
@@ -231,7 +187,7 @@ async def test_sharing_and_blocking_reach_the_stored_tokens(
     before = {path: allowed(db, path) for path in everything}
     assert before[doc] == PRIVATE | {user("root")}
 
-    await sharing(client, folder, {"alice": {READER: True}})
+    await update_sharing(client, folder, {"alice": {READER: True}})
     private = (folder, doc, sub, deep, pending)
     for path in private:
         assert allowed(db, path) == before[path] | {user("alice")}, path
@@ -239,26 +195,26 @@ async def test_sharing_and_blocking_reach_the_stored_tokens(
     assert allowed(db, public) == PUBLISHED
 
     # a Reviewer only views pending items; a group's grant is the group's token
-    await sharing(client, folder, {"bob": {REVIEWER: True}, "team": {EDITOR: True}})
+    await update_sharing(client, folder, {"bob": {REVIEWER: True}, "team": {EDITOR: True}})
     assert user("bob") in allowed(db, pending)
     for path in (folder, doc, sub, deep):
         assert user("bob") not in allowed(db, path)
         assert user("team") in allowed(db, path)
 
     # blocking inheritance on sub: sub and what is inside lose the grants made above
-    await sharing(client, sub, inherit=False)
+    await update_sharing(client, sub, inherit=False)
     for path in (sub, deep):
         assert allowed(db, path) == before[path], path
     assert user("alice") in allowed(db, doc)
     # a grant on the blocked folder itself still reaches its children
-    await sharing(client, sub, {"bob": {READER: True}})
+    await update_sharing(client, sub, {"bob": {READER: True}})
     assert allowed(db, deep) == before[deep] | {user("bob")}
-    await sharing(client, sub, inherit=True)
+    await update_sharing(client, sub, inherit=True)
     assert allowed(db, deep) == before[deep] | {user("alice"), user("bob"), user("team")}
 
     # revoking takes the token away again, everywhere below
-    await sharing(client, folder, {"alice": {READER: False}, "team": {EDITOR: False}})
-    await sharing(client, sub, {"bob": {READER: False}})
+    await update_sharing(client, folder, {"alice": {READER: False}, "team": {EDITOR: False}})
+    await update_sharing(client, sub, {"bob": {READER: False}})
     for path in everything:
         assert allowed(db, path) == before[path] | ({user("bob")} if path == pending else set())
 
@@ -266,10 +222,10 @@ async def test_sharing_and_blocking_reach_the_stored_tokens(
 async def test_moving_in_and_out_of_a_shared_folder(
     client: BaobabClient, site: str, db: Any
 ) -> None:
-    await add_user(client, "alice")
+    await add_user(client, SITE, "alice")
     shared = await add(client, site, "Folder", "shared")
     plain = await add(client, site, "Folder", "plain")
-    await sharing(client, shared, {"alice": {READER: True}})
+    await update_sharing(client, shared, {"alice": {READER: True}})
     doc = await add(client, shared, "Document", "doc")
     box = await add(client, shared, "Folder", "box")
     inner = await add(client, box, "Document", "inner")
@@ -301,15 +257,15 @@ async def test_a_copy_starts_private_and_owned_by_the_copier(
     client: BaobabClient, site: str, db: Any
 ) -> None:
     for name in ("alice", "bob"):
-        await add_user(client, name)
-    await add_user(client, "carl", roles=[CONTRIBUTOR])
+        await add_user(client, SITE, name)
+    await add_user(client, SITE, "carl", roles=[CONTRIBUTOR])
     shared = await add(client, site, "Folder", "shared")
     plain = await add(client, site, "Folder", "plain")
-    await sharing(client, shared, {"alice": {READER: True}})
+    await update_sharing(client, shared, {"alice": {READER: True}})
     async with client.as_login("carl", "carl-password") as carl:
         box = await add(carl, plain, "Folder", "box")
         inner = await add(carl, box, "Document", "inner")
-    await sharing(client, box, {"bob": {EDITOR: True}})  # a local role that travels
+    await update_sharing(client, box, {"bob": {EDITOR: True}})  # a local role that travels
     for path in (box, inner):
         await transition(client, path, "publish")
     assert allowed(db, box) == allowed(db, inner) == PUBLISHED
@@ -381,18 +337,13 @@ SHARABLE = (READER, EDITOR, CONTRIBUTOR, REVIEWER)
 
 async def _principals(client: BaobabClient) -> list[Who]:
     for group, group_roles in GROUPS.items():
-        await add_group(client, group, group_roles)
+        await add_group(client, SITE, group, roles=list(group_roles))
     found: list[Who] = []
     for name, (roles, groups) in SITE_USERS.items():
-        await add_user(client, name, roles, groups)
-        async with client.as_user(None) as anon:
-            login = {"login": name, "password": f"{name}-password"}
-            resp = await anon.post(f"{SITE}/@login", json=login)
-        assert resp.status_code == 200, resp.text
+        await add_user(client, SITE, name, roles=list(roles), groups=list(groups))
+        token = await login(client, SITE, name, password_of(name))
         effective = {*roles, *(r for g in groups for r in GROUPS[g])}
-        found.append(
-            Who(name, None, frozenset(effective), frozenset(groups), token=resp.json()["token"])
-        )
+        found.append(Who(name, None, frozenset(effective), frozenset(groups), token=token))
     found.append(Who("member", ("member", "member-secret"), frozenset({"baobab.Member"})))
     found.append(Who("reviewer", ("reviewer", "reviewer-secret"), frozenset({REVIEWER})))
     found.append(Who("anonymous", None, authenticated=False))
@@ -420,7 +371,7 @@ async def _build(client: BaobabClient, rng: random.Random, size: int) -> Tree:
     base = await add(client, SITE, "Folder", "base")
     tree.paths.append(base)
     tree.folders.add(base)
-    await sharing(client, base, {"u0": {CONTRIBUTOR: True}})
+    await update_sharing(client, base, {"u0": {CONTRIBUTOR: True}})
     async with (
         client.as_user("contributor") as contributor,
         client.as_login("u0", "u0-password") as u0,
@@ -446,9 +397,9 @@ async def _random_change(client: BaobabClient, rng: random.Random, tree: Tree) -
             pid: {rng.choice(SHARABLE): rng.random() < 0.8}
             for pid in rng.sample(GRANTEES, rng.randint(1, 2))
         }
-        await sharing(client, path, grants)
+        await update_sharing(client, path, grants)
     elif kind == "block":
-        await sharing(client, path, inherit=rng.random() < 0.3)
+        await update_sharing(client, path, inherit=rng.random() < 0.3)
     elif kind == "transition":
         state = (await client.get(path)).json()["review_state"]
         await transition(client, path, rng.choice(TRANSITIONS[state]))

@@ -6,16 +6,7 @@ import time
 
 import jwt
 
-from baobab.testing import ROOT_PASSWORD, BaobabClient
-
-
-async def _login(client: BaobabClient, path: str = "/@login", **body: str) -> str:
-    payload = body or {"login": "root", "password": ROOT_PASSWORD}
-    async with client.as_user(None) as anon:
-        resp = await anon.post(path, json=payload)
-    assert resp.status_code == 200, resp.text
-    token: str = resp.json()["token"]
-    return token
+from baobab.testing import ROOT_PASSWORD, BaobabClient, login
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -23,7 +14,7 @@ def bearer(token: str) -> dict[str, str]:
 
 
 async def test_login_token_works_until_logout(client: BaobabClient, site: str) -> None:
-    token = await _login(client)
+    token = await login(client, "", "root", ROOT_PASSWORD)
     claims = jwt.decode(token, options={"verify_signature": False})
     assert claims["sub"] == "root"
     assert claims["exp"] > time.time()
@@ -41,7 +32,7 @@ async def test_login_token_works_until_logout(client: BaobabClient, site: str) -
 
 
 async def test_container_login_and_renew(client: BaobabClient, site: str) -> None:
-    token = await _login(client, f"{site}/@login", login="editor", password="editor-secret")
+    token = await login(client, site, "editor", "editor-secret")
     async with client.as_user(None) as anon:
         resp = await anon.post(f"{site}/@login-renew", headers=bearer(token))
         assert resp.status_code == 200

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from baobab.testing import BaobabClient, assert_envelope
+from baobab.testing import BaobabClient, add, add_group, add_user, assert_envelope
 
 PASSWORD = "a-good-password"
 BASE = "http://baobab.test"
@@ -17,26 +17,16 @@ ANON, AUTH = "baobab.Anonymous", "baobab.Authenticated"
 async def people(client: BaobabClient, site: str) -> str:
     """Group ``writers`` (Contributor) holding alice; bob; carol; group ``qa``; a private
     document ``theirs`` owned by root and one, ``mine``, owned by alice."""
-    for group in (
-        {"groupname": "writers", "title": "Writers", "roles": ["baobab.Contributor"]},
-        {"groupname": "qa", "title": "Quality Alignment"},
-        {"groupname": "staff", "title": "Staff"},
-    ):
-        resp = await client.post(f"{site}/@groups", json=group)
-        assert resp.status_code == 201, resp.text
-    for user in (
-        {"username": "alice", "fullname": "Alice Liddell", "groups": ["writers"]},
-        {"username": "bob", "fullname": "Bob Alistair"},
-        {"username": "carol", "email": "carol@alibaba.example"},
-        {"username": "dave", "fullname": "Dave"},
-    ):
-        resp = await client.post(f"{site}/@users", json={**user, "password": PASSWORD})
-        assert resp.status_code == 201, resp.text
-    resp = await client.post(site, json={"@type": "Document", "id": "theirs"})
-    assert resp.status_code == 201
+    await add_group(client, site, "writers", title="Writers", roles=["baobab.Contributor"])
+    await add_group(client, site, "qa", title="Quality Alignment")
+    await add_group(client, site, "staff", title="Staff")
+    await add_user(client, site, "alice", PASSWORD, fullname="Alice Liddell", groups=["writers"])
+    await add_user(client, site, "bob", PASSWORD, fullname="Bob Alistair")
+    await add_user(client, site, "carol", PASSWORD, email="carol@alibaba.example")
+    await add_user(client, site, "dave", PASSWORD, fullname="Dave")
+    await add(client, site, "Document", "theirs")
     async with client.as_login("alice", PASSWORD) as alice:
-        resp = await alice.post(site, json={"@type": "Document", "id": "mine"})
-        assert resp.status_code == 201, resp.text
+        await add(alice, site, "Document", "mine")
     return site
 
 

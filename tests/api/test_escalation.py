@@ -19,7 +19,18 @@ import pytest
 from jwt.warnings import InsecureKeyLengthWarning
 
 from baobab.config.settings import Settings
-from baobab.testing import BaobabClient, Unchanged, assert_envelope, last_commit
+from baobab.testing import (
+    BaobabClient,
+    Unchanged,
+    add,
+    add_group,
+    add_user,
+    assert_envelope,
+    last_commit,
+    login,
+    password_of,
+    share,
+)
 
 MANAGER = "baobab.Manager"
 SITE_ADMIN = "baobab.SiteAdministrator"
@@ -36,65 +47,6 @@ DELEGABLE_BY_OWNER = (READER, EDITOR, CONTRIBUTOR)
 # helpers ------------------------------------------------------------------------------------
 
 
-def password_of(username: str) -> str:
-    return f"{username}-password"
-
-
-async def add_user(
-    client: BaobabClient,
-    site: str,
-    username: str,
-    roles: Iterable[str] = (),
-    groups: Iterable[str] = (),
-) -> None:
-    resp = await client.post(
-        f"{site}/@users",
-        json={
-            "username": username,
-            "password": password_of(username),
-            "fullname": username.title(),
-            "email": f"{username}@example.org",
-            "roles": list(roles),
-            "groups": list(groups),
-        },
-    )
-    assert resp.status_code == 201, resp.text
-
-
-async def add_group(
-    client: BaobabClient,
-    site: str,
-    groupname: str,
-    roles: Iterable[str] = (),
-    users: Iterable[str] = (),
-) -> None:
-    resp = await client.post(
-        f"{site}/@groups",
-        json={
-            "groupname": groupname,
-            "title": groupname,
-            "roles": list(roles),
-            "users": list(users),
-        },
-    )
-    assert resp.status_code == 201, resp.text
-
-
-async def add(client: BaobabClient, parent: str, type_: str, id_: str) -> str:
-    resp = await client.post(parent, json={"@type": type_, "id": id_})
-    assert resp.status_code == 201, resp.text
-    return f"{parent}/{id_}"
-
-
-async def share(
-    client: BaobabClient, path: str, principal: str, role: str, grant: bool = True
-) -> None:
-    resp = await client.post(
-        f"{path}/@sharing", json={"entries": [{"id": principal, "roles": {role: grant}}]}
-    )
-    assert resp.status_code == 204, resp.text
-
-
 async def local_roles(client: BaobabClient, path: str, principal: str) -> dict[str, Any]:
     resp = await client.get(f"{path}/@sharing", params={"search": principal})
     assert resp.status_code == 200, resp.text
@@ -103,17 +55,6 @@ async def local_roles(client: BaobabClient, path: str, principal: str) -> dict[s
             roles: dict[str, Any] = entry["roles"]
             return roles
     raise AssertionError(f"{principal} not in the sharing entries of {path}")
-
-
-async def login(client: BaobabClient, site: str, username: str, password: str = "") -> str:
-    async with client.as_user(None) as anon:
-        resp = await anon.post(
-            f"{site}/@login",
-            json={"login": username, "password": password or password_of(username)},
-        )
-    assert resp.status_code == 200, resp.text
-    token: str = resp.json()["token"]
-    return token
 
 
 def as_site_user(client: BaobabClient, username: str) -> BaobabClient:
@@ -439,8 +380,8 @@ async def test_users_cannot_change_their_own_privileges(
 ) -> None:
     await add_group(client, site, "admins", roles=[MANAGER])
     await add_group(client, site, "staff", roles=[EDITOR])
-    await add_user(client, site, "alice", roles=[MEMBER])
-    token = await login(client, site, "alice")
+    await add_user(client, site, "alice", roles=[MEMBER], fullname="Alice")
+    token = await login(client, site, "alice", password_of("alice"))
     attempts: list[dict[str, Any]] = [
         {"roles": [MANAGER]},
         {"roles": [EDITOR]},
@@ -718,7 +659,7 @@ async def test_token_of_a_deleted_user(
     client: BaobabClient, site: str, unchanged: Unchanged
 ) -> None:
     await add_user(client, site, "alice", roles=[EDITOR])
-    token = await login(client, site, "alice")
+    token = await login(client, site, "alice", password_of("alice"))
     async with client.with_token(token) as alice:
         assert (await alice.get(site)).status_code == 200
     assert (await client.delete(f"{site}/@users/alice")).status_code == 204
@@ -730,7 +671,7 @@ async def test_token_of_a_deleted_user_stays_dead_when_the_id_is_reused(
     client: BaobabClient, site: str, unchanged: Unchanged
 ) -> None:
     await add_user(client, site, "alice", roles=[SITE_ADMIN])
-    token = await login(client, site, "alice")
+    token = await login(client, site, "alice", password_of("alice"))
     assert (await client.delete(f"{site}/@users/alice")).status_code == 204
     # someone else later gets the same user id (with far fewer rights)
     await add_user(client, site, "alice", roles=[MEMBER])
@@ -742,7 +683,7 @@ async def test_token_of_a_disabled_user(
     client: BaobabClient, site: str, unchanged: Unchanged
 ) -> None:
     await add_user(client, site, "alice", roles=[EDITOR])
-    token = await login(client, site, "alice")
+    token = await login(client, site, "alice", password_of("alice"))
     resp = await client.patch(f"{site}/@users/alice", json={"disabled": True})
     assert resp.status_code == 204
     async with unchanged(site):
@@ -759,7 +700,7 @@ async def test_token_of_a_disabled_user(
     assert resp.status_code == 204
     async with unchanged(site):
         await _refused(client, token, [site])
-    fresh = await login(client, site, "alice")
+    fresh = await login(client, site, "alice", password_of("alice"))
     async with client.with_token(fresh) as alice:
         assert (await alice.get(site)).status_code == 200
 
@@ -769,8 +710,8 @@ async def test_token_issued_before_a_password_change(
     client: BaobabClient, site: str, unchanged: Unchanged, changed_by: str
 ) -> None:
     await add_user(client, site, "alice", roles=[EDITOR])
-    old = await login(client, site, "alice")
-    other = await login(client, site, "alice")
+    old = await login(client, site, "alice", password_of("alice"))
+    other = await login(client, site, "alice", password_of("alice"))
     if changed_by == "self":
         async with client.with_token(other) as alice:
             resp = await alice.post(
@@ -799,7 +740,7 @@ async def test_site_token_is_valid_only_inside_its_site(
     resp = await client.post("/db", json={"@type": "Container", "id": "other"})
     assert resp.status_code == 201
     await add_user(client, other, "alice", roles=[SITE_ADMIN])  # the same id, elsewhere
-    token = await login(client, site, "alice")
+    token = await login(client, site, "alice", password_of("alice"))
     async with client.with_token(token) as alice:
         assert (await alice.get(f"{site}/@users/alice")).status_code == 200
     outside = ["/db", "/", other, f"{other}/@users/alice", f"{other}/@users"]
@@ -818,10 +759,10 @@ async def test_site_token_is_valid_only_inside_its_site(
 async def test_only_a_manager_deletes_a_site(client: BaobabClient, site: str) -> None:
     """Editors and Site Administrators hold Delete objects at the database and on the site,
     yet a whole site goes only by the hand of whoever may create one."""
-    for login in ("editor", "siteadmin"):
-        async with client.as_user(login) as user:
+    for name in ("editor", "siteadmin"):
+        async with client.as_user(name) as user:
             resp = await user.delete(site)
-            assert resp.status_code == 403, (login, resp.text)
+            assert resp.status_code == 403, (name, resp.text)
             assert resp.json()["details"] == {"permission": "baobab.AddContainer"}
     assert (await client.get(site)).status_code == 200
     assert (await client.delete(site)).status_code == 204

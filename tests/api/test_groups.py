@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pytest
 
-from baobab.testing import BaobabClient, Unchanged, assert_envelope
+from baobab.testing import BaobabClient, Unchanged, add_group, assert_envelope, factories
 
 PASSWORD = "a-good-password"
 
@@ -14,20 +15,8 @@ PASSWORD = "a-good-password"
 WATCHED = ("/db/site/@groups", "/db/site/@users")
 
 
-async def add_user(client: BaobabClient, site: str, user_id: str, **fields: Any) -> None:
-    resp = await client.post(
-        f"{site}/@users", json={"username": user_id, "password": PASSWORD, **fields}
-    )
-    assert resp.status_code == 201, resp.text
-
-
-async def add_group(
-    client: BaobabClient, site: str, group_id: str, **fields: Any
-) -> dict[str, Any]:
-    resp = await client.post(f"{site}/@groups", json={"groupname": group_id, **fields})
-    assert resp.status_code == 201, resp.text
-    body: dict[str, Any] = resp.json()
-    return body
+# every user of this module has the one password
+add_user = partial(factories.add_user, password=PASSWORD)
 
 
 async def groups_of(client: BaobabClient, site: str, user_id: str) -> list[str]:

@@ -16,7 +16,17 @@ import pytest
 
 from baobab.asgi.app import BaobabApp
 from baobab.config.settings import Settings
-from baobab.testing import ROOT_PASSWORD, TEST_USERS, BaobabClient, assert_envelope, make_settings
+from baobab.testing import (
+    ROOT_PASSWORD,
+    TEST_USERS,
+    BaobabClient,
+    add,
+    assert_envelope,
+    login,
+    make_settings,
+    share,
+    update_sharing,
+)
 from baobab.testing.kit import require_postgres, zap_postgres
 from baobab.testing.websocket import Closed, Rejected, WebSocket, basic, ws_connect
 
@@ -31,11 +41,12 @@ def baobab_settings(baobab_storage: str, tmp_path: Path) -> Settings:
     )
 
 
-def user(login: str) -> dict[str, str]:
-    return basic(login, TEST_USERS[login][0])
+def user(name: str) -> dict[str, str]:
+    return basic(name, TEST_USERS[name][0])
 
 
 ROOT = basic("root", ROOT_PASSWORD)
+READER, CONTRIBUTOR = "baobab.Reader", "baobab.Contributor"
 
 
 async def subscribe(ws: WebSocket, **frame: Any) -> dict[str, Any]:
@@ -52,9 +63,8 @@ async def event(ws: WebSocket) -> dict[str, Any]:
 
 
 async def doc(client: BaobabClient, where: str, id_: str, **extra: Any) -> str:
-    resp = await client.post(where, json={"@type": "Document", "id": id_, "title": id_, **extra})
-    assert resp.status_code == 201, resp.text
-    return f"{where}/{id_}"
+    """A Document titled by its id."""
+    return await add(client, where, "Document", id_, title=id_, **extra)
 
 
 async def closed_with(ws: WebSocket, code: int) -> str:
@@ -156,25 +166,13 @@ async def test_aborted_transactions_push_nothing(
         assert (await event(ws))["@id"].endswith("/fence")
 
 
-async def _share(
-    client: BaobabClient, path: str, who: str, inherit: bool | None = None, **roles: bool
-) -> None:
-    body: dict[str, Any] = {
-        "entries": [{"id": who, "roles": {f"baobab.{r}": v for r, v in roles.items()}}]
-    }
-    if inherit is not None:
-        body["inherit"] = inherit
-    resp = await client.post(f"{path}/@sharing", json=body)
-    assert resp.status_code == 204, resp.text
-
-
 async def test_guarded_by_local_roles_and_blocked_inheritance(
     baobab_app: BaobabApp, client: BaobabClient, site: str
 ) -> None:
     await client.post(site, json={"@type": "Folder", "id": "a", "title": "A"})
     await client.post(f"{site}/a", json={"@type": "Folder", "id": "b", "title": "B"})
-    await _share(client, f"{site}/a", "member", Reader=True)
-    await _share(client, f"{site}/a/b", "reader", inherit=False)  # blocks member's grant
+    await share(client, f"{site}/a", "member", READER)
+    await update_sharing(client, f"{site}/a/b", inherit=False)  # blocks member's grant
     async with (
         ws_connect(baobab_app, f"{site}/@ws", headers=user("member")) as member,
         ws_connect(baobab_app, f"{site}/@ws", headers=user("reviewer")) as other,
@@ -198,16 +196,16 @@ async def test_losing_access_is_a_removal(
     baobab_app: BaobabApp, client: BaobabClient, site: str
 ) -> None:
     await client.post(site, json={"@type": "Folder", "id": "a", "title": "A"})
-    await _share(client, f"{site}/a", "member", Reader=True)
+    await share(client, f"{site}/a", "member", READER)
     path = await doc(client, f"{site}/a", "d")
     async with ws_connect(baobab_app, f"{site}/@ws", headers=user("member")) as ws:
         await subscribe(ws, events=["removed", "added"])
-        await _share(client, f"{site}/a", "member", Reader=False)
+        await share(client, f"{site}/a", "member", READER, False)
         gone = await event(ws)
         assert gone["event"] == "removed" and gone["@id"] == f"http://baobab.test{site}/a"
         assert "changed" not in gone
         await client.patch(path, json={"title": "unseen"})
-        await _share(client, f"{site}/a", "member", Reader=True)
+        await share(client, f"{site}/a", "member", READER)
         await doc(client, f"{site}/a", "fence")
         assert (await event(ws))["@id"].endswith("/a/fence")
 
@@ -217,7 +215,7 @@ async def test_moved_out_of_sight_is_a_removal_at_the_old_place(
 ) -> None:
     await client.post(site, json={"@type": "Folder", "id": "a", "title": "A"})
     await client.post(site, json={"@type": "Folder", "id": "z", "title": "Z"})
-    await _share(client, f"{site}/a", "member", Reader=True)
+    await share(client, f"{site}/a", "member", READER)
     path = await doc(client, f"{site}/a", "d")
     async with ws_connect(baobab_app, f"{site}/@ws", headers=user("member")) as ws:
         await subscribe(ws)
@@ -335,13 +333,6 @@ async def test_gap_when_the_backlog_no_longer_reaches(tmp_path: Path) -> None:
         await app.shutdown()
 
 
-async def _token(client: BaobabClient, where: str, login: str, password: str) -> str:
-    resp = await client.post(f"{where}/@login", json={"login": login, "password": password})
-    assert resp.status_code == 200, resp.text
-    token: str = resp.json()["token"]
-    return token
-
-
 async def _refused(app: BaobabApp, path: str, status: int, **kwargs: Any) -> dict[str, Any]:
     with pytest.raises(Rejected) as refused:
         async with ws_connect(app, path, **kwargs):
@@ -355,7 +346,7 @@ async def _refused(app: BaobabApp, path: str, status: int, **kwargs: Any) -> dic
 async def test_handshake_credentials(
     baobab_app: BaobabApp, client: BaobabClient, site: str
 ) -> None:
-    token = await _token(client, "", "editor", TEST_USERS["editor"][0])
+    token = await login(client, "", "editor", TEST_USERS["editor"][0])
     bearer = {"authorization": f"Bearer {token}"}
     async with ws_connect(baobab_app, f"{site}/@ws", headers=bearer) as ws:
         await subscribe(ws)
@@ -395,7 +386,7 @@ async def test_handshake_credentials(
 async def test_notifications_for_reviewers_and_owners(
     baobab_app: BaobabApp, client: BaobabClient, site: str
 ) -> None:
-    await _share(client, site, "contributor", Contributor=True)
+    await share(client, site, "contributor", CONTRIBUTOR)
     author = client.as_user("contributor")
     path = await doc(author, site, "draft")
     async with (
@@ -454,7 +445,7 @@ async def test_roles_changes_reach_open_sockets(
 async def test_sockets_close_when_their_token_ends(
     baobab_app: BaobabApp, client: BaobabClient, site: str, tmp_path: Path
 ) -> None:
-    token = await _token(client, "", "editor", TEST_USERS["editor"][0])
+    token = await login(client, "", "editor", TEST_USERS["editor"][0])
     ticket = (await client.with_token(token).get(f"{site}/@wstoken")).json()["token"]
     async with (
         ws_connect(baobab_app, f"{site}/@ws", headers={"authorization": f"Bearer {token}"}) as a,
@@ -471,7 +462,7 @@ async def test_sockets_close_when_their_token_ends(
     await app.startup()
     try:
         async with _root_client(app) as c:
-            short = await _token(c, "", "editor", TEST_USERS["editor"][0])
+            short = await login(c, "", "editor", TEST_USERS["editor"][0])
         headers = {"authorization": f"Bearer {short}"}
         async with ws_connect(app, "/db/@ws", headers=headers) as ws:
             assert "expired" in await closed_with(ws, 4001)

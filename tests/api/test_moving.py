@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from baobab.testing import BaobabClient
+from baobab.testing import BaobabClient, add
 
 
 async def _tree(client: BaobabClient, site: str) -> None:
-    for body in (
-        {"@type": "Folder", "id": "a"},
-        {"@type": "Folder", "id": "b"},
-    ):
-        assert (await client.post(site, json=body)).status_code == 201
-    resp = await client.post(f"{site}/a", json={"@type": "Document", "id": "doc", "text": "T"})
-    assert resp.status_code == 201
+    await add(client, site, "Folder", "a")
+    await add(client, site, "Folder", "b")
+    await add(client, f"{site}/a", "Document", "doc", text="T")
 
 
 async def test_move_to_other_folder(client: BaobabClient, site: str) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from baobab.testing import BaobabClient
+from baobab.testing import BaobabClient, add_user, share
 
 STATES = ("private", "pending", "published")
 OPS = ("view", "list", "edit", "add", "delete", "share", "submit", "publish", "retract")
@@ -139,31 +139,18 @@ def test_table_is_complete() -> None:
         assert all(len(row) == len(OPS) for row in EXPECTED[state].values())
 
 
-async def _add_user(client: BaobabClient, site: str, login: str) -> None:
-    resp = await client.post(
-        f"{site}/@users", json={"username": login, "password": password(login)}
-    )
-    assert resp.status_code == 201, resp.text
-
-
-async def _share(client: BaobabClient, path: str, login: str, role: str, grant: bool) -> None:
-    entry = {"id": login, "type": "user", "roles": {role: grant}}
-    resp = await client.post(f"{path}/@sharing", json={"entries": [entry]})
-    assert resp.status_code == 204, resp.text
-
-
 async def _build(client: BaobabClient, site: str, state: str, roles: list[str]) -> None:
     """``shared`` and ``<role>-<op>`` for each mutating op: created by ``owner1`` (who then
     holds only Owner on them) and brought into ``state`` by root."""
     for login in (OWNER, TARGET):
-        await _add_user(client, site, login)
-    await _share(client, site, OWNER, "baobab.Contributor", True)
+        await add_user(client, site, login, password(login))
+    await share(client, site, OWNER, "baobab.Contributor", True)
     names = [SHARED, *(f"{role}-{op}" for role in roles for op in MUTATING)]
     async with client.as_login(OWNER, password(OWNER)) as owner:
         for name in names:
             resp = await owner.post(site, json={"@type": "Folder", "id": name})
             assert resp.status_code == 201, resp.text
-    await _share(client, site, OWNER, "baobab.Contributor", False)
+    await share(client, site, OWNER, "baobab.Contributor", False)
     async with client.as_login(OWNER, password(OWNER)) as owner:  # Owner of its objects only
         resp = await owner.post(site, json={"@type": "Folder", "id": "not-any-more"})
         assert resp.status_code == 403, resp.text
@@ -232,8 +219,8 @@ async def test_local_roles(client: BaobabClient, site: str, state: str) -> None:
     """Reader, Contributor, Editor and Reviewer granted on the container act as global ones."""
     await _build(client, site, state, list(LOCAL_ROLES))
     for role, role_id in LOCAL_ROLES.items():
-        await _add_user(client, site, local_login(role))
-        await _share(client, site, local_login(role), role_id, True)
+        await add_user(client, site, local_login(role), password(local_login(role)))
+        await share(client, site, local_login(role), role_id, True)
     mismatches: list[Mismatch] = []
     for role in LOCAL_ROLES:
         login = local_login(role)

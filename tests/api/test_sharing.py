@@ -6,7 +6,15 @@ from typing import Any
 
 import pytest
 
-from baobab.testing import BaobabClient, Unchanged, assert_envelope
+from baobab.testing import (
+    BaobabClient,
+    Unchanged,
+    add,
+    add_group,
+    add_user,
+    assert_envelope,
+    share,
+)
 
 PASSWORD = "a-good-password"
 READER, EDITOR = "baobab.Reader", "baobab.Editor"
@@ -24,35 +32,16 @@ WATCHED = (f"{FOLDER}/@sharing", f"{DOC}/@sharing")
 async def tree(client: BaobabClient, site: str) -> str:
     """A private folder holding a private document; site users alice, bob (in group staff)
     and carol (a global Reviewer); the group staff."""
-    resp = await client.post(site, json={"@type": "Folder", "id": "folder", "title": "Folder"})
-    assert resp.status_code == 201, resp.text
-    resp = await client.post(FOLDER, json={"@type": "Document", "id": "doc", "title": "Doc"})
-    assert resp.status_code == 201, resp.text
-    resp = await client.post(f"{site}/@groups", json={"groupname": "staff", "title": "Staff"})
-    assert resp.status_code == 201, resp.text
+    await add(client, site, "Folder", "folder", title="Folder")
+    await add(client, FOLDER, "Document", "doc", title="Doc")
+    await add_group(client, site, "staff", title="Staff")
     for user_id, extra in (
         ("alice", {"fullname": "Alice Liddell"}),
         ("bob", {"groups": ["staff"]}),
         ("carol", {"roles": [REVIEWER]}),
     ):
-        resp = await client.post(
-            f"{site}/@users", json={"username": user_id, "password": PASSWORD, **extra}
-        )
-        assert resp.status_code == 201, resp.text
+        await add_user(client, site, user_id, PASSWORD, **extra)
     return site
-
-
-async def share(
-    client: BaobabClient, path: str, principal: str, inherit: bool | None = None, **roles: bool
-) -> None:
-    body: dict[str, Any] = {
-        "entries": [{"id": principal, "roles": {f"baobab.{r}": v for r, v in roles.items()}}]
-    }
-    if inherit is not None:
-        body["inherit"] = inherit
-    resp = await client.post(f"{path}/@sharing", json=body)
-    assert resp.status_code == 204, resp.text
-    assert resp.content == b""
 
 
 async def sharing(client: BaobabClient, path: str, **params: str) -> dict[str, Any]:
@@ -101,10 +90,10 @@ async def test_get_shape(client: BaobabClient, tree: str) -> None:
 
 
 async def test_local_acquired_global(client: BaobabClient, tree: str) -> None:
-    await share(client, FOLDER, "alice", Reader=True)
-    await share(client, FOLDER, "staff", Contributor=True)
-    await share(client, DOC, "carol", Editor=True)
-    await share(client, DOC, "alice", Editor=True)
+    await share(client, FOLDER, "alice", READER)
+    await share(client, FOLDER, "staff", CONTRIBUTOR)
+    await share(client, DOC, "carol", EDITOR)
+    await share(client, DOC, "alice", EDITOR)
 
     folder = await sharing(client, FOLDER)
     assert entry(folder, "alice") == {
@@ -146,7 +135,7 @@ async def test_grant_and_revoke(client: BaobabClient, tree: str) -> None:
         assert (await alice.get(FOLDER)).status_code == 404
         assert "folder" not in [i["id"] for i in (await alice.get(tree)).json()["items"]]
 
-        await share(client, FOLDER, "alice", Reader=True)
+        await share(client, FOLDER, "alice", READER)
         resp = await alice.get(DOC)
         assert resp.status_code == 200
         assert resp.json()["title"] == "Doc"
@@ -158,19 +147,19 @@ async def test_grant_and_revoke(client: BaobabClient, tree: str) -> None:
         me = (await alice.get(f"{DOC}/@user")).json()
         assert me["local_roles"] == [READER]
 
-        await share(client, FOLDER, "alice", Reader=False)
+        await share(client, FOLDER, "alice", READER, False)
         assert (await alice.get(DOC)).status_code == 404
         assert (await alice.get(FOLDER)).status_code == 404
         assert "folder" not in [i["id"] for i in (await alice.get(tree)).json()["items"]]
         assert "alice" not in {e["id"] for e in (await sharing(client, FOLDER))["entries"]}
 
-        await share(client, DOC, "alice", Editor=True)
+        await share(client, DOC, "alice", EDITOR)
         assert (await alice.patch(DOC, json={"title": "By alice"})).status_code == 204
         assert (await alice.get(FOLDER)).status_code == 404  # a grant below does not climb
 
 
 async def test_block_and_unblock(client: BaobabClient, tree: str) -> None:
-    await share(client, FOLDER, "alice", Reader=True)
+    await share(client, FOLDER, "alice", READER)
     async with client.as_login("alice", PASSWORD) as alice:
         assert (await alice.get(DOC)).status_code == 200
         resp = await client.post(f"{DOC}/@sharing", json={"inherit": False})
@@ -181,19 +170,19 @@ async def test_block_and_unblock(client: BaobabClient, tree: str) -> None:
         assert (await alice.get(DOC)).status_code == 404
         assert (await alice.get(FOLDER)).json()["items"] == []
         # a local grant below the block still counts
-        await share(client, DOC, "alice", Reader=True)
+        await share(client, DOC, "alice", READER)
         assert (await alice.get(DOC)).status_code == 200
-        await share(client, DOC, "alice", Reader=False)
+        await share(client, DOC, "alice", READER, False)
         assert (await alice.get(DOC)).status_code == 404
 
-        await share(client, DOC, "bob", inherit=True, Reader=False)
+        await share(client, DOC, "bob", READER, False, inherit=True)
         assert (await sharing(client, DOC))["inherit"] is True
         assert (await alice.get(DOC)).status_code == 200
         assert [i["id"] for i in (await alice.get(FOLDER)).json()["items"]] == ["doc"]
 
 
 async def test_group_grant(client: BaobabClient, tree: str) -> None:
-    await share(client, FOLDER, "staff", Reader=True)
+    await share(client, FOLDER, "staff", READER)
     async with client.as_login("bob", PASSWORD) as bob:
         assert (await bob.get(DOC)).status_code == 200
         assert [i["id"] for i in (await bob.get(FOLDER)).json()["items"]] == ["doc"]
@@ -203,13 +192,13 @@ async def test_group_grant(client: BaobabClient, tree: str) -> None:
         resp = await client.patch(f"{tree}/@groups/staff", json={"users": {"alice": True}})
         assert resp.status_code == 204
         assert (await alice.get(DOC)).status_code == 200
-    await share(client, FOLDER, "staff", Reader=False)
+    await share(client, FOLDER, "staff", READER, False)
     async with client.as_login("bob", PASSWORD) as bob:
         assert (await bob.get(DOC)).status_code == 404
 
 
 async def test_authenticated_users_grant(client: BaobabClient, tree: str) -> None:
-    await share(client, FOLDER, "AuthenticatedUsers", Reader=True)
+    await share(client, FOLDER, "AuthenticatedUsers", READER)
     assert entry(await sharing(client, DOC), "AuthenticatedUsers")["roles"] == roles(
         reader="acquired"
     )
@@ -222,14 +211,14 @@ async def test_authenticated_users_grant(client: BaobabClient, tree: str) -> Non
     async with client.as_user(None) as anon:
         assert (await anon.get(DOC)).status_code == 401
         assert "folder" not in [i["id"] for i in (await anon.get(tree)).json()["items"]]
-    await share(client, FOLDER, "AuthenticatedUsers", Reader=False)
+    await share(client, FOLDER, "AuthenticatedUsers", READER, False)
     async with client.as_user("member") as member:
         assert (await member.get(DOC)).status_code == 404
 
 
 async def test_global_user_grant(client: BaobabClient, tree: str) -> None:
     """Users from the configuration can be shared with too."""
-    await share(client, DOC, "member", Editor=True)
+    await share(client, DOC, "member", EDITOR)
     body = await sharing(client, DOC)
     assert entry(body, "member")["roles"] == roles(editor=True)
     async with client.as_user("member") as member:
@@ -242,7 +231,7 @@ async def test_deleting_a_principal_forgets_its_grants(
 ) -> None:
     """Deleting a user or group removes its local roles everywhere in the site (Plone's
     delete_localroles), so an id created again later inherits nothing."""
-    await share(client, FOLDER, principal, Reader=True)
+    await share(client, FOLDER, principal, READER)
     assert (await client.delete(f"{tree}/@{kind}/{principal}")).status_code == 204
     assert principal not in {e["id"] for e in (await sharing(client, FOLDER))["entries"]}
     # revoking from an unknown principal is a no-op, granting to one is refused
@@ -265,7 +254,7 @@ async def test_deleting_a_principal_forgets_its_grants(
 async def test_delegation(client: BaobabClient, tree: str, unchanged: Unchanged) -> None:
     # carol, a Reviewer (who may read the document), may delegate Reader and Reviewer, not
     # Editor or Contributor
-    await share(client, DOC, "carol", Reader=True)
+    await share(client, DOC, "carol", READER)
     async with client.as_login("carol", PASSWORD) as carol:
         resp = await carol.get(f"{DOC}/@sharing")
         assert resp.status_code == 200

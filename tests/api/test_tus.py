@@ -36,7 +36,7 @@ from files_support import (
 
 from baobab.asgi import BaobabApp
 from baobab.config.settings import Settings
-from baobab.testing import BaobabClient, Unchanged, assert_envelope, last_commit
+from baobab.testing import BaobabClient, Unchanged, assert_envelope, last_commit, share
 
 VERSION = "1.0.0"
 TUS = {"tus-resumable": VERSION}
@@ -646,13 +646,6 @@ async def test_who_may_create_uploads(
             upload = await start(who, item, length=3)
             assert (await send(who, upload, 0, b"new")).status_code == 204
         assert await download(client, item) == b"new"
-
-
-async def share(client: BaobabClient, path: str, principal: str, role: str, grant: bool) -> None:
-    resp = await client.post(
-        f"{path}/@sharing", json={"entries": [{"id": principal, "roles": {role: grant}}]}
-    )
-    assert resp.status_code == 204, resp.text
 
 
 @pytest.mark.parametrize(("published", "status"), [(True, 403), (False, 404)])

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pytest
 import transaction
 
 from baobab.asgi import BaobabApp
-from baobab.testing import BaobabClient, Unchanged, assert_envelope
+from baobab.testing import BaobabClient, Unchanged, add_group, assert_envelope, factories, login
 
 PASSWORD = "alice-password"
 
@@ -16,28 +17,8 @@ PASSWORD = "alice-password"
 WATCHED = ("/db/site/@users",)
 
 
-async def add_user(
-    client: BaobabClient, site: str, user_id: str, password: str = PASSWORD, **fields: Any
-) -> dict[str, Any]:
-    resp = await client.post(
-        f"{site}/@users", json={"username": user_id, "password": password, **fields}
-    )
-    assert resp.status_code == 201, resp.text
-    body: dict[str, Any] = resp.json()
-    return body
-
-
-async def add_group(client: BaobabClient, site: str, group_id: str, **fields: Any) -> None:
-    resp = await client.post(f"{site}/@groups", json={"groupname": group_id, **fields})
-    assert resp.status_code == 201, resp.text
-
-
-async def login(client: BaobabClient, path: str, user: str, password: str) -> str:
-    async with client.as_user(None) as anon:
-        resp = await anon.post(f"{path}/@login", json={"login": user, "password": password})
-    assert resp.status_code == 200, resp.text
-    token: str = resp.json()["token"]
-    return token
+# every user of this module has the one password
+add_user = partial(factories.add_user, password=PASSWORD)
 
 
 async def status_with_token(client: BaobabClient, token: str, path: str) -> int:

@@ -11,7 +11,14 @@ import pytest
 
 from baobab.asgi import BaobabApp
 from baobab.errors import ConfigError
-from baobab.testing import ROOT_PASSWORD, BaobabClient, Unchanged, assert_envelope, make_settings
+from baobab.testing import (
+    ROOT_PASSWORD,
+    BaobabClient,
+    Unchanged,
+    assert_envelope,
+    make_settings,
+    transition,
+)
 
 DOC = "/db/site/doc"
 BASE = "http://baobab.test"
@@ -41,16 +48,6 @@ async def transitions_for(client: BaobabClient, login: str | None, path: str) ->
     async with client.as_user(login) as user:
         body = await workflow(user, path)
     return [t["id"] for t in body["transitions"]]
-
-
-async def take(
-    client: BaobabClient, path: str, transition: str, comment: str | None = None
-) -> dict[str, Any]:
-    body = None if comment is None else {"comment": comment}
-    resp = await client.post(f"{path}/@workflow/{transition}", json=body)
-    assert resp.status_code == 200, resp.text
-    entry: dict[str, Any] = resp.json()
-    return entry
 
 
 async def test_get_shape(client: BaobabClient, doc: str) -> None:
@@ -90,7 +87,7 @@ async def test_transitions_depend_on_the_user(client: BaobabClient, doc: str) ->
         assert_envelope(await reviewer.get(f"{doc}/@workflow"), 404, "NotFound")
 
     async with client.as_user("contributor") as owner:
-        await take(owner, doc, "submit")
+        await transition(owner, doc, "submit")
     # pending: a Reviewer publishes or rejects, but may not retract (Request review)
     assert await transitions_for(client, "reviewer", doc) == ["publish", "reject"]
     assert await transitions_for(client, "contributor", doc) == ["retract"]
@@ -100,7 +97,7 @@ async def test_transitions_depend_on_the_user(client: BaobabClient, doc: str) ->
     assert await transitions_for(client, "root", doc) == ["publish", "reject", "retract"]
 
     async with client.as_user("reviewer") as reviewer:
-        await take(reviewer, doc, "publish")
+        await transition(reviewer, doc, "publish")
     # published: anonymous sees it, with nothing to do
     assert await transitions_for(client, None, doc) == []
     assert await transitions_for(client, "member", doc) == []
@@ -110,7 +107,7 @@ async def test_transitions_depend_on_the_user(client: BaobabClient, doc: str) ->
 
 async def test_history_visibility(client: BaobabClient, doc: str) -> None:
     async with client.as_user("contributor") as owner:
-        await take(owner, doc, "submit", "please review")
+        await transition(owner, doc, "submit", "please review")
         assert len((await workflow(owner, doc))["history"]) == 2
     async with client.as_user("reader") as reader:  # may view, may neither request nor review
         body = await workflow(reader, doc)
@@ -119,7 +116,7 @@ async def test_history_visibility(client: BaobabClient, doc: str) -> None:
     async with client.as_user("reviewer") as reviewer:
         history = (await workflow(reviewer, doc))["history"]
         assert [h["action"] for h in history] == [None, "submit"]
-        await take(reviewer, doc, "publish")
+        await transition(reviewer, doc, "publish")
     async with client.as_user(None) as anon:
         body = await workflow(anon, doc)
         assert body["state"]["id"] == "published"
@@ -130,7 +127,7 @@ async def test_history_visibility(client: BaobabClient, doc: str) -> None:
 
 async def test_transition_with_and_without_comment(client: BaobabClient, doc: str) -> None:
     async with client.as_user("contributor") as owner:
-        entry = await take(owner, doc, "submit", "Ready for review")
+        entry = await transition(owner, doc, "submit", "Ready for review")
         assert entry["action"] == "submit"
         assert entry["actor"] == "contributor"
         assert entry["review_state"] == "pending"
@@ -138,10 +135,10 @@ async def test_transition_with_and_without_comment(client: BaobabClient, doc: st
         assert entry["title"] == "Pending review"
         assert set(entry) == {"action", "actor", "review_state", "time", "comments", "title"}
     async with client.as_user("reviewer") as reviewer:
-        entry = await take(reviewer, doc, "reject")  # no body at all
+        entry = await transition(reviewer, doc, "reject")  # no body at all
         assert entry["comments"] == ""
         assert entry["review_state"] == "private"
-    entry = await take(client, doc, "publish", "")  # an empty comment
+    entry = await transition(client, doc, "publish", "")  # an empty comment
     assert entry["actor"] == "root"
     resp = await client.post(f"{doc}/@workflow/retract", json={"comment": None})
     assert resp.status_code == 200
@@ -167,17 +164,17 @@ async def test_review_state_follows(client: BaobabClient, site: str, doc: str) -
     async with client.as_user(None) as anon:
         assert (await anon.get(doc)).status_code == 401
         assert (await anon.get(site)).json()["items"] == []
-        await take(client, doc, "publish")
+        await transition(client, doc, "publish")
         assert await states() == ("published", "published")
         resp = await anon.get(doc)
         assert resp.status_code == 200
         assert resp.json()["review_state"] == "published"
         assert [i["id"] for i in (await anon.get(site)).json()["items"]] == ["doc"]
-        await take(client, doc, "retract")
+        await transition(client, doc, "retract")
         assert await states() == ("private", "private")
         assert (await anon.get(doc)).status_code == 401
         assert (await anon.get(site)).json()["items"] == []
-        await take(client, doc, "submit")
+        await transition(client, doc, "submit")
         assert await states() == ("pending", "pending")
     async with client.as_user("reviewer") as reviewer:
         assert [i["id"] for i in (await reviewer.get(site)).json()["items"]] == ["doc"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from baobab.config import Settings
-from baobab.testing import BaobabClient, make_settings
+from baobab.testing import BaobabClient, add, make_settings
 
 
 @pytest.fixture
@@ -17,10 +17,8 @@ def baobab_settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def agenda(client: BaobabClient) -> str:
-    await client.post("/db", json={"@type": "Container", "id": "site"})
-    resp = await client.post("/db/site", json={"@type": "Agenda", "id": "agenda"})
-    assert resp.status_code == 201
-    return "/db/site/agenda"
+    site = await add(client, "/db", "Container", "site")
+    return await add(client, site, "Agenda", "agenda")
 
 
 async def test_addon_type_with_behaviour_fields(client: BaobabClient, agenda: str) -> None:

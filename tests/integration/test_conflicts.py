@@ -8,7 +8,7 @@ import pytest
 from baobab_sample_addon import conflicts
 
 from baobab.config import Settings
-from baobab.testing import BaobabClient, make_settings
+from baobab.testing import BaobabClient, add, make_settings
 
 
 @pytest.fixture
@@ -27,10 +27,9 @@ def _reset() -> None:
 
 
 async def _doc(client: BaobabClient) -> str:
-    await client.post("/db", json={"@type": "Container", "id": "site"})
-    await client.post("/db/site", json={"@type": "Document", "id": "doc"})
+    path = await add(client, await add(client, "/db", "Container", "site"), "Document", "doc")
     conflicts.ATTEMPTS.clear()
-    return "/db/site/doc"
+    return path
 
 
 async def test_conflict_is_replayed_until_it_succeeds(client: BaobabClient) -> None:

@@ -35,6 +35,9 @@ import pytest
 from tusclient import client as tus_client
 from tusclient.uploader import Uploader
 
+from baobab.testing import content_call, send_sync
+from baobab.testing.server import BAOBAB, JWT_SECRET, ROOT_PASSWORD, ServerProcess, Servers
+
 pytestmark = [
     pytest.mark.server,
     pytest.mark.skipif(shutil.which("curl") is None, reason="needs the curl CLI"),
@@ -49,9 +52,6 @@ RSS_BOUND = 150 * MiB
 RSS_INTERVAL = 0.05
 CURL_TIMEOUT = 600
 SETTLE_TIMEOUT = 20.0
-ROOT_PASSWORD = "server-root-secret"  # the server tests' root password (conftest)
-JWT_SECRET = "server-tests-jwt-secret-long-enough-for-hs256"
-BAOBAB = Path(sys.executable).parent / "baobab"
 AUTHORIZATION = "Basic " + base64.b64encode(f"root:{ROOT_PASSWORD}".encode()).decode()
 TUS_HEADERS = {"Tus-Resumable": "1.0.0", "Authorization": AUTHORIZATION}
 
@@ -250,7 +250,7 @@ class RssSampler:
 class Site:
     """A running ``baobab serve`` with a container ``/db/site``."""
 
-    server: Any  # conftest.ServerProcess
+    server: ServerProcess
     var: Path
     curl: Curl
     http: httpx.Client = field(repr=False)
@@ -293,16 +293,15 @@ class Site:
         return int(response.headers["upload-offset"]), int(response.headers["upload-length"])
 
 
-def open_site(servers: Any, server: Any, workdir: Path) -> Site:
+def open_site(servers: Servers, server: ServerProcess, workdir: Path) -> Site:
     """``/db/site`` created on ``server`` (started by the conftest's ``servers``)."""
     http = server.root_client()
-    response = http.post("/db", json={"@type": "Container", "id": "site"})
-    assert response.status_code == 201, response.text
+    send_sync(http, content_call("/db", "Container", "site"))
     return Site(server, servers.var, Curl(workdir), http)
 
 
 @pytest.fixture(scope="module")
-def shared(module_servers: Any) -> Iterator[Site]:
+def shared(module_servers: Servers) -> Iterator[Site]:
     """One ``baobab serve`` for the big tests of this module."""
     server = module_servers.serve()
     try:
@@ -639,7 +638,7 @@ def test_http2_upload_and_download(shared: Site, random_file: RandomFile) -> Non
 # --- servers of their own ------------------------------------------------------------------
 
 
-def config_with(servers: Any, **files: Any) -> Path:
+def config_with(servers: Servers, **files: Any) -> Path:
     return servers.config(
         {
             "var_dir": str(servers.var),
@@ -661,7 +660,7 @@ LIMITED = (
 
 
 def test_a_full_disk_is_507_and_leaves_nothing(
-    servers: Any, tmp_path: Path, random_file: RandomFile
+    servers: Servers, tmp_path: Path, random_file: RandomFile
 ) -> None:
     config = config_with(servers)
 
@@ -688,7 +687,7 @@ def test_a_full_disk_is_507_and_leaves_nothing(
         check_download(site, reply.json()["file"]["download"], small, sha256)
 
 
-def test_start_up_removes_leftover_spool_files(servers: Any) -> None:
+def test_start_up_removes_leftover_spool_files(servers: Servers) -> None:
     spool = servers.var / "spool"
     spool.mkdir(parents=True)
     leftover = spool / "upload-x.spool"
@@ -702,7 +701,7 @@ def test_start_up_removes_leftover_spool_files(servers: Any) -> None:
 
 
 def test_uploads_over_max_upload_size_are_413(
-    servers: Any, tmp_path: Path, random_file: RandomFile
+    servers: Servers, tmp_path: Path, random_file: RandomFile
 ) -> None:
     limit = 10 * MiB
     server = servers.serve(config_with(servers, max_upload_size=limit))
@@ -750,7 +749,7 @@ UVICORN = [sys.executable, "-m", "uvicorn", "baobab.asgi:app", "--no-access-log"
 
 
 def test_downloads_under_uvicorn_without_pathsend(
-    servers: Any, tmp_path: Path, random_file: RandomFile
+    servers: Servers, tmp_path: Path, random_file: RandomFile
 ) -> None:
     config = config_with(servers)
     server = servers.start(

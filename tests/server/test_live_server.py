@@ -33,8 +33,18 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Origin
 
-from baobab.testing import redis_url, require_postgres, require_redis, zap_postgres
-from conftest import JWT_SECRET, ROOT_PASSWORD, ServerProcess, Servers
+from baobab.testing import (
+    content_call,
+    factories,
+    login_call,
+    redis_url,
+    require_postgres,
+    require_redis,
+    send_sync,
+    user_call,
+    zap_postgres,
+)
+from baobab.testing.server import JWT_SECRET, ROOT_PASSWORD, ServerProcess, Servers
 
 pytestmark = pytest.mark.server
 
@@ -77,24 +87,16 @@ def live_config(servers: Servers, name: str, **sections: Any) -> Path:
 def make_site(server: ServerProcess, users: dict[str, dict[str, Any]]) -> None:
     """``/db/site`` (published) and its ``users``."""
     with server.root_client() as root:
-        resp = root.post("/db", json={"@type": "Container", "id": "site", "title": "Site"})
-        assert resp.status_code == 201, resp.text
-        for login, extra in users.items():
-            body = {"username": login, "password": PASSWORD, **extra}
-            resp = root.post("/db/site/@users", json=body)
-            assert resp.status_code == 201, resp.text
+        send_sync(root, content_call("/db", "Container", "site", title="Site"))
+        for name, extra in users.items():
+            send_sync(root, user_call("/db/site", name, PASSWORD, **extra))
 
 
 def login(server: ServerProcess, user: str) -> str:
     """A site user's token (root's at ``/@login``)."""
-    where, password = (
-        ("/@login", ROOT_PASSWORD) if user == "root" else ("/db/site/@login", PASSWORD)
-    )
+    where, password = ("", ROOT_PASSWORD) if user == "root" else ("/db/site", PASSWORD)
     with server.client() as client:
-        resp = client.post(where, json={"login": user, "password": password})
-    assert resp.status_code == 200, resp.text
-    token: str = resp.json()["token"]
-    return token
+        return send_sync(client, login_call(where, user, password))
 
 
 @dataclass
@@ -114,9 +116,7 @@ class LiveSite:
     def add_user(self, user: str, **extra: Any) -> str:
         """Another site user; their token."""
         with self.server.root_client() as root:
-            body = {"username": user, "password": PASSWORD, **extra}
-            resp = root.post("/db/site/@users", json=body)
-            assert resp.status_code == 201, resp.text
+            send_sync(root, user_call("/db/site", user, PASSWORD, **extra))
         self.tokens[user] = login(self.server, user)
         return self.tokens[user]
 
@@ -156,27 +156,23 @@ class Http:
         return resp
 
     async def add(self, parent: str, id_: str, type_: str = "Document", **fields: Any) -> str:
-        body = {"@type": type_, "id": id_, **fields}
-        await self.ok("POST", parent, 201, json=body)
-        return f"{parent}/{id_}"
+        return await factories.add(self.client, parent, type_, id_, **fields)
 
     async def edit(self, path: str, **fields: Any) -> None:
         await self.ok("PATCH", path, 204, json=fields)
 
     async def share(self, path: str, user: str, role: str, grant: bool = True) -> None:
-        entry = {"id": user, "type": "user", "roles": {role: grant}}
-        await self.ok("POST", f"{path}/@sharing", 204, json={"entries": [entry]})
+        await factories.share(self.client, path, user, role, grant)
 
     async def block(self, path: str) -> None:
         """Block the inheritance of local roles at ``path``."""
-        await self.ok("POST", f"{path}/@sharing", 204, json={"entries": [], "inherit": False})
+        await factories.update_sharing(self.client, path, inherit=False)
 
     async def transition(self, path: str, name: str) -> None:
-        await self.ok("POST", f"{path}/@workflow/{name}", 200)
+        await factories.transition(self.client, path, name)
 
     async def move(self, path: str, destination: str) -> str:
-        resp = await self.ok("POST", f"{path}/@move", 200, json={"destination": destination})
-        return httpx.URL(resp.json()["@id"]).path
+        return await factories.move(self.client, path, destination)
 
     async def delete(self, path: str) -> None:
         await self.ok("DELETE", path, 204)

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
+from baobab.testing import content_call, send_sync
+
 pytestmark = pytest.mark.server
 
 # How much writing to see before pulling the plug: enough to be in the middle of a stream.
@@ -116,8 +118,7 @@ def stored_ids(server) -> set[str]:
 
 def create_site(server) -> None:
     with server.root_client() as client:
-        response = client.post("/db", json={"@type": "Container", "id": "site"})
-        assert response.status_code == 201, response.text
+        send_sync(client, content_call("/db", "Container", "site"))
 
 
 def test_sigkill_mid_stream_keeps_every_acknowledged_write(servers) -> None:

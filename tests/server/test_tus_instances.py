@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from baobab.testing import require_postgres, zap_postgres
-from conftest import JWT_SECRET, ROOT_PASSWORD
+from baobab.testing.server import JWT_SECRET, ROOT_PASSWORD
 
 pytestmark = [pytest.mark.server, pytest.mark.postgresql]
 

@@ -1,7 +1,30 @@
-"""The shipped test kit: settings and app factories, clients, and the pytest plugin."""
+"""The shipped test kit: settings and app factories, clients, API factories, and the pytest
+plugin. The real-server harness is :mod:`baobab.testing.server`, the in-process WebSocket
+client :mod:`baobab.testing.websocket`."""
 
 from __future__ import annotations
 
+from baobab.testing.factories import (
+    Call,
+    add,
+    add_group,
+    add_user,
+    content_call,
+    group_call,
+    login,
+    login_call,
+    move,
+    move_call,
+    password_of,
+    send,
+    send_sync,
+    share,
+    sharing_call,
+    transition,
+    transition_call,
+    update_sharing,
+    user_call,
+)
 from baobab.testing.kit import (
     ROOT_PASSWORD,
     TEST_USERS,
@@ -22,14 +45,33 @@ __all__ = [
     "ROOT_PASSWORD",
     "TEST_USERS",
     "BaobabClient",
+    "Call",
     "Unchanged",
+    "add",
+    "add_group",
+    "add_user",
     "assert_envelope",
+    "content_call",
+    "group_call",
     "last_commit",
+    "login",
+    "login_call",
     "make_settings",
+    "move",
+    "move_call",
+    "password_of",
     "postgres_dsn",
     "redis_url",
     "require_postgres",
     "require_redis",
+    "send",
+    "send_sync",
+    "share",
+    "sharing_call",
+    "transition",
+    "transition_call",
     "unavailable",
+    "update_sharing",
+    "user_call",
     "zap_postgres",
 ]

@@ -11,7 +11,6 @@ from typing import Any, NoReturn
 
 import httpx
 import msgspec
-import pytest
 from argon2 import PasswordHasher
 
 from baobab.config.settings import Settings, parse_settings
@@ -90,6 +89,8 @@ def require_redis() -> str:
 
 def unavailable(message: str) -> NoReturn:
     """A service a test needs is down: skip, but fail under CI (where it must run)."""
+    import pytest  # here, not at the top: benchmarks import the kit without pytest
+
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
