@@ -117,3 +117,13 @@ async def test_declared_permissions_start(tmp_path: Path) -> None:
     await app.startup()
     assert app.state is not None
     await app.shutdown()
+
+
+async def test_a_notification_rule_naming_an_unknown_permission(tmp_path: Path) -> None:
+    rule = {"state": "pending", "to": "baobab.ReveiwContent", "reason": "review"}
+    message = await _refused(tmp_path, live={"notifications": [rule]})
+    assert "$.live.notifications[0].to" in message
+    assert "'baobab.ReveiwContent'" in message and "'baobab.ReviewContent'" in message
+    owner = {"state": "published", "to": "owner", "reason": "published"}
+    registry = build_registry(parse_settings(json.dumps({"live": {"notifications": [owner]}})))
+    assert "baobab.ReviewContent" in registry.permissions

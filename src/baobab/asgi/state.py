@@ -58,11 +58,16 @@ class AppState:
 
 
 def build_registry(settings: Settings) -> Registry:
-    """Scan the built-ins, then every add-on the configuration lists."""
+    """Scan the built-ins, then every add-on the configuration lists; refuse permission ids
+    that no scan declared, in declarations and in the configuration's notification rules."""
     registry = Registry()
     for package in (*BUILTIN_PACKAGES, *settings.addons):
         scan(registry, package)
     validate_registry(registry)
+    for index, rule in enumerate(settings.live.notifications):
+        if rule.to != "owner":
+            where = f"$.live.notifications[{index}].to"
+            registry.check_permission(rule.to, "a notification rule", where)
     return registry
 
 
