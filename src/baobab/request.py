@@ -203,11 +203,11 @@ class Request:
 
     def notify(self, event: Event) -> None:
         """Raise ``event`` in this attempt (see :class:`~baobab.events.outbox.Outbox`)."""
-        self.unit.outbox.notify(event)
+        self.unit.notify(event)
 
     def notify_object(self, event: type[ObjectEvent], obj: Any, **extra: Any) -> None:
         """Raise an object event about ``obj`` by the request's principal."""
-        self.unit.outbox.notify(object_event(event, obj, self.principal.id, **extra))
+        self.unit.notify(object_event(event, obj, self.principal.id, **extra))
 
     def notify_principals(self, *ids: str) -> None:
         """Tell live sockets of these users or groups (of the context, a container) to

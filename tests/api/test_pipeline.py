@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -155,3 +156,31 @@ async def test_a_step_that_never_finishes_stopping_is_cut_off(
     resp = await client.post(f"{site}/@greedy", json={})
     assert_envelope(resp, 500, "InternalServerError")
     assert runs == {"greedy": MAX_STOPS + 1}
+
+
+async def test_requests_leave_nothing_for_the_garbage_collector(
+    baobab_app: BaobabApp, site: str
+) -> None:
+    """A request's objects (its Request, each attempt's unit of work and outbox) are freed by
+    reference counting: a cycle among them would hand every request to the collector, whose
+    full passes cost every connection's latency."""
+    doc = f"{site}/doc"
+    body = b'{"@type": "Document", "id": "doc"}'
+    json_type = [("content-type", "application/json")]
+    assert (
+        await call_app(baobab_app, "POST", site, chunks=[body], headers=json_type)
+    ).status == 201
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for n in range(5):
+            assert (await call_app(baobab_app, "GET", doc)).status == 200
+            patch = b'{"title": "T%d"}' % n
+            got = await call_app(baobab_app, "PATCH", doc, chunks=[patch], headers=json_type)
+            assert got.status == 204
+        gc.collect()
+        ours = [o for o in gc.garbage if type(o).__module__.startswith("baobab.")]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert ours == []

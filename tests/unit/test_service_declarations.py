@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from baobab.asgi.scope import view_of
 from baobab.config.declarations import ServiceInfo
 from baobab.config.registry import Registry
 from baobab.content.interfaces import IFolderish, IResource
@@ -53,3 +54,12 @@ def test_view_headers_gather_by_name_whatever_the_method() -> None:
     )
     assert registry.view_headers("@tus") == ((b"tus-resumable", b"1.0.0"),)
     assert registry.view_headers("@other") == ()
+
+
+def test_the_view_a_path_names_is_its_first_at_segment() -> None:
+    assert view_of("GET", "/db/site/doc") == ("GET", "")
+    assert view_of("HEAD", "/db/site/doc/@download/file") == ("GET", "@download")
+    assert view_of("PATCH", "/db/site/@tus/abc/@x") == ("PATCH", "@tus")
+    assert view_of("POST", "/@login") == ("POST", "@login")
+    assert view_of("POST", "/db/site//@upload") == ("POST", "@upload")
+    assert view_of("GET", "/db/a@b/c") == ("GET", "")

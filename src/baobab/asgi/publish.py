@@ -30,6 +30,7 @@ from baobab.errors import (
 )
 from baobab.request import NeedsMore, ReadBody, Request, Response
 from baobab.security.authentication import Authenticator
+from baobab.security.gate import require
 from baobab.security.tokens import is_revoked
 from baobab.traversal import split_path, traverse
 
@@ -49,6 +50,7 @@ class Publisher:
         self.auth = auth
         self.debug = debug
         self.application = Application(list(databases))
+        self._by_name = dict(databases.items())  # a dict hit per request, not Mapping's calls
 
     def publish(self, request: Request) -> Published:
         """The answer, and the unit of the attempt that produced it (None if no attempt
@@ -58,9 +60,9 @@ class Publisher:
             db_name, rest, at_top = self.databases.system, segments, True
         else:
             db_name, rest, at_top = segments[0], segments[1:], False
-            if db_name not in self.databases:
-                return error_response(NotFound(f"No database named {db_name!r}")), None
-        db = self.databases[db_name]
+        db = self._by_name.get(db_name)
+        if db is None:
+            return error_response(NotFound(f"No database named {db_name!r}")), None
         system = self.databases.system
         last: list[UnitOfWork] = []
 
@@ -132,13 +134,13 @@ class Publisher:
         if found.subpath and not info.allow_subpath:
             raise NotFound(f"Not found: {'/'.join(found.subpath)}")
         assert info.permission is not None  # the registry refuses services without one
-        request.require(info.permission, found.context)
+        require(request.security, info.permission, found.context, path=request.path)
         if request.streamed and info.body == "memory":
             # left unread because another service of this name streams: read it now (an
             # HTTP/2 body may come without Content-Length, so always ask)
             raise NeedsMore(ReadBody())
         response: Response = info.handler(request)
-        if response.status < 400 and request.body_unread:
+        if request.streamed and response.status < 400 and request.body_unread:
             # a body sent as a file that the service never asked for: success would drop it
             raise UnsupportedMediaType("This service takes no file; send a JSON object")
         return response

@@ -31,11 +31,12 @@ def scope_headers(scope: Scope) -> dict[str, str]:
 def view_of(method: str, path: str) -> tuple[str, str]:
     """The (method, view name) a request names, known before traversal: the first ``@``
     segment of the path (traversal stops there too), and HEAD as GET."""
-    view = ""
-    for segment in path.split("/"):
-        if segment[:1] == "@":
-            view = segment
-            break
+    start = path.find("/@")
+    if start < 0:
+        view = ""
+    else:
+        end = path.find("/", start + 1)
+        view = path[start + 1 : end] if end >= 0 else path[start + 1 :]
     return ("GET" if method == "HEAD" else method), view
 
 

@@ -29,6 +29,8 @@ class Databases(Mapping[str, ZODB.DB]):
     """The configured databases by name (a read-only mapping), and how to work in them.
 
     Attributes:
+        run: ``await run(unit, write=…)`` runs a prepared unit of blocking database work
+            through the bridge (``write`` if it may commit): the publisher's units.
         system: the name of the database that keeps what belongs to no site (revoked
             tokens, used WebSocket tickets): the first one configured.
         connections: one open connection per thread and database, reused by every unit.
@@ -42,6 +44,8 @@ class Databases(Mapping[str, ZODB.DB]):
         self.connections = Connections()
         self.bridge = Bridge(settings)
         self.retries = settings.request.conflict_retries
+        # ``await databases.run(unit, write=…)``: the bridge's own method, no extra frame
+        self.run = self.bridge.run
 
     @classmethod
     def open(cls, settings: Settings, setup: Callable[[str, Any], bool] | None = None) -> Databases:
@@ -92,11 +96,6 @@ class Databases(Mapping[str, ZODB.DB]):
         }
 
     # units of work --------------------------------------------------------------------------
-    async def run(self, unit: Callable[[], T], *, write: bool) -> T:
-        """Run a prepared unit of blocking database work through the bridge (``write``
-        if it may commit). The publisher's units come this way."""
-        return await self.bridge.run(unit, write=write)
-
     async def read(self, fn: Callable[[Any], T], *, db: str | None = None) -> T:
         """``fn(connection)`` on a fresh read-only snapshot of database ``db`` (default:
         the system database). Any write inside ``fn`` is refused; ``fn`` must return plain

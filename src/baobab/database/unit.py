@@ -25,18 +25,20 @@ class UnitOfWork:
     Attributes:
         conn: the attempt's ZODB connection (its transaction manager is the attempt's).
         system: the name of the system database (``conn.get_connection(system)``).
-        outbox: the events raised, kept for after the commit.
+        outbox: the events raised, kept for after the commit (None until the first: a unit
+            that raises nothing, every read, allocates nothing for them).
         tid: the committed transaction's id, learnt when the unit raised events (the only
             case where anybody needs it); 0 before the commit, for reads, and for a unit
             that raised nothing.
     """
 
-    __slots__ = ("conn", "outbox", "system", "tid")
+    __slots__ = ("conn", "outbox", "registry", "system", "tid")
 
     def __init__(self, conn: Any, registry: Registry, system: str) -> None:
         self.conn = conn
+        self.registry = registry
         self.system = system
-        self.outbox = Outbox(registry, self._hook)
+        self.outbox: Outbox | None = None
         self.tid = 0
 
     @property
@@ -50,12 +52,14 @@ class UnitOfWork:
         return self.conn.get_connection(self.system)
 
     def notify(self, event: Event) -> None:
-        """Raise ``event`` (see :class:`~baobab.events.outbox.Outbox`)."""
-        self.outbox.notify(event)
-
-    def _hook(self) -> None:
-        """Learn of the commit: called once, when the first event is kept."""
-        self.conn.transaction_manager.get().addAfterCommitHook(self._committed)
+        """Raise ``event`` (see :class:`~baobab.events.outbox.Outbox`); the first one also
+        asks to be told of the commit. (The outbox holds no reference back to the unit: a
+        cycle would leave every request's unit to the garbage collector.)"""
+        outbox = self.outbox
+        if outbox is None:
+            outbox = self.outbox = Outbox(self.registry)
+            self.conn.transaction_manager.get().addAfterCommitHook(self._committed)
+        outbox.notify(event)
 
     def _committed(self, status: bool) -> None:
         if status:

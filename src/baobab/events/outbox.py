@@ -28,15 +28,12 @@ class Outbox:
 
     Args:
         registry: where the subscribers are looked up (by event class and object class).
-        on_first: called when the first event is kept (the unit of work then asks to be
-            told of the commit; a unit that raises nothing pays nothing).
     """
 
-    __slots__ = ("_on_first", "events", "pending", "registry")
+    __slots__ = ("events", "pending", "registry")
 
-    def __init__(self, registry: Registry, on_first: Callable[[], None]) -> None:
+    def __init__(self, registry: Registry) -> None:
         self.registry = registry
-        self._on_first = on_first
         self.events: list[Event] = []
         self.pending: list[Pending] = []
 
@@ -45,8 +42,6 @@ class Outbox:
         obj = getattr(event, "obj", None)
         # obj is a field of object events only, hence the test before replace
         detached = dataclasses.replace(event, obj=None) if obj is not None else event  # type: ignore[call-arg]
-        if not self.events:
-            self._on_first()
         for info in self.registry.subscribers(type(event), type(obj)):
             if info.is_async:
                 self.pending.append((info.handler, detached))
