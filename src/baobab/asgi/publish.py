@@ -63,21 +63,19 @@ class Publisher:
         db = self._by_name.get(db_name)
         if db is None:
             return error_response(NotFound(f"No database named {db_name!r}")), None
-        system = self.databases.system
-        last: list[UnitOfWork] = []
+        registry, system = self.registry, self.databases.system
 
-        def work(conn: Any) -> tuple[Response, bool]:
-            unit = UnitOfWork(conn, self.registry, system)
-            request.begin(unit)
-            last[:] = [unit]
+        def attempt(conn: Any) -> Response:
+            # a new unit of work per attempt; the request keeps the last one (see end())
+            request.begin(UnitOfWork(conn, registry, system))
             try:
-                response = self._run(request, conn, rest, at_top)
+                return self._run(request, conn, rest, at_top)
             except BaobabError as exc:
-                return error_response(exc), False
-            finally:
-                request.end()
-            # Safe methods run through run_read and never commit; a write commits unless it
-            # failed or its service said otherwise.
+                return error_response(exc)
+
+        def write(conn: Any) -> tuple[Response, bool]:
+            response = attempt(conn)
+            # a write commits unless it failed or its service said otherwise
             commit = response.commit if response.commit is not None else response.status < 400
             return response, commit
 
@@ -86,21 +84,21 @@ class Publisher:
 
         connections = self.databases.connections
         try:
-            if request.method in SAFE_METHODS:
-                response = run_read(
-                    db, lambda conn: work(conn)[0], on_error=on_error, connections=connections
-                )
+            if request.method in SAFE_METHODS:  # never commits: no transaction at all
+                response = run_read(db, attempt, on_error=on_error, connections=connections)
             else:
                 response = run_in_transaction(
                     db,
-                    work,
+                    write,
                     retries=self.databases.retries,
                     on_error=on_error,
                     connections=connections,
                 )
         except Conflict as exc:
-            return error_response(exc), None
-        return response, (last[0] if last else None)
+            response = error_response(exc)
+        finally:
+            unit = request.end()  # also when NeedsMore goes out: the attempt is over
+        return response, unit
 
     def _run(self, request: Request, conn: Any, rest: tuple[str, ...], at_top: bool) -> Response:
         start: Any = self.application if at_top else conn.root()[ROOT_KEY]
