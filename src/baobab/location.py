@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["lineage", "resource_path", "resource_path_tuple"]
+__all__ = ["lineage", "resource_path", "resource_path_tuple", "split_path"]
 
 
 def lineage(obj: Any) -> Iterator[Any]:
@@ -23,3 +23,8 @@ def resource_path_tuple(obj: Any) -> tuple[str, ...]:
 def resource_path(obj: Any) -> str:
     """``/db/container/folder/item`` for an object in the tree."""
     return "/" + "/".join(resource_path_tuple(obj))
+
+
+def split_path(path: str) -> tuple[str, ...]:
+    """``/db/site/doc/`` → ``("db", "site", "doc")`` (empty segments dropped)."""
+    return tuple(segment for segment in path.split("/") if segment)

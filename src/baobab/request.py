@@ -49,6 +49,7 @@ __all__ = [
     "Request",
     "Response",
     "StreamBody",
+    "is_file",
     "json_response",
     "media_of",
 ]
@@ -57,6 +58,16 @@ __all__ = [
 def media_of(content_type: str | None) -> str:
     """The lower-case media type of a Content-Type value, without parameters."""
     return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def is_file(headers: Mapping[str, str]) -> bool:
+    """A body sent as a file: a multipart form, or a non-JSON body named by
+    ``Content-Disposition`` (what a ``body="negotiate"`` service streams)."""
+    media = media_of(headers.get("content-type"))
+    if media == "multipart/form-data":
+        return True
+    json = media == "application/json" or media.endswith("+json")
+    return "content-disposition" in headers and not json
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +169,7 @@ class Request:
         """Raise unless the principal has ``permission`` on ``context``: 401 for anonymous,
         the 404 of a missing object for what the principal cannot see, else 403 (see
         :func:`baobab.security.gate.require`)."""
-        require(self.security, permission, context, path=self.path)
+        require(self, permission, context)
 
     @property
     def unit(self) -> UnitOfWork:
@@ -182,9 +193,14 @@ class Request:
         return unit
 
     @property
+    def body_pending(self) -> bool:
+        """A body left unread for its service (``streamed``), not yet spooled or read."""
+        return self.streamed and self.spooled is None and self.form_data is None
+
+    @property
     def body_unread(self) -> bool:
-        """A streamed body that nobody has asked for yet (and that is not empty)."""
-        if not self.streamed or self.spooled is not None or self.form_data is not None:
+        """A pending body that says it is not empty (Content-Length, or chunked)."""
+        if not self.body_pending:
             return False
         length = self.headers.get("content-length")
         return length not in (None, "0") or "transfer-encoding" in self.headers

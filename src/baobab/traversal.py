@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from baobab.errors import NotFound
+from baobab.location import split_path
 
 __all__ = ["Traversed", "split_path", "traverse"]
 
@@ -20,11 +21,6 @@ class Traversed:
     context: Any
     view_name: str
     subpath: tuple[str, ...]
-
-
-def split_path(path: str) -> tuple[str, ...]:
-    """``/db/site/doc/`` → ``("db", "site", "doc")`` (empty segments dropped)."""
-    return tuple(segment for segment in path.split("/") if segment)
 
 
 def traverse(start: Any, segments: Sequence[str]) -> Traversed:

@@ -5,13 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from baobab_events_addon import RECEIVED
 
-from baobab.config.settings import Settings
 from baobab.events import (
     LocalRolesChanged,
     ObjectAdded,
@@ -22,15 +20,12 @@ from baobab.events import (
     UserLoggedIn,
     WorkflowTransitioned,
 )
-from baobab.testing import BaobabClient, Unchanged, assert_envelope, make_settings
-from baobab.testing.kit import require_postgres, zap_postgres
+from baobab.testing import BaobabClient, Unchanged, assert_envelope
 
 
 @pytest.fixture
-def baobab_settings(baobab_storage: str, tmp_path: Path) -> Settings:
-    if baobab_storage == "postgresql":
-        zap_postgres(require_postgres())
-    return make_settings(tmp_path / "var", baobab_storage, addons=["baobab_events_addon"])
+def baobab_overrides() -> dict[str, Any]:
+    return {"addons": ["baobab_events_addon"]}
 
 
 @pytest.fixture(autouse=True)

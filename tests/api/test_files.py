@@ -15,19 +15,18 @@ import io
 import json
 from collections.abc import AsyncIterator
 from email.utils import format_datetime, parsedate_to_datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 from files_support import (
     BASE,
+    FILE_OVERRIDES,
     FORM_LIMIT,
     LIMIT,
     Exchange,
     b64,
     call_app,
-    file_settings,
     leftovers,
     path_of,
     payload,
@@ -35,7 +34,6 @@ from files_support import (
 )
 
 from baobab.asgi import BaobabApp
-from baobab.config.settings import Settings
 from baobab.testing import BaobabClient, Unchanged, assert_envelope, last_commit
 
 DATA = payload(5000)
@@ -45,8 +43,8 @@ RAW_CREATE = {"content-type": "application/octet-stream", "content-disposition":
 
 
 @pytest.fixture
-def baobab_settings(baobab_storage: str, tmp_path: Path) -> Settings:
-    return file_settings(baobab_storage, tmp_path / "var")
+def baobab_overrides() -> dict[str, Any]:
+    return FILE_OVERRIDES
 
 
 def png(width: int = 3, height: int = 2) -> bytes:

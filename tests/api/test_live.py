@@ -15,7 +15,6 @@ import httpx
 import pytest
 
 from baobab.asgi.app import BaobabApp
-from baobab.config.settings import Settings
 from baobab.testing import (
     ROOT_PASSWORD,
     TEST_USERS,
@@ -27,18 +26,7 @@ from baobab.testing import (
     share,
     update_sharing,
 )
-from baobab.testing.kit import require_postgres, zap_postgres
 from baobab.testing.websocket import Closed, Rejected, WebSocket, basic, ws_connect
-
-
-@pytest.fixture
-def baobab_settings(baobab_storage: str, tmp_path: Path) -> Settings:
-    if baobab_storage == "postgresql":
-        zap_postgres(require_postgres())
-    return make_settings(
-        tmp_path / "var",
-        baobab_storage,
-    )
 
 
 def user(name: str) -> dict[str, str]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import gc
 import hashlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import baobab_pipeline_addon as addon
@@ -15,28 +14,17 @@ from files_support import call_app, leftovers
 
 from baobab.asgi import BaobabApp
 from baobab.asgi.pipeline import MAX_STOPS
-from baobab.config.settings import Settings
 from baobab.testing import (
     BaobabClient,
     assert_envelope,
-    make_settings,
-    require_postgres,
-    zap_postgres,
 )
 
 DATA = b"0123456789abcdef" * 1024  # 16 KiB
 
 
 @pytest.fixture
-def baobab_settings(baobab_storage: str, tmp_path: Path) -> Settings:
-    if baobab_storage == "postgresql":
-        zap_postgres(require_postgres())
-    return make_settings(
-        tmp_path / "var",
-        baobab_storage,
-        addons=["baobab_pipeline_addon"],
-        request={"max_body_size": 4096},
-    )
+def baobab_overrides() -> dict[str, Any]:
+    return {"addons": ["baobab_pipeline_addon"], "request": {"max_body_size": 4096}}
 
 
 @pytest.fixture(autouse=True)

@@ -17,17 +17,16 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 import transaction
 from files_support import (
     BASE,
+    FILE_OVERRIDES,
     LIMIT,
     b64,
     call_app,
-    file_settings,
     leftovers,
     path_of,
     payload,
@@ -35,7 +34,6 @@ from files_support import (
 )
 
 from baobab.asgi import BaobabApp
-from baobab.config.settings import Settings
 from baobab.testing import BaobabClient, Unchanged, assert_envelope, last_commit, share
 
 VERSION = "1.0.0"
@@ -47,8 +45,8 @@ NOT_UTF8 = b64(b"\xff\xfe")
 
 
 @pytest.fixture
-def baobab_settings(baobab_storage: str, tmp_path: Path) -> Settings:
-    return file_settings(baobab_storage, tmp_path / "var")
+def baobab_overrides() -> dict[str, Any]:
+    return FILE_OVERRIDES
 
 
 # helpers -------------------------------------------------------------------------------------

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
 import pytest
 
-from baobab.config import Settings
-from baobab.testing import BaobabClient, add, make_settings
+from baobab.testing import BaobabClient, add
 
 
 @pytest.fixture
-def baobab_settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path / "var", "memory", addons=["baobab_sample_addon"])
+def baobab_overrides() -> dict[str, Any]:
+    return {"addons": ["baobab_sample_addon"]}
 
 
 @pytest.fixture

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
 import pytest
 
-from baobab.config import Settings
-from baobab.testing import BaobabClient, make_settings
+from baobab.testing import BaobabClient
 
 FRONT = "https://app.example"
 
 
 @pytest.fixture
-def baobab_settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path / "var", cors={"allow_origins": [FRONT]})
+def baobab_overrides() -> dict[str, Any]:
+    return {"cors": {"allow_origins": [FRONT]}}
 
 
 async def test_preflight_needs_no_credentials(anon_client: BaobabClient) -> None:

@@ -35,6 +35,7 @@ from websockets.typing import Origin
 
 from baobab.testing import (
     content_call,
+    delete_redis_keys,
     factories,
     login_call,
     redis_url,
@@ -1015,17 +1016,9 @@ async def test_group_membership_is_re_read(live: LiveSite) -> None:
 @pytest.fixture
 def redis_prefix() -> Iterator[str]:
     url = require_redis()
-    import redis
-
     prefix = f"baobab-test-{uuid.uuid4().hex}"
     yield prefix
-    client = redis.Redis.from_url(url)
-    try:
-        keys = list(client.scan_iter(match=f"{prefix}:*"))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+    delete_redis_keys(url, prefix)
 
 
 def redis_instance(servers: Servers, dsn: str, prefix: str, name: str) -> ServerProcess:

@@ -18,7 +18,7 @@ from live_support import batch, cursor, event
 
 from baobab.live.bus import Bus, MemoryBus, Message, RedisBus, make_bus
 from baobab.live.wire import Batch, PrincipalsMessage, RevokedMessage
-from baobab.testing import require_redis
+from baobab.testing import delete_redis_keys, require_redis
 
 LIMIT = 3  # events each backlog keeps
 START_TID = 100  # the database's last transaction when the bus starts
@@ -51,18 +51,6 @@ class Received:
         await self.until(lambda: len(self.messages) >= n, f"{n} messages")
 
 
-def _delete_keys(url: str, prefix: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(url)
-    try:
-        keys = list(client.scan_iter(match=f"{prefix}:*"))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
-
-
 @pytest.fixture(params=["memory", "redis"])
 def new_bus(request: pytest.FixtureRequest) -> Callable[[], Bus]:
     """Buses of one kind sharing one place (a Redis prefix of this test's own)."""
@@ -70,7 +58,7 @@ def new_bus(request: pytest.FixtureRequest) -> Callable[[], Bus]:
         return lambda: make_bus(None, "unused", LIMIT)
     url = require_redis()
     prefix = f"baobab-test-{uuid.uuid4().hex}"
-    request.addfinalizer(lambda: _delete_keys(url, prefix))
+    request.addfinalizer(lambda: delete_redis_keys(url, prefix))
     return lambda: make_bus(url, prefix, LIMIT)
 
 

@@ -15,22 +15,12 @@ from baobab.blobs.multipart import boundary_of, spool_form
 from baobab.blobs.spool import Spooled, spool_body
 from baobab.config.registry import Registry
 from baobab.errors import BadRequest, ClientDisconnected, PayloadTooLarge
-from baobab.request import Request, StreamBody, media_of
+from baobab.request import Request, StreamBody, is_file
 from baobab.types import Receive
 
-__all__ = ["BODYLESS", "is_file", "read_body", "read_later", "read_now", "release", "spool"]
+__all__ = ["BODYLESS", "read_body", "read_later", "read_now", "release", "spool"]
 
 BODYLESS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
-
-
-def is_file(headers: dict[str, str]) -> bool:
-    """A body sent as a file: a multipart form, or a non-JSON body named by
-    ``Content-Disposition``."""
-    media = media_of(headers.get("content-type"))
-    if media == "multipart/form-data":
-        return True
-    json = media == "application/json" or media.endswith("+json")
-    return "content-disposition" in headers and not json
 
 
 def read_later(registry: Registry, method: str, view: str, headers: dict[str, str]) -> bool:
@@ -76,12 +66,15 @@ def _declared_length(headers: dict[str, str]) -> int | None:
     return int(raw)
 
 
+def _pending(request: Request) -> None:
+    """The body can be taken once, and only if it was left unread: anything else is a bug."""
+    if not request.body_pending:
+        raise RuntimeError(f"{request.path}: the body was read already, or asked for twice")
+
+
 async def spool(state: AppState, request: Request, receive: Receive, needed: StreamBody) -> None:
-    """Stream the body to disk for the service that asked (once: a second ask is a bug)."""
-    if request.spooled is not None or request.form_data is not None:
-        raise RuntimeError(f"{request.path}: the body was asked for twice")
-    if not request.streamed:
-        raise RuntimeError(f"{request.path}: a body read into memory was asked for as a file")
+    """Stream the body to disk for the service that asked."""
+    _pending(request)
     files = state.settings.files
     limit = (
         files.max_upload_size if needed.limit is None else min(needed.limit, files.max_upload_size)
@@ -114,8 +107,7 @@ async def spool(state: AppState, request: Request, receive: Receive, needed: Str
 
 async def read_now(state: AppState, request: Request, receive: Receive) -> None:
     """Read a body left unread into memory, for a service that takes it as JSON."""
-    if not request.streamed or request.spooled is not None or request.form_data is not None:
-        raise RuntimeError(f"{request.path}: the body was asked for twice")
+    _pending(request)
     request.body = await read_body(receive, request.headers, state.settings.request.max_body_size)
     request.streamed = False
 

@@ -25,7 +25,7 @@ async def _request(state: AppState, scope: Scope, receive: Receive, view: str) -
     method: str = scope["method"]
     headers = scope_headers(scope)
     body = b""
-    streamed = method not in BODYLESS and read_later(state.registry, method, view, headers)
+    streamed = read_later(state.registry, method, view, headers)
     if not streamed and (method not in BODYLESS or "content-length" in headers):
         body = await read_body(receive, headers, state.settings.request.max_body_size)
     credentials = await state.authenticator.authenticate(headers.get("authorization"))

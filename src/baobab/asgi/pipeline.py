@@ -36,7 +36,7 @@ async def publish(state: AppState, request: Request, receive: Receive) -> Respon
         except NeedsMore as stop:
             await provide(state, request, receive, stop.need)
             continue
-        if unit is not None and unit.tid and unit.outbox is not None:  # committed, events
+        if unit is not None and unit.committed and unit.outbox is not None:
             state.delivery.deliver(unit.tid, unit.outbox)
         return response
     raise RuntimeError(f"{request.path}: stopped more than {MAX_STOPS} times")

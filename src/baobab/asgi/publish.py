@@ -28,7 +28,7 @@ from baobab.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
-from baobab.request import NeedsMore, ReadBody, Request, Response
+from baobab.request import NeedsMore, ReadBody, Request, Response, is_file
 from baobab.security.authentication import Authenticator
 from baobab.security.gate import require
 from baobab.security.tokens import is_revoked
@@ -50,7 +50,6 @@ class Publisher:
         self.auth = auth
         self.debug = debug
         self.application = Application(list(databases))
-        self._by_name = dict(databases.items())  # a dict hit per request, not Mapping's calls
 
     def publish(self, request: Request) -> Published:
         """The answer, and the unit of the attempt that produced it (None if no attempt
@@ -60,7 +59,7 @@ class Publisher:
             db_name, rest, at_top = self.databases.system, segments, True
         else:
             db_name, rest, at_top = segments[0], segments[1:], False
-        db = self._by_name.get(db_name)
+        db = self.databases.get(db_name)
         if db is None:
             return error_response(NotFound(f"No database named {db_name!r}")), None
         registry, system = self.registry, self.databases.system
@@ -132,13 +131,16 @@ class Publisher:
         if found.subpath and not info.allow_subpath:
             raise NotFound(f"Not found: {'/'.join(found.subpath)}")
         assert info.permission is not None  # the registry refuses services without one
-        require(request.security, info.permission, found.context, path=request.path)
-        if request.streamed and info.body == "memory":
-            # left unread because another service of this name streams: read it now (an
-            # HTTP/2 body may come without Content-Length, so always ask)
+        require(request, info.permission, found.context)
+        if request.streamed and (
+            info.body == "memory" or (info.body == "negotiate" and not is_file(request.headers))
+        ):
+            # left unread because another service of this name streams, but this one takes
+            # it as JSON: read it now (an HTTP/2 body may come without Content-Length, so
+            # always ask). A service thus sees ``request.streamed`` only for what it streams.
             raise NeedsMore(ReadBody())
         response: Response = info.handler(request)
-        if request.streamed and response.status < 400 and request.body_unread:
+        if response.status < 400 and request.body_unread:
             # a body sent as a file that the service never asked for: success would drop it
             raise UnsupportedMediaType("This service takes no file; send a JSON object")
         return response

@@ -77,8 +77,9 @@ class Databases(Mapping[str, ZODB.DB]):
     def __len__(self) -> int:
         return len(self._databases)
 
-    def __contains__(self, name: object) -> bool:  # a dict test, not Mapping's try/except
-        return name in self._databases
+    def get(self, name: str, default: ZODB.DB | None = None) -> ZODB.DB | None:
+        # a dict hit (the publisher's, per request), not Mapping's try/except
+        return self._databases.get(name, default)
 
     def named(self, name: str | None) -> ZODB.DB:
         """Database ``name`` (the system database for None); 404 if there is none."""

@@ -1,16 +1,17 @@
 """The permission gate: what a request may do here, answered as 401, 404 or 403.
 
-Services and the publish step ask through ``Request.require`` (the permission a service
-declares is checked here before it is called); the checks that come before a create of an
-upload's object (add permission, allowed type, the fields written, the id) are here too, so
-a refusal comes before a byte of the body is read.
+The publish step checks a service's declared permission here before calling it; services ask
+through ``request.require`` and the functions below. The checks that come before a create of
+an upload's object (add permission, allowed type, the fields written, the id) are here too,
+so a refusal comes before a byte of the body is read. Each takes the request as
+:class:`Asking`: the little of it the gate reads (``baobab.request`` is a layer above).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from baobab.config.registry import Registry
 from baobab.content.creation import type_for
@@ -23,25 +24,44 @@ from baobab.content.typeinfo import (
     type_info,
 )
 from baobab.errors import AlreadyExists, Forbidden, NotFound, Unauthorized
+from baobab.location import split_path
 from baobab.security.policy import Checker
 from baobab.security.vocabulary import ACCESS_CONTENT, PUBLIC
 
-__all__ = ["check_create", "check_field_writes", "file_types", "require", "upload_type"]
+__all__ = [
+    "Asking",
+    "check_create",
+    "check_field_writes",
+    "file_types",
+    "require",
+    "upload_type",
+]
 
 logger = logging.getLogger(__name__)
 
 ACCESS = ACCESS_CONTENT.id
 
 
-def require(checker: Checker, permission: str, context: Any, *, path: str) -> None:
-    """Raise unless ``checker``'s principal has ``permission`` on ``context``.
+class Asking(Protocol):
+    """What the gate reads of a request (a :class:`baobab.request.Request`)."""
+
+    registry: Registry
+    path: str
+    context: Any
+
+    @property
+    def security(self) -> Checker: ...
+
+
+def require(request: Asking, permission: str, context: Any) -> None:
+    """Raise unless the request's principal has ``permission`` on ``context``.
 
     Anonymous gets 401 (authenticating may help). An authenticated principal that may not
     *Access contents information* on the object gets the 404 a missing object gets — checked
     first, so no permission held elsewhere (sharing, say) reaches an object its holder cannot
-    see; ``path`` is the request's, for the same details traversal gives. Otherwise 403
-    naming the permission.
+    see. Otherwise 403 naming the permission.
     """
+    checker = request.security
     hidden = (
         permission != PUBLIC.id
         and getattr(context, "__parent__", None) is not None
@@ -53,22 +73,23 @@ def require(checker: Checker, permission: str, context: Any, *, path: str) -> No
         if allowed:
             return
         if logger.isEnabledFor(logging.DEBUG):
-            logger.debug("%s: %s", path, allowed.reason)
+            logger.debug("%s: %s", request.path, allowed.reason)
     principal = checker.principal
     if not principal.authenticated:
         raise Unauthorized("Authentication required", details={"permission": permission})
     if hidden:
         # Word for word what traversal says about a missing object.
-        segments = [segment for segment in path.split("/") if segment][1:]
+        segments = split_path(request.path)[1:]
         raise NotFound(f"Not found: {context.__name__!r}", details={"path": "/".join(segments)})
     raise Forbidden(f"{principal.id} may not do this here", details={"permission": permission})
 
 
 def check_field_writes(
-    checker: Checker, registry: Registry, data: Mapping[str, Any], type_name: str, context: Any
+    request: Asking, data: Mapping[str, Any], type_name: str, context: Any
 ) -> None:
     """403 naming the fields in ``data`` whose write permission the principal lacks."""
-    fields = type_fields(registry, type_name)
+    checker = request.security
+    fields = type_fields(request.registry, type_name)
     refused = [
         name
         for name in data
@@ -83,9 +104,10 @@ def check_field_writes(
         )
 
 
-def file_types(checker: Checker, registry: Registry, folder: Any) -> list[str]:
-    """The types with a file field the principal may add in ``folder`` (File and Image, and
-    add-ons' types)."""
+def file_types(request: Asking) -> list[str]:
+    """The types with a file field the principal may add in the request's context (File and
+    Image, and add-ons' types)."""
+    registry, folder, checker = request.registry, request.context, request.security
     return [
         info.name
         for info in addable_types(registry, folder)
@@ -93,32 +115,24 @@ def file_types(checker: Checker, registry: Registry, folder: Any) -> list[str]:
     ]
 
 
-def upload_type(
-    checker: Checker, registry: Registry, folder: Any, asked: str | None, media: str
-) -> str:
-    """The type an upload to ``folder`` becomes: ``asked``, else the one for its media type
-    among the file types the principal may add there (see ``content.creation.type_for``)."""
-    candidates = () if asked else file_types(checker, registry, folder)
-    return type_for(registry, asked, media, candidates)
+def upload_type(request: Asking, asked: str | None, media: str) -> str:
+    """The type an upload to the request's context becomes: ``asked``, else the one for its
+    media type among the file types the principal may add there (``creation.type_for``)."""
+    candidates = () if asked else file_types(request)
+    return type_for(request.registry, asked, media, candidates)
 
 
 def check_create(
-    checker: Checker,
-    registry: Registry,
-    folder: Any,
-    type_name: str,
-    *,
-    file_field: str,
-    data: Mapping[str, Any],
-    path: str,
+    request: Asking, type_name: str, *, file_field: str, data: Mapping[str, Any]
 ) -> None:
-    """Everything a create of ``type_name`` in ``folder`` is refused for that is known
-    before its file: the add permission, the folder's allowed types, the fields written (the
-    file field included), and an ``id`` that is invalid or taken."""
+    """Everything a create of ``type_name`` in the request's context is refused for that is
+    known before its file: the add permission, the folder's allowed types, the fields written
+    (the file field included), and an ``id`` that is invalid or taken."""
+    registry, folder = request.registry, request.context
     info = type_info(registry, type_name)
-    require(checker, info.add_permission, folder, path=path)
+    require(request, info.add_permission, folder)
     check_addable(registry, folder, info)
-    check_field_writes(checker, registry, {**data, file_field: None}, type_name, folder)
+    check_field_writes(request, {**data, file_field: None}, type_name, folder)
     if data.get("id"):
         id_ = validate_id(data["id"])
         if id_ in folder:

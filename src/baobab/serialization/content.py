@@ -13,7 +13,7 @@ from baobab.content.files import NamedFile
 from baobab.content.interfaces import IApplication, IDatabaseRoot
 from baobab.content.resources import Folder, Resource
 from baobab.content.typeinfo import type_fields
-from baobab.location import resource_path
+from baobab.location import resource_path, split_path
 from baobab.request import Request, Response
 from baobab.serialization.etags import etag_for
 
@@ -184,6 +184,6 @@ def representation(request: Request, obj: Any, status: int = 200) -> Response:
     url = None
     if obj is request.context and not request.view_name:
         # the request's own path is the object's: no walk up the tree to rebuild it
-        url = request.url_for("/" + "/".join(s for s in request.path.split("/") if s))
+        url = request.url_for("/" + "/".join(split_path(request.path)))
     body = orjson.dumps(serialize(obj, request, url))
     return Response(status=status, body=body, headers=[(b"etag", etag_for(body).encode())])

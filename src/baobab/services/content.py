@@ -51,7 +51,7 @@ def get_object(request: Request) -> Response:
     body="negotiate",  # JSON, or a file (raw with Content-Disposition, or a form)
 )
 def create_child(request: Request) -> Response:
-    if files.is_file_upload(request):  # a file, raw or in a form
+    if request.streamed:  # a file, raw or in a form (body="negotiate" streams only those)
         obj = files.create_from_upload(request)
     else:
         data = request.json_object()
@@ -59,7 +59,7 @@ def create_child(request: Request) -> Response:
         if isinstance(type_name, str):
             info = type_info(request.registry, type_name)
             request.require(info.add_permission, request.context)
-            check_field_writes(request.security, request.registry, data, type_name, request.context)
+            check_field_writes(request, data, type_name, request.context)
         obj = operations.create(request.registry, request.context, data, request.principal.id)
     lifecycle.created(request.policy, obj, request.principal.id)
     request.notify_object(ObjectAdded, obj)
@@ -89,7 +89,7 @@ def patch_object(request: Request) -> Response:
     data = request.json_object()
     check_if_match(request, request.context)
     context = request.context
-    check_field_writes(request.security, request.registry, data, context.type_name, context)
+    check_field_writes(request, data, context.type_name, context)
     operations.update(request.registry, request.context, data, request.principal.id)
     request.notify_object(ObjectModified, request.context, changed=tuple(sorted(data)))
     if _prefers_representation(request):

@@ -41,7 +41,6 @@ from baobab.serialization.preconditions import check_if_match
 __all__ = [
     "create_from_upload",
     "download_field",
-    "is_file_upload",
     "upload_form",
     "upload_raw",
 ]
@@ -78,7 +77,7 @@ def _stored(request: Request, obj: Any, name: str, value: NamedFile) -> Response
 
 def _check_upload(request: Request, name: str) -> None:
     context = request.context
-    check_field_writes(request.security, request.registry, {name: None}, context.type_name, context)
+    check_field_writes(request, {name: None}, context.type_name, context)
     check_if_match(request, context)
 
 
@@ -153,30 +152,6 @@ def upload_form(request: Request) -> Response:
     )
 
 
-def is_file_upload(request: Request) -> bool:
-    """A POST whose body is a file: a multipart form, or a raw body named by
-    ``Content-Disposition`` (without it, a non-JSON body is a 415 as anywhere else)."""
-    if not request.streamed:
-        return False
-    return _media(request) == "multipart/form-data" or "content-disposition" in request.headers
-
-
-def _type_for(request: Request, asked: str | None, media: str) -> str:
-    return upload_type(request.security, request.registry, request.context, asked, media)
-
-
-def _check_create(request: Request, type_name: str, name: str, data: dict[str, Any]) -> None:
-    check_create(
-        request.security,
-        request.registry,
-        request.context,
-        type_name,
-        file_field=name,
-        data=data,
-        path=request.path,
-    )
-
-
 def create_from_upload(request: Request) -> Any:
     """``POST`` to a folder with a file as the body (raw) or in a form: a new File/Image
     (returned; the caller answers as for any create).
@@ -189,10 +164,10 @@ def create_from_upload(request: Request) -> Any:
     params = {k: v for k in _CREATE_PARAMS if (v := request.query.get(k))}
     media = "" if multipart else _media(request)
     if "@type" in params or not multipart:
-        type_name = _type_for(request, params.get("@type"), media)
+        type_name = upload_type(request, params.get("@type"), media)
         name, field = file_field(request.registry, type_name, None)
-        _check_create(request, type_name, name, params)
-    elif not file_types(request.security, request.registry, request.context):
+        check_create(request, type_name, file_field=name, data=params)
+    elif not file_types(request):
         raise Forbidden(
             f"{request.principal.id} may not add files here",
             details={"permission": "baobab.AddFile"},
@@ -202,9 +177,9 @@ def create_from_upload(request: Request) -> Any:
         form = request.form(checksum=_digest(request))
         fields = {**params, **form.fields}
         first = next(iter(form.files.values()), None)
-        type_name = _type_for(request, fields.get("@type"), first.content_type if first else "")
+        type_name = upload_type(request, fields.get("@type"), first.content_type if first else "")
         name, field = file_field(request.registry, type_name, None)
-        _check_create(request, type_name, name, fields)
+        check_create(request, type_name, file_field=name, data=fields)
         upload = _file_part(form, (name, "file"))
     else:
         fields = params

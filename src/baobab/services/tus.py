@@ -103,26 +103,16 @@ def _target(request: Request, metadata: dict[str, str], *, with_id: bool = True)
     field = metadata.get("field")
     if field is None and context.folderish:
         media = metadata.get("filetype") or metadata.get("content-type") or ""
-        type_name = upload_type(
-            request.security, request.registry, context, metadata.get("@type"), media
-        )
+        type_name = upload_type(request, metadata.get("@type"), media)
         name, _ = file_field(request.registry, type_name, None)
         request.require(ADD_CONTENT.id, context)
         keys = CREATE_FIELDS if with_id else CREATE_FIELDS[1:]
         data = {k: metadata[k] for k in keys if k in metadata}
-        check_create(
-            request.security,
-            request.registry,
-            context,
-            type_name,
-            file_field=name,
-            data=data,
-            path=request.path,
-        )
+        check_create(request, type_name, file_field=name, data=data)
         return None
     name, _ = file_field(request.registry, context.type_name, field)
     request.require(MODIFY_CONTENT.id, context)
-    check_field_writes(request.security, request.registry, {name: None}, context.type_name, context)
+    check_field_writes(request, {name: None}, context.type_name, context)
     return name
 
 
@@ -301,9 +291,7 @@ def _finish(request: Request, upload: TusUpload, last: Spooled) -> str:
     context: Any = request.context
     actor, conn = request.principal.id, request.unit.conn
     if upload.field is None:
-        type_name = upload_type(
-            request.security, request.registry, context, metadata.get("@type"), media
-        )
+        type_name = upload_type(request, metadata.get("@type"), media)
         name, field = file_field(request.registry, type_name, None)
         data: dict[str, Any] = {k: metadata[k] for k in CREATE_FIELDS if k in metadata}
         data["@type"] = type_name

@@ -4,6 +4,7 @@ client :mod:`baobab.testing.websocket`."""
 
 from __future__ import annotations
 
+from baobab.testing.asgi import Exchange, call_app
 from baobab.testing.factories import (
     Call,
     add,
@@ -31,6 +32,7 @@ from baobab.testing.kit import (
     BaobabClient,
     Unchanged,
     assert_envelope,
+    delete_redis_keys,
     last_commit,
     make_settings,
     postgres_dsn,
@@ -46,12 +48,15 @@ __all__ = [
     "TEST_USERS",
     "BaobabClient",
     "Call",
+    "Exchange",
     "Unchanged",
     "add",
     "add_group",
     "add_user",
     "assert_envelope",
+    "call_app",
     "content_call",
+    "delete_redis_keys",
     "group_call",
     "last_commit",
     "login",

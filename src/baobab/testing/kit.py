@@ -21,6 +21,7 @@ __all__ = [
     "BaobabClient",
     "Unchanged",
     "assert_envelope",
+    "delete_redis_keys",
     "last_commit",
     "make_settings",
     "postgres_dsn",
@@ -85,6 +86,19 @@ def require_redis() -> str:
     finally:
         client.close()
     return url
+
+
+def delete_redis_keys(url: str, prefix: str) -> None:
+    """Remove every key under ``prefix:`` (what a test's buses left in a shared Redis)."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}:*"))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
 
 
 def unavailable(message: str) -> NoReturn:

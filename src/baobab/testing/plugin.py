@@ -1,13 +1,16 @@
 """pytest plugin (entry point ``baobab``): app and client fixtures.
 
 ``baobab_storage`` picks the storage (``memory`` by default); a conftest can parametrize it
-over ``filestorage`` and ``postgresql`` to run a suite on each backend.
+over ``filestorage`` and ``postgresql`` to run a suite on each backend. ``baobab_overrides``
+is what a suite adds to the test settings (add-ons, limits): override that fixture, not
+``baobab_settings``, and every backend keeps its set-up (PostgreSQL's tables zapped).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -22,7 +25,14 @@ from baobab.testing.kit import (
     zap_postgres,
 )
 
-__all__ = ["anon_client", "baobab_app", "baobab_settings", "baobab_storage", "client"]
+__all__ = [
+    "anon_client",
+    "baobab_app",
+    "baobab_overrides",
+    "baobab_settings",
+    "baobab_storage",
+    "client",
+]
 
 
 @pytest.fixture
@@ -31,10 +41,18 @@ def baobab_storage() -> str:
 
 
 @pytest.fixture
-def baobab_settings(baobab_storage: str, tmp_path: Path) -> Settings:
+def baobab_overrides() -> dict[str, Any]:
+    """Settings a suite adds to :func:`make_settings`'s (``{"addons": [...]}``, limits)."""
+    return {}
+
+
+@pytest.fixture
+def baobab_settings(
+    baobab_storage: str, tmp_path: Path, baobab_overrides: dict[str, Any]
+) -> Settings:
     if baobab_storage == "postgresql":
         zap_postgres(require_postgres())
-    return make_settings(tmp_path / "var", baobab_storage)
+    return make_settings(tmp_path / "var", baobab_storage, **baobab_overrides)
 
 
 @pytest.fixture
