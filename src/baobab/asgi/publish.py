@@ -30,9 +30,10 @@ from baobab.errors import (
 )
 from baobab.request import NeedsMore, ReadBody, Request, Response, is_file
 from baobab.security.authentication import Authenticator
-from baobab.security.gate import require
+from baobab.security.gate import deepest_known, knows, require, unseen
 from baobab.security.tokens import is_revoked
-from baobab.traversal import split_path, traverse
+from baobab.security.vocabulary import PUBLIC
+from baobab.traversal import reach, split_path
 
 __all__ = ["SAFE_METHODS", "Publisher"]
 
@@ -101,9 +102,9 @@ class Publisher:
 
     def _run(self, request: Request, conn: Any, rest: tuple[str, ...], at_top: bool) -> Response:
         start: Any = self.application if at_top else conn.root()[ROOT_KEY]
-        found = traverse(start, rest)
+        found = reach(start, rest)
         container = None
-        if not at_top and rest and found.context is not start:
+        if not at_top and found.depth and found.context is not start:
             # the container is the database root's child on the way (never a walk up)
             candidate = start.get(rest[0])
             if IContainer.providedBy(candidate):
@@ -118,7 +119,21 @@ class Publisher:
         request.view_name = found.view_name
         request.subpath = found.subpath
         method = "GET" if request.method == "HEAD" else request.method
-        info = self.registry.lookup_service(found.context, method, found.view_name)
+        checker = request.security
+        if found.missing or not knows(checker, found.context):
+            # Missing, or there but not for this principal: one answer for both, before any
+            # service is looked up, whatever the method, view or rest of the path. Only a
+            # public service (``@login`` on a container) is reached on an unseen object.
+            info = None
+            if not found.missing:
+                info = self.registry.lookup_service(found.context, method, found.view_name)
+            if info is None or info.permission != PUBLIC.id:
+                view = next((segment for segment in rest if segment[:1] == "@"), "")
+                public = bool(view) and PUBLIC.id in self.registry.permissions_of(method, view)
+                depth = deepest_known(checker, found.context, found.depth)
+                raise unseen(checker, rest, depth, public=public)
+        else:
+            info = self.registry.lookup_service(found.context, method, found.view_name)
         if info is None:
             allowed = self.registry.allowed_methods(found.context, found.view_name)
             if not allowed:

@@ -163,6 +163,10 @@ class Registry:
         what the pipeline knows before traversal, when it decides whether to read it."""
         return self._body_modes.get((method, name), frozenset())
 
+    def permissions_of(self, method: str, name: str) -> frozenset[str]:
+        """The permissions the services for ``method`` and ``name`` (on any context) declare."""
+        return frozenset(info.permission or "" for info in self._services.get((method, name), ()))
+
     def view_headers(self, name: str) -> tuple[tuple[bytes, bytes], ...]:
         """The headers the services named ``name`` declare for every answer to it."""
         return self._view_headers.get(name, ())

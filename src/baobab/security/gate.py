@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from baobab.config.registry import Registry
@@ -23,7 +24,7 @@ from baobab.content.typeinfo import (
     type_fields,
     type_info,
 )
-from baobab.errors import AlreadyExists, Forbidden, NotFound, Unauthorized
+from baobab.errors import AlreadyExists, BaobabError, Forbidden, NotFound, Unauthorized
 from baobab.location import split_path
 from baobab.security.policy import Checker
 from baobab.security.vocabulary import ACCESS_CONTENT, PUBLIC
@@ -33,7 +34,10 @@ __all__ = [
     "check_create",
     "check_field_writes",
     "file_types",
+    "deepest_known",
+    "knows",
     "require",
+    "unseen",
     "upload_type",
 ]
 
@@ -51,6 +55,38 @@ class Asking(Protocol):
 
     @property
     def security(self) -> Checker: ...
+
+
+def knows(checker: Checker, obj: Any) -> bool:
+    """Whether the principal may know that ``obj`` exists: it may View it or *Access contents
+    information* on it. The top of a tree (the application, a database root) is always known:
+    its name comes from the configuration, not from content."""
+    if getattr(obj, "__parent__", None) is None or checker.sees(obj):
+        return True
+    return bool(checker.permits(ACCESS, obj))
+
+
+def deepest_known(checker: Checker, obj: Any, depth: int) -> int:
+    """The depth of the deepest object the principal knows on the way from the top to ``obj``
+    (itself at ``depth``): an unknown object and everything it leads to are, to the
+    principal, as missing as a name that resolves to nothing."""
+    while depth > 0 and not knows(checker, obj):
+        obj = obj.__parent__
+        depth -= 1
+    return depth
+
+
+def unseen(
+    checker: Checker, segments: Sequence[str], depth: int, *, public: bool = False
+) -> BaobabError:
+    """The one answer for a path whose segment at ``depth`` names nothing the principal
+    knows of, whether it is missing or hidden: built from the path alone, so the two are
+    identical byte for byte. 401 for anonymous (logging in may reveal it), else 404; 404 for
+    everyone when the path names a ``public`` view (``@login``: no login is needed for it)."""
+    path = "/".join(segments)
+    if not checker.principal.authenticated and not public:
+        return Unauthorized("Authentication required", details={"path": path})
+    return NotFound(f"Not found: {segments[depth]!r}", details={"path": path})
 
 
 def require(request: Asking, permission: str, context: Any) -> None:

@@ -15,6 +15,7 @@ from baobab.content.resources import Folder, Resource
 from baobab.content.typeinfo import type_fields
 from baobab.location import resource_path, split_path
 from baobab.request import Request, Response
+from baobab.security.vocabulary import VIEW
 from baobab.serialization.etags import etag_for
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "batched",
     "batching",
     "file_json",
+    "parent_summary",
     "representation",
     "serialize",
     "summary",
@@ -48,6 +50,15 @@ def summary(obj: Any, request: Request, url: str | None = None) -> dict[str, Any
         "review_state": obj.review_state,
         "is_folderish": obj.folderish,
     }
+
+
+def parent_summary(parent: Any, request: Request, url: str) -> dict[str, Any]:
+    """``parent``: its summary if the principal may View it, else only its ``@id`` — which the
+    object's own ``@id`` already spells out — and nothing of its type, title, description,
+    state or UID."""
+    if request.security.permits(VIEW.id, parent):
+        return summary(parent, request, url)
+    return {"@id": url}
 
 
 def file_json(value: NamedFile, download: str) -> dict[str, Any]:
@@ -138,7 +149,7 @@ def serialize(obj: Any, request: Request, url: str | None = None) -> dict[str, A
         "@type": obj.type_name,
         "id": obj.__name__,
         "UID": obj.uid,
-        "parent": summary(parent, request, parent_url),
+        "parent": parent_summary(parent, request, parent_url),
         "review_state": obj.review_state,
         "is_folderish": obj.folderish,
     }

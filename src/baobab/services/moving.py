@@ -14,15 +14,16 @@ from baobab.content import operations
 from baobab.content.interfaces import IResource
 from baobab.content.resources import Resource
 from baobab.content.typeinfo import type_info
-from baobab.errors import BadRequest, NotFound, ValidationError
+from baobab.errors import BadRequest, NotFound, Unauthorized, ValidationError
 from baobab.events import ObjectCopied, ObjectMoved
 from baobab.location import resource_path, resource_path_tuple
 from baobab.request import Request, Response
 from baobab.security import lifecycle
+from baobab.security.gate import knows
 from baobab.security.vocabulary import ADD_CONTENT, DELETE_OBJECTS, VIEW
 from baobab.serialization.content import representation
 from baobab.serialization.preconditions import check_if_match
-from baobab.traversal import split_path, traverse
+from baobab.traversal import reach, split_path
 
 __all__ = ["copy_object", "move_object"]
 
@@ -59,11 +60,11 @@ def _resolve(request: Request, destination: str) -> Any:
     root = request.context
     while root.__parent__ is not None:
         root = root.__parent__
-    try:
-        found = traverse(root, path[1:])
-    except NotFound:
-        raise NotFound(f"Destination not found: {destination}") from None
-    if found.view_name:
+    found = reach(root, path[1:])
+    if found.missing or found.view_name or not knows(request.security, found.context):
+        # a hidden destination is answered as a missing one, word for word
+        if not request.principal.authenticated:
+            raise Unauthorized("Authentication required", details={"destination": destination})
         raise NotFound(f"Destination not found: {destination}")
     return found.context
 

@@ -183,20 +183,19 @@ def users_patch(request: Request) -> Response:
     user_id = request.subpath_id()
     data = request.json_object()
     check_keys(data, {*OWN_PROPERTIES, *MANAGED})
-    folder = site_folder(request.context)
-    user = folder.user(user_id)
     managed = sorted(set(data) & set(MANAGED))
-    if (
-        _is_self(request, user_id)
-        and managed
-        and not request.security.permits(MANAGE_USERS.id, request.context)
-    ):
+    is_self = _is_self(request, user_id)
+    if is_self and managed and not request.security.permits(MANAGE_USERS.id, request.context):
         raise Forbidden(
             f"Users may not change their own {', '.join(managed)}",
             details={"fields": managed},
         )
-    if not _is_self(request, user_id) or managed:
+    managing = not is_self or bool(managed)
+    if managing:  # before the user is looked up: a missing id is no different from another
         request.require(MANAGE_USERS.id, request.context)
+    folder = site_folder(request.context)
+    user = folder.user(user_id)
+    if managing:
         check_may_manage(request.security, request.context, folder.roles_of(user))
     _apply(request, folder, user, data)
     if managed:
