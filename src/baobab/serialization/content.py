@@ -55,8 +55,9 @@ def summary(obj: Any, request: Request, url: str | None = None) -> dict[str, Any
 def parent_summary(parent: Any, request: Request, url: str) -> dict[str, Any]:
     """``parent``: its summary if the principal may View it, else only its ``@id`` — which the
     object's own ``@id`` already spells out — and nothing of its type, title, description,
-    state or UID."""
-    if request.security.permits(VIEW.id, parent):
+    state or UID. A database root's summary (its configured name and ``"Database"``) holds no
+    content, so every principal gets it."""
+    if IDatabaseRoot.providedBy(parent) or request.security.permits(VIEW.id, parent):
         return summary(parent, request, url)
     return {"@id": url}
 
