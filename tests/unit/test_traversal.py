@@ -8,7 +8,7 @@ import pytest
 
 from baobab.content.resources import Container, DatabaseRoot, Folder, Item
 from baobab.errors import NotFound
-from baobab.traversal import Traversed, split_path, traverse
+from baobab.traversal import Reached, Traversed, reach, split_path, traverse
 
 
 @pytest.fixture
@@ -98,3 +98,13 @@ def test_traversal_changes_nothing(root: DatabaseRoot) -> None:
         with contextlib.suppress(NotFound):
             traverse(root, segments)
     assert (len(site), site.keys()) == before
+
+
+def test_reach_says_how_far_the_path_resolved_without_raising(root: DatabaseRoot) -> None:
+    site, folder = root["site"], root["site"]["folder"]
+    assert reach(root, ["site", "folder"]) == Reached(folder, 2, "", (), False)
+    assert reach(root, ["site", "@sharing", "x"]) == Reached(site, 1, "@sharing", ("x",), False)
+    # the first segment that names no reachable child: its index, and the object above it
+    assert reach(root, ["site", "nope", "doc"]) == Reached(site, 1, "", (), True)
+    assert reach(root, ["site", "_private"]) == Reached(site, 1, "", (), True)
+    assert reach(root, ["site", "folder", "doc", "x", "@v"]).depth == 3

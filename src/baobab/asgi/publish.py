@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from baobab.asgi.errors import error_response, internal_error_response
+from baobab.config.declarations import ServiceInfo
 from baobab.config.registry import Registry
 from baobab.content.interfaces import IContainer
 from baobab.content.resources import Application
@@ -33,7 +34,7 @@ from baobab.security.authentication import Authenticator
 from baobab.security.gate import deepest_known, knows, require, unseen
 from baobab.security.tokens import is_revoked
 from baobab.security.vocabulary import PUBLIC
-from baobab.traversal import reach, split_path
+from baobab.traversal import Reached, reach, split_path
 
 __all__ = ["SAFE_METHODS", "Publisher"]
 
@@ -118,31 +119,7 @@ class Publisher:
         request.context = found.context
         request.view_name = found.view_name
         request.subpath = found.subpath
-        method = "GET" if request.method == "HEAD" else request.method
-        checker = request.security
-        if found.missing or not knows(checker, found.context):
-            # Missing, or there but not for this principal: one answer for both, before any
-            # service is looked up, whatever the method, view or rest of the path. Only a
-            # public service (``@login`` on a container) is reached on an unseen object.
-            info = None
-            if not found.missing:
-                info = self.registry.lookup_service(found.context, method, found.view_name)
-            if info is None or info.permission != PUBLIC.id:
-                view = next((segment for segment in rest if segment[:1] == "@"), "")
-                public = bool(view) and PUBLIC.id in self.registry.permissions_of(method, view)
-                depth = deepest_known(checker, found.context, found.depth)
-                raise unseen(checker, rest, depth, public=public)
-        else:
-            info = self.registry.lookup_service(found.context, method, found.view_name)
-        if info is None:
-            allowed = self.registry.allowed_methods(found.context, found.view_name)
-            if not allowed:
-                raise NotFound(f"Not found: {found.view_name or request.path}")
-            if "GET" in allowed:
-                allowed.append("HEAD")
-            raise MethodNotAllowed(
-                f"{request.method} is not allowed here", details={"allow": allowed}, allow=allowed
-            )
+        info = self._service(request, found, rest)
         if found.subpath and not info.allow_subpath:
             raise NotFound(f"Not found: {'/'.join(found.subpath)}")
         assert info.permission is not None  # the registry refuses services without one
@@ -159,3 +136,31 @@ class Publisher:
             # a body sent as a file that the service never asked for: success would drop it
             raise UnsupportedMediaType("This service takes no file; send a JSON object")
         return response
+
+    def _service(self, request: Request, found: Reached, rest: tuple[str, ...]) -> ServiceInfo:
+        """The service the request names on what traversal reached, or the error to answer.
+
+        Missing, or there but unknown to the principal: one answer for both, before any
+        service is looked up, whatever the method, view or rest of the path. Only a public
+        service (``@login`` on a container) is reached on an unknown object."""
+        method = "GET" if request.method == "HEAD" else request.method
+        checker = request.security
+        unknown = found.missing or not knows(checker, found.context)
+        info = None
+        if not found.missing:
+            info = self.registry.lookup_service(found.context, method, found.view_name)
+        if unknown and (info is None or info.permission != PUBLIC.id):
+            view = next((segment for segment in rest if segment[:1] == "@"), "")
+            public = bool(view) and PUBLIC.id in self.registry.permissions_of(method, view)
+            depth = deepest_known(checker, found.context, found.depth)
+            raise unseen(checker, rest, depth, public=public)
+        if info is None:
+            allowed = self.registry.allowed_methods(found.context, found.view_name)
+            if not allowed:
+                raise NotFound(f"Not found: {found.view_name or request.path}")
+            if "GET" in allowed:
+                allowed.append("HEAD")
+            raise MethodNotAllowed(
+                f"{request.method} is not allowed here", details={"allow": allowed}, allow=allowed
+            )
+        return info

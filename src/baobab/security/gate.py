@@ -10,8 +10,7 @@ so a refusal comes before a byte of the body is read. Each takes the request as
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from baobab.config.registry import Registry
@@ -33,8 +32,8 @@ __all__ = [
     "Asking",
     "check_create",
     "check_field_writes",
-    "file_types",
     "deepest_known",
+    "file_types",
     "knows",
     "require",
     "unseen",
@@ -93,9 +92,11 @@ def require(request: Asking, permission: str, context: Any) -> None:
     """Raise unless the request's principal has ``permission`` on ``context``.
 
     Anonymous gets 401 (authenticating may help). An authenticated principal that may not
-    *Access contents information* on the object gets the 404 a missing object gets — checked
-    first, so no permission held elsewhere (sharing, say) reaches an object its holder cannot
-    see. Otherwise 403 naming the permission.
+    *Access contents information* on the object gets a 404 naming it — checked first, so no
+    permission held elsewhere (sharing, say) reaches an object its holder cannot see. The
+    publish step has already answered an unknown *published* object as a missing one
+    (:func:`unseen`); this branch concerns the other objects a service checks (a parent).
+    Otherwise 403 naming the permission.
     """
     checker = request.security
     hidden = (
@@ -114,7 +115,6 @@ def require(request: Asking, permission: str, context: Any) -> None:
     if not principal.authenticated:
         raise Unauthorized("Authentication required", details={"permission": permission})
     if hidden:
-        # Word for word what traversal says about a missing object.
         segments = split_path(request.path)[1:]
         raise NotFound(f"Not found: {context.__name__!r}", details={"path": "/".join(segments)})
     raise Forbidden(f"{principal.id} may not do this here", details={"permission": permission})
