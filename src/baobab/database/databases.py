@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 import ZODB
 
 from baobab.config.settings import Settings
-from baobab.database.bridge import Bridge
 from baobab.database.bootstrap import bootstrap_lock
+from baobab.database.bridge import Bridge
 from baobab.database.storage import open_database
 from baobab.database.transactions import Connections, run_in_transaction, run_read
 from baobab.errors import NotFound

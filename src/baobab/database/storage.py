@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import ZODB
+from zc.lockfile import LockError, SimpleLockFile
 from ZODB.DemoStorage import DemoStorage
 from ZODB.FileStorage import FileStorage
 from ZODB.MappingStorage import MappingStorage
-from zc.lockfile import LockError, SimpleLockFile
 
 from baobab.config.settings import DatabaseSettings, Settings
 from baobab.errors import ConfigError
