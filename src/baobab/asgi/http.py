@@ -9,6 +9,7 @@ after the database is released, by pathsend where the server offers it).
 from __future__ import annotations
 
 from baobab.asgi.body import BODYLESS, read_body, read_later, release
+from baobab.asgi.caching import cache_headers
 from baobab.asgi.errors import error_response, internal_error_response
 from baobab.asgi.pipeline import publish
 from baobab.asgi.responses import conditional, send_response
@@ -73,6 +74,7 @@ async def handle_http(state: AppState, scope: Scope, receive: Receive, send: Sen
     if origin is not None:
         state.cors.decorate(response, origin)
     response.headers.extend(state.registry.view_headers(view))
+    cache_headers(scope, response)
     await send_response(
         send,
         response,
