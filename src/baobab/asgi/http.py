@@ -25,13 +25,21 @@ __all__ = ["handle_http"]
 async def _request(state: AppState, scope: Scope, receive: Receive, view: str) -> Request:
     method: str = scope["method"]
     headers = scope_headers(scope)
+    base_url = state.urls.base_url(scope, headers)  # 400 for a Host not trusted, first
     body = b""
     streamed = read_later(state.registry, method, view, headers)
     if not streamed and (method not in BODYLESS or "content-length" in headers):
         body = await read_body(receive, headers, state.settings.request.max_body_size)
     credentials = await state.authenticator.authenticate(headers.get("authorization"))
     return new_request(
-        state, scope, headers, credentials, method=method, body=body, streamed=streamed
+        state,
+        scope,
+        headers,
+        credentials,
+        base_url=base_url,
+        method=method,
+        body=body,
+        streamed=streamed,
     )
 
 
