@@ -104,12 +104,18 @@ async def test_a_download_of_a_private_file_is_private_and_keeps_its_validators(
     part = await client.get(url, headers={"range": "bytes=0-5"})
     assert (part.status_code, part.content) == (206, b"secret")
     private(part)
-    # the object URL negotiates JSON or the bytes: Accept joins the credentials in one Vary
+    # the object URL negotiates JSON or the bytes: Accept joins the credentials in one Vary,
+    # on the 304 of a revalidation too
     for accept in ("application/json", "text/plain"):
         resp = await client.get(tree["file"], headers={"accept": accept})
         assert resp.status_code == 200
         private(resp)
         assert "accept" in vary(resp)
+        headers = {"accept": accept, "if-none-match": resp.headers["etag"]}
+        again = await client.get(tree["file"], headers=headers)
+        assert again.status_code == 304
+        private(again)
+        assert "accept" in vary(again)
 
 
 async def test_what_anonymous_may_see_is_shareable_but_revalidated(
