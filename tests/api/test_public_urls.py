@@ -12,7 +12,7 @@ from files_support import b64
 from baobab.asgi import BaobabApp
 from baobab.config.settings import parse_settings
 from baobab.errors import ConfigError
-from baobab.testing import ROOT_PASSWORD, BaobabClient, add, assert_envelope
+from baobab.testing import ROOT_PASSWORD, TEST_USERS, BaobabClient, add, assert_envelope, login
 from baobab.testing.websocket import Rejected, basic, ws_connect
 
 PUBLIC = "https://public.example/cms"
@@ -161,3 +161,22 @@ def test_bad_url_settings_are_refused_naming_the_key(server: dict[str, Any], key
     with pytest.raises(ConfigError) as info:
         parse_settings(json.dumps({"server": server}))
     assert f"`$.server.{key}`" in info.value.message
+
+
+@pytest.mark.parametrize("baobab_overrides", [{"server": {"public_url": PUBLIC}}])
+async def test_the_websocket_login_cookie_is_same_origin_with_the_public_url(
+    baobab_app: BaobabApp, client: BaobabClient, site: str
+) -> None:
+    """Behind the proxy the pages are on the public URL's host, whatever Host reaches the
+    server: that is the origin the login cookie is accepted from."""
+    token = await login(client, "", "editor", TEST_USERS["editor"][0])
+    cookie = {"cookie": f"auth_token={token}", "origin": "https://public.example"}
+    async with ws_connect(baobab_app, f"{site}/@ws", headers=cookie, host="backend:8080") as ws:
+        await ws.send_json({"type": "subscribe", "id": "s"})
+        assert (await ws.receive_json())["type"] == "ack"
+    for origin in ("http://backend:8080", "https://evil.example"):
+        with pytest.raises(Rejected) as refused:
+            headers = {**cookie, "origin": origin}
+            async with ws_connect(baobab_app, f"{site}/@ws", headers=headers, host="backend:8080"):
+                pass
+        assert refused.value.status == 403
