@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 
 from baobab.asgi.http import handle_http
 from baobab.asgi.state import AppState, start, stop
@@ -46,6 +47,7 @@ class BaobabApp:
                     await loop.run_in_executor(None, stop, state)
                     raise
                 self.state = state
+                logger.info("application started (pid %d)", os.getpid())
             return self.state
 
     async def shutdown(self) -> None:

@@ -9,6 +9,7 @@ after the database is released, by pathsend where the server offers it).
 from __future__ import annotations
 
 from baobab.asgi.body import BODYLESS, read_body, read_later, release
+from baobab.asgi.caching import cache_headers
 from baobab.asgi.errors import error_response, internal_error_response
 from baobab.asgi.pipeline import publish
 from baobab.asgi.responses import conditional, send_response
@@ -24,13 +25,21 @@ __all__ = ["handle_http"]
 async def _request(state: AppState, scope: Scope, receive: Receive, view: str) -> Request:
     method: str = scope["method"]
     headers = scope_headers(scope)
+    base_url = state.urls.base_url(scope, headers)  # 400 for a Host not trusted, first
     body = b""
     streamed = read_later(state.registry, method, view, headers)
     if not streamed and (method not in BODYLESS or "content-length" in headers):
         body = await read_body(receive, headers, state.settings.request.max_body_size)
     credentials = await state.authenticator.authenticate(headers.get("authorization"))
     return new_request(
-        state, scope, headers, credentials, method=method, body=body, streamed=streamed
+        state,
+        scope,
+        headers,
+        credentials,
+        base_url=base_url,
+        method=method,
+        body=body,
+        streamed=streamed,
     )
 
 
@@ -73,6 +82,7 @@ async def handle_http(state: AppState, scope: Scope, receive: Receive, send: Sen
     if origin is not None:
         state.cors.decorate(response, origin)
     response.headers.extend(state.registry.view_headers(view))
+    cache_headers(scope, response)
     await send_response(
         send,
         response,

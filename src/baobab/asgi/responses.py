@@ -9,6 +9,8 @@ from baobab.types import Receive, Scope, Send
 
 __all__ = ["conditional", "send_response"]
 
+_KEPT_ON_304 = frozenset({b"vary", b"cache-control", b"expires", b"content-location"})
+
 
 def conditional(headers: dict[str, str], response: Response) -> Response:
     """Every successful GET carries an ETag; ``If-None-Match`` naming it gives 304."""
@@ -18,7 +20,9 @@ def conditional(headers: dict[str, str], response: Response) -> Response:
         response.headers.append((b"etag", etag))
     inm = headers.get("if-none-match")
     if inm is not None and etag_matches(inm, etag.decode()):
-        return Response(status=304, headers=[(b"etag", etag)], content_type=None)
+        # a 304 says what the 200 would have said about caching (RFC 9110 15.4.5)
+        kept = [(k, v) for k, v in response.headers if k.lower() in _KEPT_ON_304]
+        return Response(status=304, headers=[(b"etag", etag), *kept], content_type=None)
     return response
 
 

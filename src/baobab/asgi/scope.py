@@ -1,4 +1,4 @@
-"""From an ASGI scope to a :class:`~baobab.request.Request`: headers, base URL, the view."""
+"""From an ASGI scope to a :class:`~baobab.request.Request`: headers, the view."""
 
 from __future__ import annotations
 
@@ -9,18 +9,7 @@ from baobab.request import Request
 from baobab.security.authentication import Credentials
 from baobab.types import Scope
 
-__all__ = ["base_url", "new_request", "scope_headers", "view_of"]
-
-_HTTP_SCHEMES = {"ws": "http", "wss": "https"}  # a WebSocket's URLs are the API's
-
-
-def base_url(scope: Scope, headers: dict[str, str]) -> str:
-    host = headers.get("host")
-    if not host:
-        server = scope.get("server")
-        host = f"{server[0]}:{server[1]}" if server else "localhost"
-    scheme = scope.get("scheme", "http")
-    return f"{_HTTP_SCHEMES.get(scheme, scheme)}://{host}{scope.get('root_path', '')}"
+__all__ = ["new_request", "scope_headers", "view_of"]
 
 
 def scope_headers(scope: Scope) -> dict[str, str]:
@@ -46,12 +35,14 @@ def new_request(
     headers: dict[str, str],
     credentials: Credentials,
     *,
+    base_url: str,
     method: str,
     body: bytes = b"",
     streamed: bool = False,
     websocket: bool = False,
 ) -> Request:
-    """The :class:`Request` for an HTTP request or a WebSocket handshake."""
+    """The :class:`Request` for an HTTP request or a WebSocket handshake; ``base_url`` from
+    ``state.urls`` (:mod:`baobab.asgi.urls`), checked before anything else."""
     query = scope.get("query_string", b"").decode("latin-1")
     return Request(
         method=method,
@@ -59,7 +50,7 @@ def new_request(
         query=dict(parse_qsl(query, keep_blank_values=True)),
         headers=headers,
         body=body,
-        base_url=base_url(scope, headers),
+        base_url=base_url,
         credentials=credentials,
         registry=state.registry,
         policy=state.policy,

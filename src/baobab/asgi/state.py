@@ -12,6 +12,7 @@ from BTrees.OOBTree import OOBTree
 
 from baobab.asgi.cors import Cors
 from baobab.asgi.publish import Publisher
+from baobab.asgi.urls import PublicUrls
 from baobab.blobs.spool import clean_spool
 from baobab.config.registry import Registry
 from baobab.config.scan import scan
@@ -54,6 +55,7 @@ class AppState:
     cors: Cors
     delivery: Delivery
     live: Live
+    urls: PublicUrls
     utilities: Utilities = field(default_factory=Utilities)  # started by BaobabApp.startup
 
 
@@ -110,6 +112,7 @@ def start(settings: Settings | None = None) -> AppState:
         cors=Cors(settings.cors),
         delivery=Delivery([live.publish]),
         live=live,
+        urls=PublicUrls(settings.server),
     )
 
 

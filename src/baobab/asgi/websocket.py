@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import time
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 import orjson
 
@@ -50,17 +50,17 @@ def _cookie(headers: dict[str, str], name: str) -> str | None:
     return None
 
 
-def _same_origin(state: AppState, headers: dict[str, str]) -> bool:
+def _same_origin(state: AppState, headers: dict[str, str], base_url: str) -> bool:
     origin = headers.get("origin")
     if origin is None:
         return True  # not a browser page
-    if urlsplit(origin).netloc == headers.get("host"):
+    if state.urls.same_origin(origin, base_url):
         return True
     return state.cors.enabled and state.cors.allowed(origin)
 
 
 async def _credentials(
-    state: AppState, query: dict[str, str], headers: dict[str, str]
+    state: AppState, query: dict[str, str], headers: dict[str, str], base_url: str
 ) -> Credentials:
     auth = state.authenticator
     if headers.get("authorization"):
@@ -72,7 +72,7 @@ async def _credentials(
         return credentials
     token = _cookie(headers, state.settings.live.cookie)
     if token:
-        if not _same_origin(state, headers):
+        if not _same_origin(state, headers, base_url):
             raise Forbidden("The login cookie is accepted only from this site's own pages")
         return auth.from_token(token)
     return await auth.authenticate(None)
@@ -91,9 +91,12 @@ async def _use_ticket(state: AppState, jti: str, expiry: int) -> None:
 
 async def _handshake(state: AppState, scope: Scope, receive: Receive) -> tuple[Request, Response]:
     headers = scope_headers(scope)
+    base_url = state.urls.base_url(scope, headers)  # 400 for a Host not trusted, first
     query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-    credentials = await _credentials(state, query, headers)
-    request = new_request(state, scope, headers, credentials, method="GET", websocket=True)
+    credentials = await _credentials(state, query, headers, base_url)
+    request = new_request(
+        state, scope, headers, credentials, base_url=base_url, method="GET", websocket=True
+    )
     return request, await publish(state, request, receive)
 
 

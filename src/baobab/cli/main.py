@@ -18,6 +18,7 @@ import msgspec
 
 from baobab.asgi.state import start, stop
 from baobab.config.settings import Settings, check_settings, load_settings
+from baobab.database.storage import check_not_in_use
 from baobab.database.transactions import ROOT_KEY
 from baobab.errors import ConfigError
 from baobab.security.lifecycle import repair
@@ -115,6 +116,7 @@ def _serve(args: argparse.Namespace) -> int:
         os.environ["BAOBAB_CONFIG"] = config
     server = settings.server
     _check_bind(server.host, server.port)
+    check_not_in_use(settings)
     tls = {}
     if server.certfile and server.keyfile:
         tls = {"ssl_cert": Path(server.certfile), "ssl_key": Path(server.keyfile)}

@@ -7,9 +7,11 @@ at all — is a working configuration: database ``db`` on FileStorage under ``./
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -221,6 +223,16 @@ class ServerSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=T
     keyfile: str | None = None
     access_log: bool = True
     backlog: int = 2048
+    # scheme://host[:port][/prefix] the clients use (behind a proxy): every absolute URL
+    # (@id, Location, batching links, pushed frames) starts with it instead of being built
+    # from the request's Host header. The proxy forwards paths without the prefix.
+    public_url: str | None = None
+    # Host header values answered (others: 400): names ("api.example.com"), "*.example.com"
+    # for its subdomains, "*" for any (the default; set it in production). Ports are ignored.
+    trusted_hosts: list[str] = msgspec.field(default_factory=lambda: ["*"])
+    # client addresses (IPs or networks, "*" for any) whose X-Forwarded-Proto and
+    # X-Forwarded-Host are believed: the reverse proxy's. Empty: those headers are ignored.
+    forwarded_allow_ips: list[str] = msgspec.field(default_factory=list)
 
 
 class Settings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -317,7 +329,44 @@ def check_settings(settings: Settings) -> Settings:
         )
     if bool(settings.server.certfile) != bool(settings.server.keyfile):
         raise ConfigError("Invalid configuration: `$.server.certfile` and `keyfile` go together")
+    _check_public_urls(settings.server)
     return settings
+
+
+def _check_public_urls(server: ServerSettings) -> None:
+    url = server.public_url
+    if url is not None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(
+                "Invalid configuration: `$.server.public_url` must be an absolute http(s) URL "
+                "(scheme://host[:port][/prefix])"
+            )
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise ConfigError(
+                "Invalid configuration: `$.server.public_url` may not hold a query, a fragment "
+                "or credentials"
+            )
+    for index, host in enumerate(server.trusted_hosts):
+        name = host[2:] if host.startswith("*.") else host
+        bracketed = name.startswith("[") and name.endswith("]")  # an IPv6 address
+        if host != "*" and (
+            not name or "*" in name or "/" in name or (":" in name and not bracketed)
+        ):
+            raise ConfigError(
+                f"Invalid configuration: `$.server.trusted_hosts[{index}]` must be a host name, "
+                '"*.domain" or "*"'
+            )
+    for index, address in enumerate(server.forwarded_allow_ips):
+        if address == "*":
+            continue
+        try:
+            ipaddress.ip_network(address, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"Invalid configuration: `$.server.forwarded_allow_ips[{index}]` must be an IP "
+                'address, a network (10.0.0.0/8) or "*"'
+            ) from None
 
 
 def _name_keys(raw: bytes | str, exc: msgspec.ValidationError) -> str:

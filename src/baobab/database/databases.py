@@ -15,8 +15,9 @@ from typing import Any, TypeVar
 import ZODB
 
 from baobab.config.settings import Settings
+from baobab.database.bootstrap import bootstrap_lock
 from baobab.database.bridge import Bridge
-from baobab.database.storage import open_databases
+from baobab.database.storage import open_database
 from baobab.database.transactions import Connections, run_in_transaction, run_read
 from baobab.errors import NotFound
 
@@ -51,21 +52,28 @@ class Databases(Mapping[str, ZODB.DB]):
     def open(cls, settings: Settings, setup: Callable[[str, Any], bool] | None = None) -> Databases:
         """Open every configured database (blocking: a network storage connects), and run
         ``setup(name, conn)`` in a transaction in each (it returns whether it wrote, to
-        commit). If anything fails, what was opened is closed again."""
-        databases = cls(settings, open_databases(settings))
-        if setup is None:
-            return databases
+        commit). If anything fails, what was opened is closed again.
+
+        Each database is opened and set up under its start-up lock (``bootstrap_lock``):
+        workers and hosts starting at once on an empty PostgreSQL database take turns to
+        create its schema and roots instead of racing (the later ones find them made)."""
+        opened: dict[str, ZODB.DB] = {}
         try:
-            for name, db in databases.items():
+            for name, options in settings.databases.items():
+                with bootstrap_lock(name, options):
+                    db = open_database(settings, name, opened)
+                    if setup is None:
+                        continue
 
-                def work(conn: Any, name: str = name) -> tuple[None, bool]:
-                    return None, setup(name, conn)
+                    def work(conn: Any, name: str = name) -> tuple[None, bool]:
+                        return None, setup(name, conn)
 
-                run_in_transaction(db, work, retries=databases.retries)
+                    run_in_transaction(db, work, retries=settings.request.conflict_retries)
         except BaseException:
-            databases.close()
+            for database in opened.values():
+                database.close()
             raise
-        return databases
+        return cls(settings, opened)
 
     # the mapping --------------------------------------------------------------------------
     def __getitem__(self, name: str) -> ZODB.DB:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import ZODB
+from zc.lockfile import LockError, SimpleLockFile
 from ZODB.DemoStorage import DemoStorage
 from ZODB.FileStorage import FileStorage
 from ZODB.MappingStorage import MappingStorage
@@ -18,7 +19,7 @@ from ZODB.MappingStorage import MappingStorage
 from baobab.config.settings import DatabaseSettings, Settings
 from baobab.errors import ConfigError
 
-__all__ = ["is_network_storage", "open_databases"]
+__all__ = ["check_not_in_use", "is_network_storage", "open_database", "open_databases"]
 
 logger = logging.getLogger(__name__)
 
@@ -27,12 +28,41 @@ def is_network_storage(db: DatabaseSettings) -> bool:
     return db.storage == "postgresql"
 
 
+def _filestorage_path(name: str, db: DatabaseSettings, var: Path) -> Path:
+    return Path(db.path) if db.path else var / f"{name}.fs"
+
+
+def _in_use(name: str, path: Path) -> ConfigError:
+    return ConfigError(
+        f"Cannot open database {name!r}: {path} is in use by another process (FileStorage "
+        "is single-process: several workers or hosts need postgresql)"
+    )
+
+
 def _filestorage(name: str, db: DatabaseSettings, var: Path) -> Any:
-    path = Path(db.path) if db.path else var / f"{name}.fs"
+    path = _filestorage_path(name, db, var)
     blobs = Path(db.blob_dir) if db.blob_dir else var / "blobs" / name
     path.parent.mkdir(parents=True, exist_ok=True)
     blobs.mkdir(parents=True, exist_ok=True)
-    return FileStorage(str(path), blob_dir=str(blobs))
+    try:
+        return FileStorage(str(path), blob_dir=str(blobs))
+    except LockError:
+        raise _in_use(name, path) from None
+
+
+def check_not_in_use(settings: Settings) -> None:
+    """Refuse, with one clear line, to serve a FileStorage another process has open (a second
+    ``baobab serve`` on the same ``var``): checked before any worker starts."""
+    for name, db in settings.databases.items():
+        if db.storage != "filestorage":
+            continue
+        path = _filestorage_path(name, db, settings.var_path)
+        if not path.parent.is_dir():
+            continue  # a first start: nothing there yet, nobody has it open
+        try:
+            SimpleLockFile(f"{path}.lock").close()
+        except LockError:
+            raise _in_use(name, path) from None
 
 
 def _postgresql(name: str, db: DatabaseSettings, var: Path) -> Any:
@@ -63,21 +93,27 @@ def _memory(name: str, db: DatabaseSettings, var: Path) -> Any:
 _FACTORIES = {"filestorage": _filestorage, "postgresql": _postgresql, "memory": _memory}
 
 
+def open_database(settings: Settings, name: str, databases: dict[str, ZODB.DB]) -> ZODB.DB:
+    """Open database ``name`` into the multi-database ``databases`` (blocking)."""
+    db = settings.databases[name]
+    storage = _FACTORIES[db.storage](name, db, settings.var_path)
+    opened = ZODB.DB(
+        storage,
+        database_name=name,
+        databases=databases,
+        cache_size=db.cache_size,
+        pool_size=db.pool_size,
+    )
+    logger.info("opened database %s (%s)", name, db.storage)
+    return opened
+
+
 def open_databases(settings: Settings) -> dict[str, ZODB.DB]:
     """Open every configured database; close what was opened if one fails."""
-    var = settings.var_path
     databases: dict[str, ZODB.DB] = {}
     try:
-        for name, db in settings.databases.items():
-            storage = _FACTORIES[db.storage](name, db, var)
-            ZODB.DB(
-                storage,
-                database_name=name,
-                databases=databases,
-                cache_size=db.cache_size,
-                pool_size=db.pool_size,
-            )
-            logger.info("opened database %s (%s)", name, db.storage)
+        for name in settings.databases:
+            open_database(settings, name, databases)
     except BaseException:
         for opened in databases.values():
             opened.close()

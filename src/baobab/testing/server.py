@@ -345,15 +345,29 @@ class Servers:
         cwd: Path | None = None,
     ) -> ServerProcess:
         """``baobab serve`` on a free port."""
-        config = config or self.config()
+        argv = self._serve_argv(config or self.config(), extra)
+        return self.start("baobab-serve", argv, env=env, scheme=scheme, verify=verify, cwd=cwd)
 
+    def launch(
+        self, config: Path | None = None, *, extra: Sequence[str] = (), ready_path: str = "/"
+    ) -> ServerProcess:
+        """``baobab serve`` on a free port, without waiting: to start several at once, then
+        :meth:`ServerProcess.wait_ready` on each."""
+        argv = self._serve_argv(config or self.config(), extra)
+        return self._spawn(
+            "baobab-serve", argv, env=None, scheme="http", verify=False, cwd=None,
+            ready_path=ready_path,
+        )  # fmt: skip
+
+    @staticmethod
+    def _serve_argv(config: Path, extra: Sequence[str]) -> Argv:
         def argv(port: int) -> list[str]:
             return [
                 str(BAOBAB), "serve", "--config", str(config),
                 "--host", HOST, "--port", str(port), *extra,
             ]  # fmt: skip
 
-        return self.start("baobab-serve", argv, env=env, scheme=scheme, verify=verify, cwd=cwd)
+        return argv
 
     def stop_all(self) -> None:
         for server in reversed(self.started):
