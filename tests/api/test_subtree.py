@@ -123,8 +123,8 @@ async def test_copies_carry_only_the_copiers_owner_role(client: BaobabClient, si
 
 
 async def _area(client: BaobabClient, site: str) -> dict[str, str]:
-    """``member`` is Editor and Contributor on ``area``; ``area/proj/hr`` blocks inheritance (hidden from
-    member); ``area/dest`` is a folder where ``reviewer`` is Reader."""
+    """``member`` is Editor and Contributor on ``area``; ``area/proj/hr`` blocks inheritance
+    (hidden from member); ``area/dest`` is a folder where ``reviewer`` is Reader."""
     area = await add(client, site, "Folder", "area")
     await update_sharing(client, area, {"member": {EDITOR: True, CONTRIBUTOR: True}})
     proj = await add(client, area, "Folder", "proj")
@@ -197,4 +197,3 @@ async def test_delete_takes_hidden_items_with_it(client: BaobabClient, site: str
     resp = await member.delete(tree["proj"])
     assert resp.status_code == 204, resp.text
     assert await status(client, tree["salaries"]) == 404
-

@@ -139,6 +139,7 @@ def move(
     destination: Any,
     new_id: Any,
     principal_id: str,
+    *,
     guard: Callable[[Folder], None] | None = None,
 ) -> Resource:
     """Move (or rename, when ``destination`` is the current parent) ``obj``; ``guard`` is
@@ -167,9 +168,7 @@ class CopyFilter:
         return ()
 
 
-def _clone(
-    registry: Registry, obj: Resource, principal_id: str, only: CopyFilter
-) -> Resource:
+def _clone(registry: Registry, obj: Resource, principal_id: str, only: CopyFilter) -> Resource:
     state: dict[str, Any] = cast(dict[str, Any], obj.__getstate__())
     skip = {"_children", "_count", "__parent__"}
     fresh = {k: copy_.deepcopy(v) for k, v in state.items() if k not in skip}
@@ -201,6 +200,7 @@ def copy(
     destination: Any,
     new_id: Any,
     principal_id: str,
+    *,
     only: CopyFilter | None = None,
 ) -> Resource:
     """Copy ``obj`` (and, for a folder, everything below it that ``only`` keeps) into

@@ -56,8 +56,7 @@ class CopyFilter(operations.CopyFilter):
         return tuple(
             name
             for name, field in type_fields(self.registry, obj.type_name).items()
-            if field.read_permission is not None
-            and not checker.permits(field.read_permission, obj)
+            if field.read_permission is not None and not checker.permits(field.read_permission, obj)
         )
 
     def log(self, original: Resource, copy: Resource) -> None:

@@ -89,7 +89,7 @@ def move_object(request: Request) -> Response:
     old_path, before = resource_path(request.context), tuple(request.context._allowed)
     guard = check_movable(request.security, request.context)
     obj = operations.move(
-        request.registry, request.context, target, new_id, request.principal.id, guard
+        request.registry, request.context, target, new_id, request.principal.id, guard=guard
     )
     lifecycle.moved(request.policy, obj)
     request.notify_object(ObjectMoved, obj, old_path=old_path, allowed_before=before)
@@ -110,7 +110,9 @@ def copy_object(request: Request) -> Response:
     _guard_destination(request, target)
     original = request.context
     only = CopyFilter(request.security, request.registry)  # what the copier may View
-    obj = operations.copy(request.registry, original, target, new_id, request.principal.id, only)
+    obj = operations.copy(
+        request.registry, original, target, new_id, request.principal.id, only=only
+    )
     lifecycle.copied(request.policy, obj, request.principal.id)
     only.log(original, obj)
     request.notify_object(
