@@ -6,9 +6,9 @@ objects the actor may not View: a private draft in a published folder, a subfold
 blocks inheritance. Two rules close that gap (docs/security.md, "Subtree operations"):
 
 - a **copy** leaves out every object the copier may not View, with everything below it
-  (Zope's ``CopySource._cleanupCopy``, since PloneHotfix20121106), and resets on each copied
-  object the fields whose ``read_permission`` the copier lacks on the original (which Plone
-  copies: the copier, Owner of the copy, could then read them);
+  (Zope's ``CopySource._cleanupCopy``, from Products.PloneHotfix20161129), and resets on
+  each copied object the fields whose ``read_permission`` the copier lacks on the original
+  (which Plone copies: the copier, Owner of the copy, could then read them);
 - a **move** to another folder is refused (403) when the subtree holds an object the mover
   may not View: at its new place it would take the local roles and acquired permissions found
   there, so the mover or others could gain access to it. A rename in place changes nobody's
