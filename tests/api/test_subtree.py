@@ -8,6 +8,10 @@ The attacker is ``member`` (no global role that Views private content), given lo
 
 from __future__ import annotations
 
+import random
+
+import pytest
+
 from baobab.testing import BaobabClient, Unchanged, add, assert_envelope, share, update_sharing
 
 READER, CONTRIBUTOR, EDITOR = "baobab.Reader", "baobab.Contributor", "baobab.Editor"
@@ -197,3 +201,67 @@ async def test_delete_takes_hidden_items_with_it(client: BaobabClient, site: str
     resp = await member.delete(tree["proj"])
     assert resp.status_code == 204, resp.text
     assert await status(client, tree["salaries"]) == 404
+
+
+# -- random trees: the copy is exactly what the copier could reach by View ----------------
+
+
+async def _random_tree(client: BaobabClient, rng: random.Random, path: str, depth: int) -> None:
+    for i in range(rng.randint(1, 3)):
+        folder = depth < 4 and rng.random() < 0.6
+        child = await add(client, path, "Folder" if folder else "Document", f"n{i}")
+        if rng.random() < 0.3:
+            await client.post(f"{child}/@workflow/publish")
+        if rng.random() < 0.25:
+            await update_sharing(client, child, inherit=False)
+        if rng.random() < 0.2:
+            await share(client, child, "member", READER)
+        if folder:
+            await _random_tree(client, rng, child, depth + 1)
+
+
+async def _walk(client: BaobabClient, path: str) -> list[str]:
+    """Every path below ``path`` (root's view: all of them)."""
+    found: list[str] = []
+    for name in await items(client, path):
+        child = f"{path}/{name}"
+        found.append(child)
+        if (await client.get(child)).json()["is_folderish"]:
+            found += await _walk(client, child)
+    return found
+
+
+@pytest.mark.parametrize("seed", [3, 4, 5, 7, 9])  # trees with and without hidden items
+async def test_random_trees_copy_what_was_reachable_and_move_only_when_all_is(
+    client: BaobabClient, site: str, seed: int
+) -> None:
+    tree = await add(client, site, "Folder", "tree")
+    await share(client, tree, "member", READER)
+    await _random_tree(client, random.Random(seed), tree, 1)
+    home = await home_for(client, site)
+    member = client.as_user("member")
+    everything = await _walk(client, tree)
+    viewable = {p for p in everything if await status(member, p) == 200}
+
+    # reachable: viewable, and so is every folder between it and the copied root
+    def reachable_(path: str) -> bool:
+        while path != tree:
+            if path not in viewable:
+                return False
+            path = path.rpartition("/")[0]
+        return True
+
+    reachable = {p[len(tree) :] for p in everything if reachable_(p)}
+    resp = await member.post(f"{tree}/@copy", json={"destination": home})
+    assert resp.status_code == 201, resp.text
+    copied = {p[len(f"{home}/tree") :] for p in await _walk(client, f"{home}/tree")}
+    assert copied == reachable
+    for rel in copied:  # all hers, private, and no one else's
+        assert await status(member, f"{home}/tree{rel}") == 200
+        assert await status(client.as_user("reviewer"), f"{home}/tree{rel}") == 404
+    dest = await add(client, home, "Folder", "dest")
+    await share(client, tree, "member", EDITOR)  # Delete objects on tree and what inherits
+    await share(client, site, "member", EDITOR)  # … and on its parent
+    seen_all = all([await status(member, p) == 200 for p in everything])
+    resp = await member.post(f"{tree}/@move", json={"destination": dest})
+    assert resp.status_code == (200 if seen_all else 403), resp.text
