@@ -9,10 +9,13 @@ write the socket may see must be the next frame it gets (delivery is in commit o
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
+import pytest
+
 from baobab.asgi.app import BaobabApp
-from baobab.testing import TEST_USERS, BaobabClient, add, share
+from baobab.testing import TEST_USERS, BaobabClient, add, share, update_sharing
 from baobab.testing.websocket import WebSocket, basic, ws_connect
 
 MEMBER = basic("member", TEST_USERS["member"][0])
@@ -37,6 +40,10 @@ async def places(client: BaobabClient, site: str) -> tuple[str, str]:
     open_ = await add(client, site, "Folder", "open")
     await share(client, open_, "member", "baobab.Reader")
     return hq, open_
+
+
+async def status(client: BaobabClient, path: str) -> int:
+    return (await client.get(path)).status_code
 
 
 def mentions(frame: dict[str, Any], place: str) -> bool:
@@ -160,3 +167,96 @@ async def test_since_replays_withhold_the_same_places(
     assert not mentions(moved, hq) and not mentions(copied, hq)
     assert (shared["event"], shared["@id"]) == ("sharing", f"{BASE}{hq}")
     assert (fence["event"], fence["@id"]) == ("modified", f"{BASE}{open_}/memo")
+
+
+# -- random moves and copies: every place a frame names was one the receiver could View ------
+
+
+async def _tree(client: BaobabClient, rng: random.Random, path: str, depth: int) -> None:
+    for i in range(rng.randint(1, 3)):
+        folder = depth < 3 and rng.random() < 0.6
+        child = await add(client, path, "Folder" if folder else "Document", f"n{i}")
+        if rng.random() < 0.3:
+            await client.post(f"{child}/@workflow/publish")
+        if rng.random() < 0.25:
+            await update_sharing(client, child, inherit=False)
+        if rng.random() < 0.25:
+            await share(client, child, "member", "baobab.Reader")
+        if folder:
+            await _tree(client, rng, child, depth + 1)
+
+
+async def _paths(client: BaobabClient, path: str) -> list[tuple[str, bool]]:
+    """(path, is a folder) of everything below ``path``."""
+    found: list[tuple[str, bool]] = []
+    for item in (await client.get(path)).json()["items"]:
+        child = item["@id"].removeprefix(BASE)
+        found.append((child, item["is_folderish"]))
+        if item["is_folderish"]:
+            found += await _paths(client, child)
+    return found
+
+
+async def _until(ws: WebSocket, fence: str) -> list[dict[str, Any]]:
+    got = []
+    while (frame := await event(ws))["@id"] != f"{BASE}{fence}":
+        got.append(frame)
+    return got
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder + "/")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+async def test_random_moves_and_copies_name_only_places_the_receiver_could_view(
+    baobab_app: BaobabApp, client: BaobabClient, site: str, seed: int
+) -> None:
+    rng = random.Random(seed)
+    hq, open_ = await places(client, site)
+    fence = await add(client, open_, "Document", "fence")
+    for top in (hq, open_):
+        await _tree(client, rng, top, 1)
+    member = client.as_user("member")
+    hidden = [p for p, folder in await _paths(client, site) if folder]
+    hidden = [p for p in hidden if await status(member, p) == 404]
+    async with (
+        ws_connect(baobab_app, f"{site}/@ws", headers=MEMBER) as ws,
+        ws_connect(baobab_app, f"{site}/@ws", headers=MEMBER) as guessing,
+    ):
+        await subscribe(ws)
+        for path in [*hidden[:5], fence]:  # guessed hidden folders, and the fence alone
+            await subscribe(guessing, path=path)
+        for step in range(8):
+            everything = [(p, f) for p, f in await _paths(client, site) if p != fence]
+            source, _ = rng.choice([(p, f) for p, f in everything if p not in (hq, open_)])
+            folders = [p for p, f in everything if f and not _inside(p, source)]
+            target = rng.choice(folders)
+            copy = rng.random() < 0.5
+            saw = await status(member, source) == 200
+            resp = await client.post(
+                f"{source}/@{'copy' if copy else 'move'}",
+                json={"destination": target, "new_id": f"s{step}"},
+            )
+            assert resp.status_code in (200, 201), resp.text
+            new = resp.json()["@id"].removeprefix(BASE)
+            sees = await status(member, new) == 200
+            await client.patch(fence, json={"title": f"fence {step}"})
+            frames, guessed = await _until(ws, fence), await _until(guessing, fence)
+            kind = "copied" if copy else "moved"
+            if sees:
+                (frame,) = frames
+                assert (frame["event"], frame["@id"]) == (kind, f"{BASE}{new}")
+                named = frame.get("original" if copy else "old_@id")
+                assert named == ((source if copy else f"{BASE}{source}") if saw else None)
+            elif saw and not copy:
+                (frame,) = frames
+                assert (frame["event"], frame["@id"]) == ("removed", f"{BASE}{source}")
+                assert frame["parent"]["@id"] == f"{BASE}{source.rpartition('/')[0]}"
+            else:
+                assert frames == []
+            for frame in guessed:  # only through a place under it where member saw it
+                assert frame in frames
+                places_seen = [new] if sees else []
+                places_seen += [source] if saw and not copy else []
+                assert any(_inside(p, h) for p in places_seen for h in hidden[:5])
