@@ -265,7 +265,7 @@ async def test_a_copy_starts_private_and_owned_by_the_copier(
     async with client.as_login("carl", "carl-password") as carl:
         box = await add(carl, plain, "Folder", "box")
         inner = await add(carl, box, "Document", "inner")
-    await update_sharing(client, box, {"bob": {EDITOR: True}})  # a local role that travels
+    await update_sharing(client, box, {"bob": {EDITOR: True}})  # stays behind (as in Plone)
     for path in (box, inner):
         await transition(client, path, "publish")
     assert allowed(db, box) == allowed(db, inner) == PUBLISHED
@@ -279,11 +279,11 @@ async def test_a_copy_starts_private_and_owned_by_the_copier(
     for copy, extra in ((f"{shared}/box", {user("alice")}), (f"{plain}/twin", set())):
         record = stored(db, copy)
         assert record.review_state == "private"
-        assert record.allowed == PRIVATE | {copier, user("bob"), SITE_OWNER} | extra
-        assert record.local_roles == {"bob": (EDITOR,), "contributor": (OWNER,)}
+        assert record.allowed == PRIVATE | {copier, SITE_OWNER} | extra
+        assert record.local_roles == {"contributor": (OWNER,)}
         record = stored(db, f"{copy}/inner")
         assert record.review_state == "private"
-        assert record.allowed == PRIVATE | {copier, user("bob"), SITE_OWNER} | extra
+        assert record.allowed == PRIVATE | {copier, SITE_OWNER} | extra
         assert record.local_roles == {"contributor": (OWNER,)}
     # the originals are as they were
     assert allowed(db, box) == allowed(db, inner) == PUBLISHED

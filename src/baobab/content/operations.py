@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy as copy_
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, cast
 
 from BTrees.Length import Length
@@ -26,7 +26,7 @@ from baobab.location import lineage
 from baobab.schema.fields import Field, File, InlineFile
 from baobab.schema.schemas import validate_data
 
-__all__ = ["copy", "create", "delete", "move", "set_field", "update"]
+__all__ = ["CopyFilter", "copy", "create", "delete", "move", "set_field", "update"]
 
 _CREATE_KEYS = ("@type", "id")
 
@@ -134,23 +134,49 @@ def _target(registry: Registry, obj: Resource, destination: Any, new_id: Any) ->
 
 
 def move(
-    registry: Registry, obj: Resource, destination: Any, new_id: Any, principal_id: str
+    registry: Registry,
+    obj: Resource,
+    destination: Any,
+    new_id: Any,
+    principal_id: str,
+    *,
+    guard: Callable[[Folder], None] | None = None,
 ) -> Resource:
-    """Move (or rename, when ``destination`` is the current parent) ``obj``."""
+    """Move (or rename, when ``destination`` is the current parent) ``obj``; ``guard`` is
+    called with the destination once the move is known to be valid, before anything changes
+    (a caller's last refusal)."""
     parent: Folder = obj.__parent__
     if destination is parent and (new_id is None or new_id == obj.__name__):
         return obj
     folder, id_ = _target(registry, obj, destination, new_id)
+    if guard is not None:
+        guard(folder)
     parent._del_child(obj.__name__)
     folder._set_child(id_, obj)
     _touch(obj, principal_id)
     return obj
 
 
-def _clone(obj: Resource, principal_id: str) -> Resource:
+class CopyFilter:
+    """What a copy takes of each object: ``keep(obj)``, whether ``obj`` and what is below it
+    are copied; ``unreadable(obj)``, its field names copied as their defaults instead."""
+
+    def keep(self, obj: Resource) -> bool:
+        return True
+
+    def unreadable(self, obj: Resource) -> Iterable[str]:
+        return ()
+
+
+def _clone(registry: Registry, obj: Resource, principal_id: str, only: CopyFilter) -> Resource:
     state: dict[str, Any] = cast(dict[str, Any], obj.__getstate__())
     skip = {"_children", "_count", "__parent__"}
     fresh = {k: copy_.deepcopy(v) for k, v in state.items() if k not in skip}
+    unreadable = set(only.unreadable(obj))
+    if unreadable:
+        fields = type_fields(registry, obj.type_name)
+        for name in unreadable:
+            fresh[name] = copy_.deepcopy(fields[name].default)
     clone: Resource = type(obj).__new__(type(obj))
     clone.__setstate__(fresh)
     clone.__parent__ = None
@@ -163,17 +189,25 @@ def _clone(obj: Resource, principal_id: str) -> Resource:
         clone._count = Length()
         clone._visible = OOBTree()
         for name, child in obj._children.items():
-            clone._set_child(name, _clone(child, principal_id))
+            if only.keep(child):
+                clone._set_child(name, _clone(registry, child, principal_id, only))
     return clone
 
 
 def copy(
-    registry: Registry, obj: Resource, destination: Any, new_id: Any, principal_id: str
+    registry: Registry,
+    obj: Resource,
+    destination: Any,
+    new_id: Any,
+    principal_id: str,
+    *,
+    only: CopyFilter | None = None,
 ) -> Resource:
-    """Copy ``obj`` (and, for a folder, everything below it) into ``destination``."""
+    """Copy ``obj`` (and, for a folder, everything below it that ``only`` keeps) into
+    ``destination``."""
     if destination is obj.__parent__ and new_id is None:
         new_id = generate_id(obj.__name__, destination)
     folder, id_ = _target(registry, obj, destination, new_id)
-    clone = _clone(obj, principal_id)
+    clone = _clone(registry, obj, principal_id, only or CopyFilter())
     folder._set_child(id_, clone)
     return clone

@@ -80,6 +80,7 @@ class ObjectMoved(ObjectEvent):
 class ObjectCopied(ObjectEvent):
     kind: ClassVar[str] = "copied"
     original: str = ""  # the path copied from
+    original_allowed: tuple[str, ...] = ()  # the tokens allowed to View the original then
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,13 @@ subscribed there, not a scan of every socket. For each matched socket it checks 
 the socket's principal tokens (``Principal.tokens``: user, groups, roles) must intersect the
 tokens allowed to View the object *now*; if they do not, but intersect those from *before*
 (a transition, move, removal or sharing change took access away), the socket is told the
-object was removed. Frames are encoded once per event and base URL and shared.
+object was removed. A place counts only for whoever could View the object there: a
+subscription reached through a moved object's old place delivers it only to those who saw it
+there, one reached through its new place only to those who see it now (else a subscription
+at a guessed hidden path would learn what leaves or enters it); and a frame names another
+place (``old_@id``, a copy's ``original``) only to whoever could View it then
+(``wire.withheld_for``). Frames are encoded once per event, base URL and withheld set, and
+shared.
 
 Each connection has a queue of encoded frames and one writer task; a queue over
 ``max_queued_bytes`` closes the socket with :data:`CLOSE_SLOW` (the client resumes with
@@ -24,7 +30,13 @@ from typing import Any
 import orjson
 
 from baobab.live.bus import Bus, Message
-from baobab.live.wire import Batch, PrincipalsMessage, RevokedMessage, push_shape
+from baobab.live.wire import (
+    Batch,
+    PrincipalsMessage,
+    RevokedMessage,
+    push_shape,
+    withheld_for,
+)
 from baobab.security.principals import Principal
 
 __all__ = [
@@ -157,20 +169,41 @@ class Connection:
             await asyncio.gather(self._writer, return_exceptions=True)
 
 
-def _verdict(sub: Subscription, event: dict[str, Any]) -> bool | None:
-    """Whether ``sub``'s socket gets ``event``: None (not at all), False (as it is) or True
-    (as a removal: it may see the object no more, but could before the change)."""
+def _covers(sub_path: str, path: str | None, below: bool) -> bool:
+    """Whether a subscription at ``sub_path`` covers an event at ``path``: the path is at or
+    below it, or (``below``: a removal or a move) the subscription is below the path."""
+    if not path:
+        return False
+    if path == sub_path or path.startswith(sub_path + "/"):
+        return True
+    return below and sub_path.startswith(path + "/")
+
+
+Verdict = tuple[bool, frozenset[str]]  # (as a removal, the frame fields withheld)
+
+
+def _verdict(sub: Subscription, event: dict[str, Any]) -> Verdict | None:
+    """Whether ``sub``'s socket gets ``event``: None (not at all), else as a removal or not
+    (it may see the object no more, but could before the change), and what to withhold.
+
+    The subscription must cover a place where the receiver could View the object: the new
+    (or only) one if it may View it now, the old one if it could View it there before."""
     tokens = sub.conn.principal.tokens
-    if not tokens.isdisjoint(event["allowed"]):
+    below = event["event"] in _REMOVAL_KINDS
+    at_new = _covers(sub.path, event["path"], below)
+    old_path = event.get("old_path")
+    at_old = _covers(sub.path, old_path, below) if old_path else at_new
+    sees = not tokens.isdisjoint(event["allowed"])
+    saw = not tokens.isdisjoint(event.get("allowed_before", ()))
+    if sees and (at_new or (at_old and saw)):
         as_removal = False
-    else:
-        before = event.get("allowed_before")
-        if not before or tokens.isdisjoint(before):
-            return None
+    elif saw and not sees and at_old:
         as_removal = True
+    else:
+        return None
     if sub.kinds is not None and ("removed" if as_removal else event["event"]) not in sub.kinds:
         return None
-    return as_removal
+    return as_removal, withheld_for(tokens, event)
 
 
 class Hub:
@@ -259,7 +292,7 @@ class Hub:
                         yield from subs
 
     def _deliver_event(self, batch: Batch, index: int, event: dict[str, Any]) -> None:
-        decided: dict[Connection, bool] = {}  # connection → as a removal
+        decided: dict[Connection, Verdict] = {}  # connection → how it gets the event
         for sub in self._matching(event):
             conn = sub.conn
             if conn in decided or conn.closed:
@@ -267,8 +300,8 @@ class Hub:
             verdict = _verdict(sub, event)
             if verdict is not None:
                 decided[conn] = verdict
-        for conn, as_removal in decided.items():
-            conn.push(batch.frame(index, conn.base_url, as_removal))
+        for conn, (as_removal, withheld) in decided.items():
+            conn.push(batch.frame(index, conn.base_url, as_removal, withheld))
         for reason, audience in event.get("notices", ()):
             self._notify(batch, index, event, reason, audience)
 
@@ -277,7 +310,7 @@ class Hub:
     ) -> None:
         """An explicit notification: to every socket at or above the object whose principal
         is in the audience and may see the object (the actor excepted)."""
-        frames: dict[str, bytes] = {}
+        frames: dict[tuple[str, frozenset[str]], bytes] = {}
         for scope in ancestors(event["path"]):
             for conn in self._by_scope.get(scope, ()):
                 principal = conn.principal
@@ -286,12 +319,13 @@ class Hub:
                 tokens = principal.tokens
                 if tokens.isdisjoint(audience) or tokens.isdisjoint(event["allowed"]):
                     continue
-                frame = frames.get(conn.base_url)
+                key = (conn.base_url, withheld_for(tokens, event))
+                frame = frames.get(key)
                 if frame is None:
-                    shaped = push_shape(event, conn.base_url)
+                    shaped = push_shape(event, conn.base_url, withheld=key[1])
                     shaped["type"] = "notification"
                     shaped["reason"] = reason
-                    frame = frames[conn.base_url] = orjson.dumps(shaped)
+                    frame = frames[key] = orjson.dumps(shaped)
                 conn.push(frame)
 
     def replay(self, sub: Subscription, db: str, since: str) -> tuple[list[bytes], bool]:
@@ -302,21 +336,10 @@ class Hub:
         found = backlog.since(since)
         frames = []
         for batch, index in found.events:
-            event = batch.events[index]
-            verdict = _verdict(sub, event) if self._covers(sub, event) else None
+            verdict = _verdict(sub, batch.events[index])
             if verdict is not None:
-                frames.append(batch.frame(index, sub.conn.base_url, verdict))
+                frames.append(batch.frame(index, sub.conn.base_url, *verdict))
         return frames, found.gap
-
-    @staticmethod
-    def _covers(sub: Subscription, event: dict[str, Any]) -> bool:
-        prefix = sub.path + "/"
-        for path in (event["path"], event.get("old_path")):
-            if path and (path == sub.path or path.startswith(prefix)):
-                return True
-            if path and event["event"] in _REMOVAL_KINDS and sub.path.startswith(path + "/"):
-                return True
-        return False
 
     # principals --------------------------------------------------------------------------
     def _principals_changed(self, message: PrincipalsMessage) -> None:

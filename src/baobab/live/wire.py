@@ -26,10 +26,41 @@ __all__ = [
     "decode_message",
     "encode_message",
     "event_kind",
+    "push_shape",
+    "withheld_for",
 ]
 
 # The fields every pushed event has, then those of particular kinds.
-_PRIVATE = ("allowed", "allowed_before", "notices", "path", "old_path", "parent_path")
+_PRIVATE = (
+    "allowed",
+    "allowed_before",
+    "notices",
+    "path",
+    "old_path",
+    "parent_path",
+    "original_allowed",
+)
+
+# The frame fields that name another place than the object's own (now, or at its old place
+# for a removal): (frame field, event field it comes from, the event's tokens allowed to View
+# that place when the event committed). A receiver none of whose tokens is among them is not
+# told the field (docs/live.md, "What a frame names").
+REFERENCES = (
+    ("old_@id", "old_path", "allowed_before"),
+    ("original", "original", "original_allowed"),
+)
+
+# What a removal frame keeps of the event that took the object out of the receiver's sight
+# (a move, a transition, a sharing change): what they knew of it, nothing of it afterwards.
+_AFTER_THE_CHANGE = (
+    "changed",
+    "transition",
+    "old_state",
+    "new_state",
+    "original",
+    "review_state",
+    "modified",
+)
 
 
 def event_kind(event: ObjectEvent) -> str:
@@ -74,6 +105,7 @@ def _event_dict(event: ObjectEvent, cursor: str) -> dict[str, Any]:
     original = getattr(event, "original", None)
     if original:
         data["original"] = original
+        data["original_allowed"] = getattr(event, "original_allowed", ())
     return data
 
 
@@ -84,44 +116,76 @@ class Batch:
     db: str
     tid: int
     events: tuple[dict[str, Any], ...]
-    # frames already encoded for a base URL (``@id`` is absolute): one encoding per batch
-    # and URL, shared by every socket that receives it; dropped once delivered
-    frames: dict[tuple[int, str, str], bytes] | None = field(default=None, repr=False)
+    # frames already encoded for a base URL (``@id`` is absolute) and a set of withheld
+    # fields: one encoding per batch, URL and set, shared by every socket that receives it;
+    # dropped once delivered
+    frames: dict[tuple[int, str, str, frozenset[str]], bytes] | None = field(
+        default=None, repr=False
+    )
 
     @property
     def first(self) -> str:
         cursor: str = self.events[0]["cursor"]
         return cursor
 
-    def frame(self, index: int, base_url: str, as_removal: bool = False) -> bytes:
-        """Event ``index`` as the frame a socket on ``base_url`` receives."""
-        key = (index, base_url, "removed" if as_removal else "")
+    def frame(
+        self,
+        index: int,
+        base_url: str,
+        as_removal: bool = False,
+        withheld: frozenset[str] = frozenset(),
+    ) -> bytes:
+        """Event ``index`` as the frame a socket on ``base_url`` receives, without the
+        ``withheld`` fields (see :func:`withheld_for`)."""
+        key = (index, base_url, "removed" if as_removal else "", withheld)
         if self.frames is None:
             self.frames = {}
         frame = self.frames.get(key)
         if frame is None:
             frame = self.frames[key] = orjson.dumps(
-                push_shape(self.events[index], base_url, as_removal)
+                push_shape(self.events[index], base_url, as_removal, withheld)
             )
         return frame
 
 
-def push_shape(data: dict[str, Any], base_url: str, as_removal: bool = False) -> dict[str, Any]:
-    """The REST-like frame for an event dict: URLs made absolute, guard tokens left out. A
-    user who may no longer see the object (it moved away, changed state, or lost a local
-    role) is told it was removed, at the path they knew."""
+def withheld_for(tokens: frozenset[str], data: dict[str, Any]) -> frozenset[str]:
+    """The frame fields of event ``data`` naming a place the holder of ``tokens`` could not
+    View when the event committed (judged on the event's own snapshot of the tokens allowed
+    there, so a replay decides as the live delivery did)."""
+    return frozenset(
+        name
+        for name, source, allowed in REFERENCES
+        if data.get(source) and tokens.isdisjoint(data.get(allowed, ()))
+    )
+
+
+def push_shape(
+    data: dict[str, Any],
+    base_url: str,
+    as_removal: bool = False,
+    withheld: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """The REST-like frame for an event dict: URLs made absolute, guard tokens and the
+    ``withheld`` fields left out. A user who may no longer see the object (it moved away,
+    changed state, or lost a local role) is told it was removed, at the path they knew, with
+    nothing of the object after the change."""
     shaped = {k: v for k, v in data.items() if k not in _PRIVATE}
-    path = data["path"]
+    path, parent = data["path"], data["parent_path"]
     if as_removal:
+        if data["event"] != "removed":
+            for key in _AFTER_THE_CHANGE:
+                shaped.pop(key, None)
         shaped["event"] = "removed"
-        path = data.get("old_path") or path
-        for key in ("changed", "transition", "old_state", "new_state", "original"):
-            shaped.pop(key, None)
+        if data.get("old_path"):
+            path = data["old_path"]
+            parent = path.rpartition("/")[0]
     shaped["type"] = "event"
     shaped["@id"] = base_url + path
-    shaped["parent"] = {"@id": base_url + data["parent_path"]}
+    shaped["parent"] = {"@id": base_url + parent}
     if "old_path" in data and not as_removal:
         shaped["old_@id"] = base_url + data["old_path"]
+    for name in withheld:
+        shaped.pop(name, None)
     return shaped
 
 

@@ -3,7 +3,9 @@
 - created: the creator gets Owner locally, the object enters its workflow's initial state,
   its allowed-principal tokens are computed;
 - copied: like Plone, a copy (and everything in it) starts over in the initial state and is
-  owned by whoever copied it; other local roles travel with it;
+  owned by whoever copied it, its only local role (CMFCore's ``handleDynamicTypeCopiedEvent``
+  drops every other local role); a block of inherited roles is kept, as Plone keeps
+  ``__ac_local_roles_block__``. What the copy leaves out is decided before (``subtree.py``);
 - moved: inherited roles and acquired permissions may differ at the new place: reindex;
 - repaired (``baobab reindex-security``): objects stored before their type had a workflow
   enter its initial state, and every allowed-token set and folder index is recomputed.
@@ -24,10 +26,7 @@ OWNER = vocabulary.OWNER.id
 
 
 def _own(obj: Resource, principal_id: str) -> None:
-    for holder, roles in list(obj._local_roles.items()):
-        if OWNER in roles:
-            set_local_roles(obj, holder, set(roles) - {OWNER})
-    set_local_roles(obj, principal_id, {*obj._local_roles.get(principal_id, ()), OWNER})
+    obj._local_roles = {principal_id: (OWNER,)}
     if isinstance(obj, Folder):
         for child in obj.values():
             _own(child, principal_id)

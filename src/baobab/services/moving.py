@@ -20,6 +20,7 @@ from baobab.location import resource_path, resource_path_tuple
 from baobab.request import Request, Response
 from baobab.security import lifecycle
 from baobab.security.gate import knows
+from baobab.security.subtree import CopyFilter, check_movable
 from baobab.security.vocabulary import ADD_CONTENT, DELETE_OBJECTS, VIEW
 from baobab.serialization.content import representation
 from baobab.serialization.preconditions import check_if_match
@@ -87,7 +88,10 @@ def move_object(request: Request) -> Response:
     check_if_match(request, request.context)
     _guard_destination(request, target)
     old_path, before = resource_path(request.context), tuple(request.context._allowed)
-    obj = operations.move(request.registry, request.context, target, new_id, request.principal.id)
+    guard = check_movable(request.security, request.context)
+    obj = operations.move(
+        request.registry, request.context, target, new_id, request.principal.id, guard=guard
+    )
     lifecycle.moved(request.policy, obj)
     request.notify_object(ObjectMoved, obj, old_path=old_path, allowed_before=before)
     response = representation(request, obj)
@@ -100,15 +104,24 @@ def move_object(request: Request) -> Response:
     context=IResource,
     name="@copy",
     permission=VIEW.id,
-    summary="Copy an object (with everything below it)",
+    summary="Copy an object (with everything below it that the copier may View)",
 )
 def copy_object(request: Request) -> Response:
     target, new_id = _parse(request)
     _guard_destination(request, target)
-    obj = operations.copy(request.registry, request.context, target, new_id, request.principal.id)
+    original = request.context
+    only = CopyFilter(request.security, request.registry)  # what the copier may View
+    obj = operations.copy(
+        request.registry, original, target, new_id, request.principal.id, only=only
+    )
     lifecycle.copied(request.policy, obj, request.principal.id)
-    original = resource_path(request.context)
-    request.notify_object(ObjectCopied, obj, original=original)
+    only.log(original, obj)
+    request.notify_object(
+        ObjectCopied,
+        obj,
+        original=resource_path(original),
+        original_allowed=tuple(original._allowed),
+    )
     response = representation(request, obj, status=201)
     response.headers.append((b"location", request.url_for(resource_path(obj)).encode()))
     return response
