@@ -15,6 +15,7 @@ from baobab.blobs.multipart import boundary_of, spool_form
 from baobab.blobs.spool import Spooled, spool_body
 from baobab.config.registry import Registry
 from baobab.errors import BadRequest, ClientDisconnected, PayloadTooLarge
+from baobab.inputs import non_negative
 from baobab.request import Request, StreamBody, is_file
 from baobab.types import Receive
 
@@ -33,8 +34,8 @@ def read_later(registry: Registry, method: str, view: str, headers: dict[str, st
 
 async def read_body(receive: Receive, headers: dict[str, str], limit: int) -> bytes:
     """The whole body, in memory: 413 past ``limit`` (from Content-Length, or as it comes)."""
-    declared = headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    declared = _declared_length(headers)
+    if declared is not None and declared > limit:
         raise PayloadTooLarge(
             f"The body is {declared} bytes; at most {limit} are accepted",
             details={"limit": limit},
@@ -59,11 +60,7 @@ async def read_body(receive: Receive, headers: dict[str, str], limit: int) -> by
 
 def _declared_length(headers: dict[str, str]) -> int | None:
     raw = headers.get("content-length")
-    if raw is None:
-        return None
-    if not raw.isdigit():
-        raise BadRequest("Content-Length must be a non-negative integer")
-    return int(raw)
+    return None if raw is None else non_negative(raw, "Content-Length")
 
 
 def _pending(request: Request) -> None:
