@@ -33,16 +33,13 @@ def decimal(raw: str) -> int | None:
     return int(raw)
 
 
-def non_negative(raw: str | None, what: str, *, maximum: int | None = None) -> int:
+def non_negative(raw: str | None, what: str) -> int:
     """``raw`` as a non-negative integer; :class:`BadRequest` (naming ``what``) when it is
-    absent, malformed, too long, or above ``maximum``."""
+    absent, malformed or too long."""
     value = decimal(raw) if raw is not None else None
     if value is None:
         raise BadRequest(
             f"{what} must be a non-negative integer of at most {MAX_DIGITS} ASCII digits",
             details={"name": what},
         )
-    if maximum is not None and value > maximum:
-        raise BadRequest(f"{what} must be at most {maximum}", details={"name": what})
     return value
-

@@ -113,7 +113,8 @@ async def test_malformed_basic_credentials(auth: Authenticator, header: str) -> 
 
 
 @pytest.mark.parametrize(
-    "header", ["Bearer \u00e9\u00e9.\u00e9.\u00e9", "Bearer \x00", "Bearer a.b", "Bearer " + "x" * 9000]
+    "header",
+    ["Bearer \u00e9\u00e9.\u00e9.\u00e9", "Bearer \x00", "Bearer a.b", "Bearer " + "x" * 9000],
 )
 async def test_malformed_bearer_tokens(auth: Authenticator, header: str) -> None:
     with pytest.raises(Unauthorized, match="The token is invalid"):

@@ -15,7 +15,7 @@ from baobab.blobs.checksums import Checksum, content_digest, upload_checksum
 from baobab.blobs.multipart import boundary_of, spool_form
 from baobab.blobs.ranges import disposition_params
 from baobab.blobs.tus import join_files, parse_metadata
-from baobab.errors import BadRequest, ChecksumMismatch, ClientDisconnected, PayloadTooLarge
+from baobab.errors import BadRequest, ChecksumMismatch, IncompleteBody, PayloadTooLarge
 
 FILE = bytes(range(256)) * 400  # 100 KiB, every byte value, boundary-like runs included
 
@@ -99,7 +99,7 @@ async def test_form_limits_checksum_and_disconnect(tmp_path: Path) -> None:
         await form_of(
             data, tmp_path, checksum=Checksum("sha256", hashlib.sha256(b"other").digest())
         )
-    with pytest.raises(ClientDisconnected):
+    with pytest.raises(IncompleteBody):
         await spool_form(
             receiver(data[:5000], disconnect=True),
             tmp_path,

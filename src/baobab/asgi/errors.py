@@ -20,6 +20,7 @@ STATUS: dict[type[errors.BaobabError], int] = {
     errors.Forbidden: 403,
     errors.NotFound: 404,
     errors.MethodNotAllowed: 405,
+    errors.RequestTimeout: 408,
     errors.AlreadyExists: 409,
     errors.Conflict: 409,
     errors.Gone: 410,

@@ -26,7 +26,7 @@ __all__ = [
     "safe_filename",
 ]
 
-_PAST_ANY_END = 10**MAX_DIGITS  # a position of more digits than a file size has
+_PAST_ANY_END: int = 10**MAX_DIGITS  # a position of more digits than a file size has
 
 
 @dataclass(frozen=True)
