@@ -31,9 +31,9 @@ __all__ = ["Session"]
 # range, what a JavaScript number holds), or a short string. Anything else is refused with an
 # error frame (a number past 64 bits would not even encode).
 _SAFE = 2**53 - 1
-FrameId = Annotated[int, msgspec.Meta(ge=-_SAFE, le=_SAFE)] | Annotated[
-    str, msgspec.Meta(max_length=256)
-]
+FrameId = (
+    Annotated[int, msgspec.Meta(ge=-_SAFE, le=_SAFE)] | Annotated[str, msgspec.Meta(max_length=256)]
+)
 
 
 class _Frame(msgspec.Struct, tag_field="type", forbid_unknown_fields=True, kw_only=True):
