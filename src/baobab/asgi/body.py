@@ -6,6 +6,12 @@ Which way a body goes is declared by its service (``@service(body=...)``, see
 and the view name, so it asks the registry how the services of that name take their body:
 a body that may stream is left unread (its service asks for it once its checks are done),
 every other body is read into memory now, under ``request.max_body_size``.
+
+Every body is read under a clock (:func:`timed`): no part of it for ``request.body_timeout``
+seconds is a 408, and so is an in-memory body that takes longer than
+``request.memory_body_timeout`` altogether, however it trickles in. A body that ends early
+(``http.disconnect``: the client left, or the server gave up on a malformed chunked encoding)
+is a 400 ``IncompleteBody``, answered in case the connection still carries it.
 """
 
 from __future__ import annotations
