@@ -353,6 +353,13 @@ ODD_REQUESTS = [
     request("GET", SITE + "/@ws?ws_token=%ff"),
     request("GET", SITE, {"Accept": b"\xff/\xff"}),
     request("GET", SITE + "/file/@download/file", {"Range": b"bytes=\xff-\xff"}),
+    request(
+        "GET",
+        SITE + "/file/@download/file",
+        {"If-Modified-Since": "Mon, 01 Jan 99999999999999999999 00:00:00 GMT"},
+    ),
+    request("GET", SITE + "/file/@download/file", {"If-Modified-Since": "Mon, 32 Dec 2026"}),
+    request("GET", SITE + "/file/@download/file", {"If-Range": "Mon, 01 Jan 9999999999"}),
     request("GET", SITE + "/file/@download/file", {"Range": b"bytes=0-0,1-1,2-2" * 500}),
     request("GET", SITE, auth=False),
 ]
