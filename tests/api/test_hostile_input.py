@@ -51,3 +51,16 @@ async def test_an_odd_content_length_is_400(
         assert set(body) == {"type", "message", "details"}
         assert body["type"] == "BadRequest"
     assert leftovers(baobab_app) == []
+
+
+@pytest.mark.parametrize("destination", ["http://[", "http://[::1/db/site", "//[x"])
+@pytest.mark.parametrize("view", ["@move", "@copy"])
+async def test_a_destination_that_is_no_url_is_400(
+    client: BaobabClient, site: str, unchanged: Any, destination: str, view: str
+) -> None:
+    resp = await client.post(site, json={"@type": "Document", "id": "doc"})
+    assert resp.status_code == 201, resp.text
+    async with unchanged(site):
+        resp = await client.post(f"{site}/doc/{view}", json={"destination": destination})
+        assert resp.status_code == 400, resp.text
+        assert set(resp.json()) == {"type", "message", "details"}

@@ -410,6 +410,20 @@ async def test_an_upgrade_on_ws_of_a_missing_path_is_404(server: ServerProcess) 
     assert (status, body["type"]) == (404, "NotFound"), body
 
 
+@pytest.mark.parametrize("origin", ["http://[", "http://[::1", "http://\u00ff"])
+async def test_a_cookie_from_an_odd_origin_is_403(server: ServerProcess, origin: str) -> None:
+    with pytest.raises(InvalidStatus) as denied:
+        async with connect(
+            _ws_url(server, SITE + "/@ws"),
+            additional_headers={"Cookie": "auth_token=x", "Origin": origin},
+            open_timeout=TIMEOUT,
+        ):
+            pytest.fail("the handshake was accepted")
+    response = denied.value.response
+    assert response.status_code == 403, response.body
+    assert set(json.loads(response.body or b"{}")) == ENVELOPE
+
+
 @pytest.mark.parametrize(
     "frame_id",
     ["18446744073709551616", "9223372036854775808", "-18446744073709551616", "1e400", "1.5",

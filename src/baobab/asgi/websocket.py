@@ -55,8 +55,11 @@ def _same_origin(state: AppState, headers: dict[str, str]) -> bool:
     origin = headers.get("origin")
     if origin is None:
         return True  # not a browser page
-    if urlsplit(origin).netloc == headers.get("host"):
-        return True
+    try:
+        if urlsplit(origin).netloc == headers.get("host"):
+            return True
+    except ValueError:  # "http://[": not an origin a browser sends, so not this site's
+        return False
     return state.cors.enabled and state.cors.allowed(origin)
 
 
