@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 
-from baobab.asgi.errors import error_response, internal_error_response
+from baobab.asgi.errors import error_response, internal_error, internal_error_response
 from baobab.asgi.pipeline import publish
 from baobab.asgi.scope import new_request, scope_headers, view_of
 from baobab.asgi.state import AppState
@@ -211,10 +211,10 @@ async def _serve(
 
 
 def _handle(session: Session, data: bytes | str, *, debug: bool) -> None:
-    """One client frame; a fault is answered with an error frame and the socket kept (the
-    error boundary of a socket, as :func:`internal_error_response` is for HTTP)."""
+    """One client frame; a fault is answered with an error frame and the socket kept (a
+    socket's error boundary, as the 500 envelope is for HTTP)."""
     try:
         session.handle(data)
     except Exception as exc:
-        body = orjson.loads(internal_error_response(exc, debug=debug).body)
-        session.conn.push_json({"type": "error", "id": None, "error": body})
+        error = internal_error(exc, debug=debug)
+        session.conn.push_json({"type": "error", "id": None, "error": error})
