@@ -1,7 +1,7 @@
 """The frames a client sends on ``@ws``, and how a session answers them.
 
-Every client frame is a JSON object with a ``type`` and an ``id`` (string or number, echoed in
-the answer)::
+Every client frame is a JSON object with a ``type`` and an ``id`` (a string of at most 256
+characters or an integer within ±(2**53 - 1), echoed in the answer)::
 
     {"type": "subscribe", "id": 1, "path": "/db/site/news", "events": ["added"], "since": "…"}
     {"type": "unsubscribe", "id": 2, "subscription": "s1"}
