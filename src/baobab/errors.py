@@ -17,11 +17,11 @@ __all__ = [
     "BadRequest",
     "BaobabError",
     "ChecksumMismatch",
-    "ClientDisconnected",
     "ConfigError",
     "Conflict",
     "Forbidden",
     "Gone",
+    "IncompleteBody",
     "InsufficientStorage",
     "InvalidId",
     "MalformedJSON",
@@ -33,6 +33,7 @@ __all__ = [
     "PreconditionFailed",
     "RangeNotSatisfiable",
     "RegistrationConflict",
+    "RequestTimeout",
     "Unauthorized",
     "UnknownType",
     "UnsupportedMediaType",
@@ -196,10 +197,19 @@ class InsufficientStorage(BaobabError):
     default_message = "Not enough storage to keep the upload"
 
 
-class ClientDisconnected(BaobabError, ConnectionError):
-    """The client went away before its request body was complete: nothing is answered."""
+class IncompleteBody(BadRequest, ConnectionError):
+    """The request body ended before it was complete: the client went away, or the server
+    gave up on a malformed body (a broken chunked encoding looks the same to the app). It is
+    answered with a 400 in case the connection can still carry it."""
 
-    default_message = "The client disconnected"
+    default_message = "The request body is incomplete: the connection ended or it is malformed"
+
+
+class RequestTimeout(BaobabError):
+    """The request body stalled: no part of it arrived within ``request.body_timeout``
+    seconds, or an in-memory body took longer than ``request.memory_body_timeout``."""
+
+    default_message = "The request body did not arrive in time"
 
 
 class UnsupportedMediaType(BaobabError):

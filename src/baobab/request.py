@@ -34,6 +34,7 @@ from baobab.database.transactions import NeedsMore
 from baobab.database.unit import UnitOfWork
 from baobab.errors import BadRequest, MalformedJSON, NotFound, UnsupportedMediaType
 from baobab.events import Event, ObjectEvent, PrincipalsChanged, object_event
+from baobab.inputs import decimal
 from baobab.location import resource_path
 from baobab.security.authentication import Authenticator, Credentials
 from baobab.security.gate import require
@@ -285,10 +286,12 @@ class Request:
         raw = self.query.get(name)
         if not raw:  # absent, or given empty (``?b_size=``)
             return default
-        try:
-            value = int(raw)
-        except ValueError:
-            raise BadRequest(f"Query parameter {name!r} must be an integer") from None
+        value = decimal(raw)
+        if value is None:
+            raise BadRequest(
+                f"Query parameter {name!r} must be a non-negative integer",
+                details={"name": name},
+            )
         if value < minimum or (maximum is not None and value > maximum):
             upper = "" if maximum is None else f" and at most {maximum}"
             raise BadRequest(f"Query parameter {name!r} must be at least {minimum}{upper}")

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+import orjson
 import pytest
 import transaction
 from files_support import (
@@ -724,7 +725,8 @@ async def test_disconnect_with_a_checksum_keeps_nothing(
                 ("upload-checksum", checksum(DATA)),
             ],
         )
-        assert (got.status, got.reads) == (None, 3)
+        assert (got.status, got.reads) == (400, 3)
+        assert orjson.loads(got.body)["type"] == "IncompleteBody"
         assert leftovers(baobab_app) == []
     assert last_commit(db) == before
     assert await offset_of(client, upload) == 0

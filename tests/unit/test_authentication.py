@@ -101,10 +101,23 @@ async def test_a_wrong_global_password_is_401_not_anonymous(
         "Basic !!!not-base64!!!",
         "Basic " + base64.b64encode(b"no-colon-here").decode(),
         "Basic " + base64.b64encode(b"\xff\xfe:\xff").decode(),  # not UTF-8
+        "Basic \u00c3\u00a9\u00c3\u00a9",  # non-ASCII bytes, as the header decodes them
+        "Basic \u00e9t\u00e9:x",
+        "Basic YWJj\x00ZGVm",
+        "Basic " + "A" * 4097,
     ],
 )
 async def test_malformed_basic_credentials(auth: Authenticator, header: str) -> None:
     with pytest.raises(Unauthorized, match="Malformed Basic credentials"):
+        await auth.authenticate(header)
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Bearer \u00e9\u00e9.\u00e9.\u00e9", "Bearer \x00", "Bearer a.b", "Bearer " + "x" * 9000],
+)
+async def test_malformed_bearer_tokens(auth: Authenticator, header: str) -> None:
+    with pytest.raises(Unauthorized, match="The token is invalid"):
         await auth.authenticate(header)
 
 

@@ -180,6 +180,14 @@ def test_subscribe_and_unsubscribe(session: Session) -> None:
         ({"type": "subscribe", "id": 3, "path": "/db/other"}, "BadRequest", 3),
         ({"type": "subscribe", "id": 4, "since": "yesterday"}, "BadRequest", 4),
         ({"type": "unsubscribe", "id": 5, "subscription": "s9"}, "BadRequest", 5),
+        # ids an answer cannot echo: past 64 bits (orjson refuses to encode them), past what a
+        # JSON peer reads exactly, floats, booleans, long strings
+        ('{"type": "ping", "id": 18446744073709551616}', "BadRequest", None),
+        ('{"type": "ping", "id": 9007199254740992}', "BadRequest", None),
+        ('{"type": "dance", "id": 18446744073709551616}', "BadRequest", None),
+        ({"type": "ping", "id": 1.5}, "BadRequest", None),
+        ({"type": "ping", "id": True}, "BadRequest", None),
+        ({"type": "ping", "id": "x" * 257}, "BadRequest", None),
     ],
 )
 def test_bad_frames_are_answered_with_the_error_envelope(

@@ -23,6 +23,8 @@ SIZE = 1000
         ("bytes=990-5000", (990, 999)),  # an end past the file is clipped
         ("bytes=999-999", (999, 999)),
         ("BYTES = 5-9", (5, 9)),
+        ("bytes=-" + "9" * 5000, (0, 999)),  # 5,000 digits: longer than any file
+        ("bytes=10-" + "9" * 5000, (10, 999)),
     ],
 )
 def test_satisfiable_ranges(header: str, expected: tuple[int, int]) -> None:
@@ -44,6 +46,14 @@ def test_satisfiable_ranges(header: str, expected: tuple[int, int]) -> None:
         "bytes=-",
         "bytes=1-2-3",
         "bytes 0-9",
+        # what isdigit() or int() accept and HTTP does not (1*DIGIT, ASCII)
+        "bytes=\u00b2-",  # '²'
+        "bytes=\u0661\u0662\u0663-",  # Arabic-Indic digits
+        "bytes=0-\u0661",
+        "bytes=-\u00b2",
+        "bytes=+5-9",
+        "bytes=1_0-20",
+        "bytes=0x1-2",
     ],
 )
 def test_ignored_range_headers_send_everything(header: str | None) -> None:
@@ -51,7 +61,8 @@ def test_ignored_range_headers_send_everything(header: str | None) -> None:
 
 
 @pytest.mark.parametrize(
-    ("header", "size"), [("bytes=1000-", 1000), ("bytes=-0", 1000), ("bytes=0-", 0)]
+    ("header", "size"),
+    [("bytes=1000-", 1000), ("bytes=-0", 1000), ("bytes=0-", 0), ("bytes=" + "9" * 5000 + "-", 10)],
 )
 def test_unsatisfiable_is_416_with_the_size(header: str, size: int) -> None:
     with pytest.raises(RangeNotSatisfiable) as info:

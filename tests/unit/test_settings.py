@@ -32,6 +32,8 @@ def test_defaults_are_the_embedded_filestorage() -> None:
             "`$.auth.users.ann.roles[0]`",
         ),
         ('{"request": {"max_body_size": 0}}', "`$.request.max_body_size`"),
+        ('{"request": {"body_timeout": 0}}', "`$.request.body_timeout`"),
+        ('{"request": {"memory_body_timeout": -1}}', "`$.request.memory_body_timeout`"),
         ('{"databases": {"db": {"storage": "postgresql"}}}', "`$.databases.db.dsn`"),
         ('{"databases": {"@db": {}}}', "`$.databases.@db`"),
         ('{"databases": {}}', "`$.databases`"),

@@ -20,7 +20,7 @@ from baobab.blobs.spool import new_spool_file
 from baobab.errors import (
     BadRequest,
     ChecksumMismatch,
-    ClientDisconnected,
+    IncompleteBody,
     PayloadTooLarge,
 )
 from baobab.types import Message, Receive
@@ -101,7 +101,7 @@ async def test_body_length_differs_from_content_length(tmp_path: Path, declared:
 
 
 async def test_disconnect_mid_upload_leaves_nothing(tmp_path: Path) -> None:
-    with pytest.raises(ClientDisconnected):
+    with pytest.raises(IncompleteBody):
         await spool_body(body([CHUNK] * 3, disconnect=True), tmp_path, limit=1 << 30)
     assert spooled_files(tmp_path) == []
 

@@ -15,7 +15,7 @@ from baobab.blobs.checksums import Checksum, content_digest, upload_checksum
 from baobab.blobs.multipart import boundary_of, spool_form
 from baobab.blobs.ranges import disposition_params
 from baobab.blobs.tus import join_files, parse_metadata
-from baobab.errors import BadRequest, ChecksumMismatch, ClientDisconnected, PayloadTooLarge
+from baobab.errors import BadRequest, ChecksumMismatch, IncompleteBody, PayloadTooLarge
 
 FILE = bytes(range(256)) * 400  # 100 KiB, every byte value, boundary-like runs included
 
@@ -99,7 +99,7 @@ async def test_form_limits_checksum_and_disconnect(tmp_path: Path) -> None:
         await form_of(
             data, tmp_path, checksum=Checksum("sha256", hashlib.sha256(b"other").digest())
         )
-    with pytest.raises(ClientDisconnected):
+    with pytest.raises(IncompleteBody):
         await spool_form(
             receiver(data[:5000], disconnect=True),
             tmp_path,
@@ -118,6 +118,38 @@ def test_boundary_of() -> None:
     assert boundary_of("application/json") is None
     with pytest.raises(BadRequest):
         boundary_of("multipart/form-data")
+    assert boundary_of("multipart/form-data; boundary=" + "b" * 70) == b"b" * 70
+
+
+@pytest.mark.parametrize(
+    "boundary",
+    ["b" * 71, "b" * 300, '"ends with a space "', '"semi;colon"', '"\u00e9t\u00e9"'],
+)
+def test_boundaries_outside_rfc_2046_are_400(boundary: str) -> None:
+    with pytest.raises(BadRequest, match="multipart boundary"):
+        boundary_of(f"multipart/form-data; boundary={boundary}")
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "attachment; filename*=utf-7''%2B2AA-",  # decodes to a lone surrogate
+        "attachment; filename*=unicode_escape''%5Cud800",
+        "attachment; filename*=idna''abc",  # the codec itself raises
+        "attachment; filename*=utf-16''%00a",
+        "attachment; filename*=UTF-8''%ff",  # not UTF-8
+        "attachment; filename*=UTF-8''%ED%A0%80",  # an encoded surrogate
+    ],
+)
+def test_extended_names_in_other_charsets_or_undecodable_are_400(header: str) -> None:
+    with pytest.raises(BadRequest, match="filename\\*"):
+        disposition_params(header)
+
+
+def test_extended_names_in_latin_1_and_continuations() -> None:
+    assert disposition_params("attachment; filename*=ISO-8859-1''caf%E9") == {"filename": "café"}
+    continued = "form-data; name=a; filename*0*=UTF-8''caf; filename*1*=%C3%A9"
+    assert disposition_params(continued) == {"name": "a", "filename": "café"}
 
 
 def test_disposition_params_prefer_the_extended_name() -> None:

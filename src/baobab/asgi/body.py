@@ -6,19 +6,29 @@ Which way a body goes is declared by its service (``@service(body=...)``, see
 and the view name, so it asks the registry how the services of that name take their body:
 a body that may stream is left unread (its service asks for it once its checks are done),
 every other body is read into memory now, under ``request.max_body_size``.
+
+Every body is read under a clock (:func:`timed`): no part of it for ``request.body_timeout``
+seconds is a 408, and so is an in-memory body that takes longer than
+``request.memory_body_timeout`` altogether, however it trickles in. A body that ends early
+(``http.disconnect``: the client left, or the server gave up on a malformed chunked encoding)
+is a 400 ``IncompleteBody``, answered in case the connection still carries it.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from baobab.asgi.state import AppState
 from baobab.blobs.multipart import boundary_of, spool_form
 from baobab.blobs.spool import Spooled, spool_body
 from baobab.config.registry import Registry
-from baobab.errors import BadRequest, ClientDisconnected, PayloadTooLarge
+from baobab.config.settings import RequestSettings
+from baobab.errors import BadRequest, IncompleteBody, PayloadTooLarge, RequestTimeout
+from baobab.inputs import non_negative
 from baobab.request import Request, StreamBody, is_file
-from baobab.types import Receive
+from baobab.types import Message, Receive
 
-__all__ = ["BODYLESS", "read_body", "read_later", "read_now", "release", "spool"]
+__all__ = ["BODYLESS", "read_body", "read_later", "read_now", "release", "spool", "timed"]
 
 BODYLESS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 
@@ -31,39 +41,60 @@ def read_later(registry: Registry, method: str, view: str, headers: dict[str, st
     return "stream" in modes or ("negotiate" in modes and is_file(headers))
 
 
-async def read_body(receive: Receive, headers: dict[str, str], limit: int) -> bytes:
-    """The whole body, in memory: 413 past ``limit`` (from Content-Length, or as it comes)."""
-    declared = headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+def timed(receive: Receive, idle: float) -> Receive:
+    """``receive`` for a request body: 408 when the next message takes over ``idle`` seconds
+    (a stalled client must not hold a connection, a worker's memory or a spool file)."""
+
+    async def receive_in_time() -> Message:
+        try:
+            async with asyncio.timeout(idle):
+                return await receive()
+        except TimeoutError:
+            raise RequestTimeout(
+                f"No part of the request body arrived for {idle:g} seconds",
+                details={"timeout": idle},
+            ) from None
+
+    return receive_in_time
+
+
+async def read_body(receive: Receive, headers: dict[str, str], settings: RequestSettings) -> bytes:
+    """The whole body, in memory: 413 past ``max_body_size`` (from Content-Length, or as it
+    comes), 408 if it takes longer than ``memory_body_timeout`` altogether."""
+    limit, total = settings.max_body_size, settings.memory_body_timeout
+    declared = _declared_length(headers)
+    if declared is not None and declared > limit:
         raise PayloadTooLarge(
             f"The body is {declared} bytes; at most {limit} are accepted",
             details={"limit": limit},
         )
     chunks: list[bytes] = []
     size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnected
-        chunk = message.get("body", b"")
-        if chunk:
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLarge(
-                    f"The body is larger than {limit} bytes", details={"limit": limit}
-                )
-            chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
+    try:
+        async with asyncio.timeout(total):
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise IncompleteBody(details={"received": size})
+                chunk = message.get("body", b"")
+                if chunk:
+                    size += len(chunk)
+                    if size > limit:
+                        raise PayloadTooLarge(
+                            f"The body is larger than {limit} bytes", details={"limit": limit}
+                        )
+                    chunks.append(chunk)
+                if not message.get("more_body", False):
+                    return b"".join(chunks)
+    except TimeoutError:
+        raise RequestTimeout(
+            f"The request body took longer than {total:g} seconds", details={"timeout": total}
+        ) from None
 
 
 def _declared_length(headers: dict[str, str]) -> int | None:
     raw = headers.get("content-length")
-    if raw is None:
-        return None
-    if not raw.isdigit():
-        raise BadRequest("Content-Length must be a non-negative integer")
-    return int(raw)
+    return None if raw is None else non_negative(raw, "Content-Length")
 
 
 def _pending(request: Request) -> None:
@@ -108,7 +139,7 @@ async def spool(state: AppState, request: Request, receive: Receive, needed: Str
 async def read_now(state: AppState, request: Request, receive: Receive) -> None:
     """Read a body left unread into memory, for a service that takes it as JSON."""
     _pending(request)
-    request.body = await read_body(receive, request.headers, state.settings.request.max_body_size)
+    request.body = await read_body(receive, request.headers, state.settings.request)
     request.streamed = False
 
 

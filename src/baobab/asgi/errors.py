@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import traceback
+from typing import Any
 
 import orjson
 
 from baobab import errors
 from baobab.request import Response
 
-__all__ = ["STATUS", "error_response", "internal_error_response"]
+__all__ = ["STATUS", "error_response", "internal_error", "internal_error_response"]
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +21,7 @@ STATUS: dict[type[errors.BaobabError], int] = {
     errors.Forbidden: 403,
     errors.NotFound: 404,
     errors.MethodNotAllowed: 405,
+    errors.RequestTimeout: 408,
     errors.AlreadyExists: 409,
     errors.Conflict: 409,
     errors.Gone: 410,
@@ -60,10 +62,15 @@ def error_response(exc: errors.BaobabError) -> Response:
     return Response(status=status, body=orjson.dumps(exc.to_dict()), headers=headers)
 
 
-def internal_error_response(exc: BaseException, *, debug: bool) -> Response:
+def internal_error(exc: BaseException, *, debug: bool) -> dict[str, Any]:
+    """Log an unexpected exception with its traceback; its envelope (the traceback in
+    ``details`` only with ``debug``)."""
     logger.error("unhandled error", exc_info=exc)
     details = None
     if debug:
         details = {"traceback": traceback.format_exception(exc)}
-    body = {"type": "InternalServerError", "message": "Internal server error", "details": details}
-    return Response(status=500, body=orjson.dumps(body))
+    return {"type": "InternalServerError", "message": "Internal server error", "details": details}
+
+
+def internal_error_response(exc: BaseException, *, debug: bool) -> Response:
+    return Response(status=500, body=orjson.dumps(internal_error(exc, debug=debug)))

@@ -8,18 +8,22 @@ after the database is released, by pathsend where the server offers it).
 
 from __future__ import annotations
 
-from baobab.asgi.body import BODYLESS, read_body, read_later, release
+import logging
+
+from baobab.asgi.body import BODYLESS, read_body, read_later, release, timed
 from baobab.asgi.caching import cache_headers
 from baobab.asgi.errors import error_response, internal_error_response
 from baobab.asgi.pipeline import publish
 from baobab.asgi.responses import conditional, send_response
 from baobab.asgi.scope import new_request, scope_headers, view_of
 from baobab.asgi.state import AppState
-from baobab.errors import BaobabError, ClientDisconnected
+from baobab.errors import BaobabError, IncompleteBody
 from baobab.request import Request, Response
 from baobab.types import Receive, Scope, Send
 
 __all__ = ["handle_http"]
+
+logger = logging.getLogger(__name__)
 
 
 async def _request(state: AppState, scope: Scope, receive: Receive, view: str) -> Request:
@@ -29,7 +33,7 @@ async def _request(state: AppState, scope: Scope, receive: Receive, view: str) -
     body = b""
     streamed = read_later(state.registry, method, view, headers)
     if not streamed and (method not in BODYLESS or "content-length" in headers):
-        body = await read_body(receive, headers, state.settings.request.max_body_size)
+        body = await read_body(receive, headers, state.settings.request)
     credentials = await state.authenticator.authenticate(headers.get("authorization"))
     return new_request(
         state,
@@ -66,13 +70,14 @@ async def handle_http(state: AppState, scope: Scope, receive: Receive, send: Sen
         await send_response(send, state.cors.preflight(origin), head=True)
         return
     _, view = view_of(scope["method"], scope["path"])
+    body_receive = timed(receive, state.settings.request.body_timeout)
     request: Request | None = None
+    ended = False  # the body ended early: the client may be gone, or its body was malformed
     try:
-        request = await _request(state, scope, receive, view)
-        response = await _respond(state, request, receive)
-    except ClientDisconnected:
-        return  # nothing to answer, nothing was written
+        request = await _request(state, scope, body_receive, view)
+        response = await _respond(state, request, body_receive)
     except BaobabError as exc:
+        ended = isinstance(exc, IncompleteBody)
         response = error_response(exc)
     except Exception as exc:  # the ASGI error boundary: log, answer 500 with the envelope
         response = internal_error_response(exc, debug=state.settings.debug)
@@ -83,11 +88,19 @@ async def handle_http(state: AppState, scope: Scope, receive: Receive, send: Sen
         state.cors.decorate(response, origin)
     response.headers.extend(state.registry.view_headers(view))
     cache_headers(scope, response)
-    await send_response(
-        send,
-        response,
-        head=scope["method"] == "HEAD",
-        scope=scope,
-        chunk=state.settings.files.download_chunk_size,
-        receive=receive,
-    )
+    try:
+        await send_response(
+            send,
+            response,
+            head=scope["method"] == "HEAD",
+            scope=scope,
+            chunk=state.settings.files.download_chunk_size,
+            receive=receive,
+        )
+    except Exception:
+        # Answering a body that ended early: a server that gave up on a malformed body takes
+        # the 400 (rather than writing its own bare 500); one whose client is gone may refuse
+        # it, each server with its own exception. Either way nothing was committed.
+        if not ended:
+            raise
+        logger.debug("the 400 for an incomplete body could not be sent", exc_info=True)

@@ -23,12 +23,12 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from baobab.asgi.errors import error_response, internal_error_response
+from baobab.asgi.errors import error_response, internal_error, internal_error_response
 from baobab.asgi.pipeline import publish
-from baobab.asgi.scope import new_request, scope_headers
+from baobab.asgi.scope import new_request, scope_headers, view_of
 from baobab.asgi.state import AppState
 from baobab.database.transactions import ROOT_KEY
-from baobab.errors import BaobabError, Forbidden, Unauthorized
+from baobab.errors import BadRequest, BaobabError, Forbidden, Unauthorized
 from baobab.live.hub import CLOSE_AUTH, CLOSE_TOO_BIG, Connection
 from baobab.live.protocol import Session
 from baobab.request import Request, Response
@@ -40,6 +40,7 @@ from baobab.types import Receive, Scope, Send
 __all__ = ["handle_websocket"]
 
 _DENIAL = "websocket.http.response"
+_VIEW = "@ws"
 
 
 def _cookie(headers: dict[str, str], name: str) -> str | None:
@@ -54,8 +55,11 @@ def _same_origin(state: AppState, headers: dict[str, str], base_url: str) -> boo
     origin = headers.get("origin")
     if origin is None:
         return True  # not a browser page
-    if state.urls.same_origin(origin, base_url):
-        return True
+    try:
+        if state.urls.same_origin(origin, base_url):
+            return True
+    except ValueError:  # "http://[": not an origin a browser sends, so not this site's
+        return False
     return state.cors.enabled and state.cors.allowed(origin)
 
 
@@ -130,6 +134,12 @@ def resolver(state: AppState) -> Any:
 async def handle_websocket(state: AppState, scope: Scope, receive: Receive, send: Send) -> None:
     if (await receive())["type"] != "websocket.connect":
         return
+    if view_of("GET", scope["path"])[1] != _VIEW:
+        # Only @ws speaks WebSocket: refused before traversal, so the answer is the same for
+        # every other path, existing, hidden or missing.
+        refusal = BadRequest("Only a folder's .../@ws speaks WebSocket", details={"view": _VIEW})
+        await _deny(send, scope, error_response(refusal))
+        return
     try:
         request, response = await _handshake(state, scope, receive)
     except BaobabError as exc:
@@ -195,9 +205,19 @@ async def _serve(
                 conn.close(CLOSE_TOO_BIG, f"frames are limited to {settings.max_frame_size} bytes")
                 continue
             if not conn.closed:
-                session.handle(data)
+                _handle(session, data, debug=state.settings.debug)
     finally:
         if timer is not None:
             timer.cancel()
         hub.remove(conn)
         await conn.drain()
+
+
+def _handle(session: Session, data: bytes | str, *, debug: bool) -> None:
+    """One client frame; a fault is answered with an error frame and the socket kept (a
+    socket's error boundary, as the 500 envelope is for HTTP)."""
+    try:
+        session.handle(data)
+    except Exception as exc:
+        error = internal_error(exc, debug=debug)
+        session.conn.push_json({"type": "error", "id": None, "error": error})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, cast
@@ -34,6 +35,9 @@ from baobab.types import Receive
 
 __all__ = ["MAX_FILES", "MAX_PARTS", "Form", "UploadedFile", "boundary_of", "spool_form"]
 
+# RFC 2046 §5.1.1: 1 to 70 characters, none of them a space at the end
+_MAX_BOUNDARY = 70
+_BOUNDARY = re.compile(rb"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")
 MAX_PARTS = 100  # a create sends a few fields and a file; @upload one file
 MAX_FILES = 10
 
@@ -65,6 +69,12 @@ def boundary_of(content_type: str) -> bytes | None:
     boundary = params.get(b"boundary")
     if not boundary:
         raise BadRequest("multipart/form-data needs a boundary parameter")
+    if not _BOUNDARY.fullmatch(boundary):
+        raise BadRequest(
+            "The multipart boundary must be 1 to 70 characters of RFC 2046's set "
+            "(letters, digits, '()+_,-./:=? and inner spaces)",
+            details={"limit": _MAX_BOUNDARY},
+        )
     return boundary
 
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from email.message import Message
-from email.utils import collapse_rfc2231_value
 from urllib.parse import quote
 
-from baobab.errors import RangeNotSatisfiable
+from baobab.errors import BadRequest, RangeNotSatisfiable
+from baobab.inputs import MAX_DIGITS, decimal, is_decimal
 
 __all__ = [
     "ByteRange",
@@ -25,6 +25,8 @@ __all__ = [
     "parse_range",
     "safe_filename",
 ]
+
+_PAST_ANY_END: int = 10**MAX_DIGITS  # a position of more digits than a file size has
 
 
 @dataclass(frozen=True)
@@ -44,23 +46,32 @@ class ByteRange:
         return f"bytes {self.start}-{self.end}/{self.size}"
 
 
+def _position(raw: str) -> int | None:
+    """A byte position (``1*DIGIT``), None if malformed; one of more digits than any size
+    has is past every end (so it parses, and a first byte there is a 416)."""
+    if len(raw) > MAX_DIGITS and is_decimal(raw):
+        return _PAST_ANY_END
+    return decimal(raw)
+
+
 def _bounds(spec: str, size: int) -> tuple[int, int] | None:
     """(start, end) of one ``first-last`` / ``first-`` / ``-suffix`` spec; None if malformed."""
-    first, dash, last = spec.strip().partition("-")
-    if not dash or not (first.isdigit() or (not first and last.isdigit())):
+    first_raw, dash, last_raw = spec.strip().partition("-")
+    if not dash:
         return None
-    if last and not last.isdigit():
+    first = _position(first_raw) if first_raw else None
+    last = _position(last_raw) if last_raw else None
+    if (first_raw and first is None) or (last_raw and last is None) or (first is last is None):
         return None
-    if not first:  # the last N bytes
-        suffix = int(last)
-        if suffix == 0:
+    if first is None:  # the last N bytes
+        assert last is not None
+        if last == 0:
             raise RangeNotSatisfiable(size=size)
-        return max(0, size - suffix), size - 1
-    start = int(first)
-    if last and int(last) < start:
+        return max(0, size - last), size - 1
+    if last is not None and last < first:
         return None
-    end = min(int(last), size - 1) if last else size - 1
-    return start, end
+    end = min(last, size - 1) if last is not None else size - 1
+    return first, end
 
 
 def parse_range(header: str | None, size: int) -> ByteRange | None:
@@ -113,10 +124,36 @@ def safe_filename(filename: str) -> str:
     return "".join(ch for ch in base if ord(ch) >= 0x20 and ord(ch) != 0x7F).strip()
 
 
+_CHARSETS = {"utf-8": "utf-8", "": "utf-8", "iso-8859-1": "latin-1", "us-ascii": "ascii"}
+
+
+def _extended(name: str, charset: str | None, text: str) -> str:
+    """An RFC 8187 value (``filename*=UTF-8''caf%C3%A9``), its bytes decoded strictly.
+
+    RFC 8187 asks for UTF-8 and allows ISO-8859-1; the stdlib would decode with any codec
+    Python knows (``utf-7`` or ``unicode_escape`` make lone surrogates, which no JSON encoder
+    takes; ``idna`` raises), so anything else is a 400."""
+    codec = _CHARSETS.get((charset or "").lower())
+    if codec is None:
+        raise BadRequest(
+            f"Content-Disposition {name}*: use the UTF-8 charset (RFC 8187), not {charset!r}",
+            details={"parameter": f"{name}*"},
+        )
+    try:
+        # the stdlib left each percent-decoded byte as one character (see collapse_rfc2231_value)
+        return text.encode("raw-unicode-escape").decode(codec)
+    except UnicodeError:
+        raise BadRequest(
+            f"Content-Disposition {name}*: the value is not valid {codec}",
+            details={"parameter": f"{name}*"},
+        ) from None
+
+
 def disposition_params(header: str) -> dict[str, str]:
     """The parameters of a Content-Disposition header (``name``, ``filename``…), lower-case
     keys; an RFC 8187 ``filename*`` wins over ``filename`` as RFC 6266 asks. The stdlib's
-    MIME parser does the quoting and RFC 2231/8187 decoding."""
+    MIME parser does the quoting and RFC 2231/8187 splitting; 400 for an extended value in a
+    charset other than UTF-8 or ISO-8859-1, or whose bytes do not decode in it."""
     message = Message()
     message["content-disposition"] = header
     out: dict[str, str] = {}
@@ -124,7 +161,8 @@ def disposition_params(header: str) -> dict[str, str]:
     for raw_key, value in (message.get_params(header="content-disposition") or [])[1:]:
         key = raw_key.lower()
         if isinstance(value, tuple):
-            out[key] = collapse_rfc2231_value(value)
+            charset, _, text = value
+            out[key] = _extended(key, charset, text)
             extended.add(key)
         elif key not in extended:
             out[key] = value

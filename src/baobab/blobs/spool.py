@@ -33,7 +33,7 @@ from baobab.blobs.checksums import Checksum
 from baobab.errors import (
     BadRequest,
     ChecksumMismatch,
-    ClientDisconnected,
+    IncompleteBody,
     InsufficientStorage,
     PayloadTooLarge,
 )
@@ -109,7 +109,7 @@ async def stream_body(
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            raise ClientDisconnected(details={"received": size})
+            raise IncompleteBody(details={"received": size})
         chunk = message.get("body", b"")
         if chunk:
             size += len(chunk)
@@ -180,7 +180,7 @@ async def spool_body(
         with os.fdopen(os.dup(fd), "wb") as out:
             try:
                 size = await stream_body(receive, out.write, limit, digests)
-            except ClientDisconnected as gone:
+            except IncompleteBody as gone:
                 if not keep_partial or checksum is not None:
                     raise
                 out.flush()

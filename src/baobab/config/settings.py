@@ -95,6 +95,11 @@ class RequestSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=
     conflict_retries: int = 3  # replays of a request after a ConflictError, then 409
     default_batch_size: int = 25
     max_batch_size: int = 1000
+    # seconds to wait for the next part of any request body (JSON, upload, TUS PATCH): a body
+    # that stalls longer is answered 408 and nothing of it is kept
+    body_timeout: float = 30.0
+    # seconds to read a whole in-memory (JSON) body, however it trickles in, then 408
+    memory_body_timeout: float = 60.0
 
 
 class FileSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -306,6 +311,12 @@ def check_settings(settings: Settings) -> Settings:
     for path, value in positive.items():
         if value < 1:
             raise ConfigError(f"Invalid configuration: `{path}` must be at least 1")
+    for path, seconds in {
+        "$.request.body_timeout": settings.request.body_timeout,
+        "$.request.memory_body_timeout": settings.request.memory_body_timeout,
+    }.items():
+        if not seconds > 0:
+            raise ConfigError(f"Invalid configuration: `{path}` must be more than 0 seconds")
     if not 0 <= settings.server.port <= 65535:
         raise ConfigError("Invalid configuration: `$.server.port` must be between 0 and 65535")
     if settings.auth.jwt_secret is not None and len(settings.auth.jwt_secret) < 32:

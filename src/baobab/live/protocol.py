@@ -1,7 +1,7 @@
 """The frames a client sends on ``@ws``, and how a session answers them.
 
-Every client frame is a JSON object with a ``type`` and an ``id`` (string or number, echoed in
-the answer)::
+Every client frame is a JSON object with a ``type`` and an ``id`` (a string of at most 256
+characters or an integer within ±(2**53 - 1), echoed in the answer)::
 
     {"type": "subscribe", "id": 1, "path": "/db/site/news", "events": ["added"], "since": "…"}
     {"type": "unsubscribe", "id": 2, "subscription": "s1"}
@@ -16,8 +16,9 @@ reaches back that far (then it should reload what it shows).
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
-import orjson
 
 from baobab.errors import BadRequest, BaobabError, MalformedJSON
 from baobab.live.hub import Connection, Hub
@@ -26,8 +27,17 @@ from baobab.live.wire import cursor_key
 __all__ = ["Session"]
 
 
+# An id is echoed in the answer: an integer a JSON peer reads exactly (RFC 7493's I-JSON
+# range, what a JavaScript number holds), or a short string. Anything else is refused with an
+# error frame (a number past 64 bits would not even encode).
+_SAFE = 2**53 - 1
+FrameId = (
+    Annotated[int, msgspec.Meta(ge=-_SAFE, le=_SAFE)] | Annotated[str, msgspec.Meta(max_length=256)]
+)
+
+
 class _Frame(msgspec.Struct, tag_field="type", forbid_unknown_fields=True, kw_only=True):
-    id: str | int
+    id: FrameId
 
 
 class Subscribe(_Frame, tag="subscribe"):
@@ -56,7 +66,7 @@ class Session:
         self.db = db
 
     def handle(self, raw: bytes | str) -> None:
-        frame_id: str | int | None = None
+        frame_id: FrameId | None = None
         try:
             try:
                 frame = _decoder.decode(raw)
@@ -119,11 +129,18 @@ class Session:
             self.conn.push(replayed)
 
 
+class _AnyId(msgspec.Struct):
+    """Only the ``id`` of a frame, to echo it in the error for a frame that failed."""
+
+    id: FrameId | None = None
+
+
+_id_decoder = msgspec.json.Decoder(_AnyId)
+
+
 def _id_of(raw: bytes | str) -> str | int | None:
     """The ``id`` of a frame that failed validation, if it has a usable one."""
     try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError:
+        return _id_decoder.decode(raw).id
+    except msgspec.MsgspecError:
         return None
-    found = data.get("id") if isinstance(data, dict) else None
-    return found if isinstance(found, str | int) and not isinstance(found, bool) else None

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -173,8 +172,10 @@ class Authenticator:
             return self.from_token(credentials)
         if scheme == "basic" and credentials:
             try:
+                # ValueError: a non-ASCII header (base64 takes ASCII text only), a bad byte
+                # (binascii.Error) or a login that is not UTF-8 (UnicodeDecodeError)
                 decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
-            except (binascii.Error, UnicodeDecodeError):
+            except ValueError:
                 raise Unauthorized("Malformed Basic credentials") from None
             login, sep, password = decoded.partition(":")
             if not sep:

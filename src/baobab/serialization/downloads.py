@@ -37,7 +37,7 @@ def _not_modified(request: Request, value: NamedFile) -> bool:
         return False
     try:
         since = parsedate_to_datetime(ims)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a year of 20 digits
         return False
     return since.tzinfo is not None and value.modified.replace(microsecond=0) <= since
 

@@ -54,7 +54,10 @@ def _parse(request: Request) -> tuple[Any, Any]:
 
 
 def _resolve(request: Request, destination: str) -> Any:
-    path = split_path(urlparse(destination).path)
+    try:
+        path = split_path(urlparse(destination).path)
+    except ValueError:  # "http://[": an invalid IPv6 host
+        raise BadRequest("`destination` is neither a path nor a URL") from None
     here = resource_path_tuple(request.context)
     if not path or path[0] != here[0]:
         raise BadRequest("The destination must be in the same database")

@@ -40,6 +40,7 @@ from baobab.errors import (
     UnsupportedMediaType,
 )
 from baobab.events import ObjectAdded, ObjectModified
+from baobab.inputs import non_negative
 from baobab.location import resource_path
 from baobab.request import Request, Response, media_of
 from baobab.security import lifecycle
@@ -68,10 +69,7 @@ def _check_version(request: Request) -> None:
 
 
 def _non_negative(request: Request, name: str) -> int:
-    raw = request.headers.get(name.lower())
-    if raw is None or not raw.isdigit():
-        raise BadRequest(f"{name} must be a non-negative integer", details={"header": name})
-    return int(raw)
+    return non_negative(request.headers.get(name.lower()), name)
 
 
 @service(
