@@ -33,6 +33,7 @@ __all__ = [
     "PreconditionFailed",
     "RangeNotSatisfiable",
     "RegistrationConflict",
+    "TooManyRequests",
     "Unauthorized",
     "UnknownType",
     "UnsupportedMediaType",
@@ -200,6 +201,17 @@ class ClientDisconnected(BaobabError, ConnectionError):
     """The client went away before its request body was complete: nothing is answered."""
 
     default_message = "The client disconnected"
+
+
+class TooManyRequests(BaobabError):
+    """Too many failed password checks for a login name or from an address: nothing is
+    checked for ``retry_after`` seconds (the ``Retry-After`` header of the 429)."""
+
+    default_message = "Too many failed logins; try again later"
+
+    def __init__(self, message: str | None = None, *, retry_after: int) -> None:
+        super().__init__(message, {"retry_after": retry_after})
+        self.retry_after = retry_after
 
 
 class UnsupportedMediaType(BaobabError):

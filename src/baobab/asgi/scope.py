@@ -9,7 +9,7 @@ from baobab.request import Request
 from baobab.security.authentication import Credentials
 from baobab.types import Scope
 
-__all__ = ["base_url", "new_request", "scope_headers", "view_of"]
+__all__ = ["base_url", "client_of", "new_request", "scope_headers", "view_of"]
 
 _HTTP_SCHEMES = {"ws": "http", "wss": "https"}  # a WebSocket's URLs are the API's
 
@@ -21,6 +21,11 @@ def base_url(scope: Scope, headers: dict[str, str]) -> str:
         host = f"{server[0]}:{server[1]}" if server else "localhost"
     scheme = scope.get("scheme", "http")
     return f"{_HTTP_SCHEMES.get(scheme, scheme)}://{host}{scope.get('root_path', '')}"
+
+
+def client_of(state: AppState, scope: Scope, headers: dict[str, str]) -> str:
+    """The client's address: the peer, or what a trusted proxy says (``auth.throttle``)."""
+    return state.authenticator.throttle.client(scope.get("client"), headers.get("x-forwarded-for"))
 
 
 def scope_headers(scope: Scope) -> dict[str, str]:
@@ -50,6 +55,7 @@ def new_request(
     body: bytes = b"",
     streamed: bool = False,
     websocket: bool = False,
+    client: str | None = None,
 ) -> Request:
     """The :class:`Request` for an HTTP request or a WebSocket handshake."""
     query = scope.get("query_string", b"").decode("latin-1")
@@ -67,4 +73,5 @@ def new_request(
         auth=state.authenticator,
         streamed=streamed,
         websocket=websocket,
+        client=client_of(state, scope, headers) if client is None else client,
     )

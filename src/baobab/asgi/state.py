@@ -114,5 +114,6 @@ def start(settings: Settings | None = None) -> AppState:
 
 
 def stop(state: AppState) -> None:
+    state.authenticator.throttle.close()
     state.databases.close()
     logger.info("databases closed")

@@ -25,7 +25,7 @@ import orjson
 
 from baobab.asgi.errors import error_response, internal_error_response
 from baobab.asgi.pipeline import publish
-from baobab.asgi.scope import new_request, scope_headers
+from baobab.asgi.scope import client_of, new_request, scope_headers
 from baobab.asgi.state import AppState
 from baobab.database.transactions import ROOT_KEY
 from baobab.errors import BaobabError, Forbidden, Unauthorized
@@ -60,11 +60,11 @@ def _same_origin(state: AppState, headers: dict[str, str]) -> bool:
 
 
 async def _credentials(
-    state: AppState, query: dict[str, str], headers: dict[str, str]
+    state: AppState, query: dict[str, str], headers: dict[str, str], client: str
 ) -> Credentials:
     auth = state.authenticator
     if headers.get("authorization"):
-        return await auth.authenticate(headers["authorization"])
+        return await auth.authenticate(headers["authorization"], client)
     ticket = query.get("ws_token")
     if ticket:
         credentials, jti, expiry = auth.from_ticket(ticket)
@@ -92,8 +92,11 @@ async def _use_ticket(state: AppState, jti: str, expiry: int) -> None:
 async def _handshake(state: AppState, scope: Scope, receive: Receive) -> tuple[Request, Response]:
     headers = scope_headers(scope)
     query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-    credentials = await _credentials(state, query, headers)
-    request = new_request(state, scope, headers, credentials, method="GET", websocket=True)
+    client = client_of(state, scope, headers)
+    credentials = await _credentials(state, query, headers, client)
+    request = new_request(
+        state, scope, headers, credentials, method="GET", websocket=True, client=client
+    )
     return request, await publish(state, request, receive)
 
 

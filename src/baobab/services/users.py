@@ -163,8 +163,8 @@ def _reset_password(request: Request) -> Response:
     folder = site_folder(request.context)
     user = folder.user(user_id)
     old = data.get("old_password")
-    if not isinstance(old, str) or not request.auth.verify(
-        user.password_hash, old, request.offload
+    if not isinstance(old, str) or not request.auth.passes(
+        user.id, user.password_hash, old, request.client, request.offload
     ):
         raise Unauthorized("The old password is wrong")
     _set_password(request, user, data.get("new_password"), "new_password")
