@@ -174,6 +174,7 @@ class CorsSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=Tru
             "Upload-Offset",
             "Upload-Length",
             "Upload-Expires",
+            "Retry-After",
         ]
     )
     allow_credentials: bool = False
