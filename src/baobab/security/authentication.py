@@ -170,12 +170,9 @@ class Authenticator:
         if wait is not None:
             return Locked(wait)
         if hashed and self.verifier.cached(hashed, password):
-            right = True
-        else:
-            right = self.verifier.verify(hashed or self.dummy_hash, password) and bool(hashed)
-        if right:
-            self.throttle.succeeded(login)
-        else:
+            return True
+        right = self.verifier.verify(hashed or self.dummy_hash, password) and bool(hashed)
+        if not right:
             self.throttle.failed(login, address)
         return right
 
@@ -185,10 +182,7 @@ class Authenticator:
         """Right without a thread: verified recently, and the local throttle says go."""
         if not hashed or self.throttle.shared or not self.verifier.cached(hashed, password):
             return False
-        if self.throttle.retry_after(login, address) is not None:
-            return False  # attempt() answers Locked
-        self.throttle.succeeded(login)
-        return True
+        return self.throttle.retry_after(login, address) is None  # else attempt(): Locked
 
     @staticmethod
     def _conclude(verdict: Verdict) -> bool:

@@ -5,9 +5,9 @@ client address is locked; while either is, the password is not checked at all an
 is a 429 with ``Retry-After``. A wrong password counts one failure against both; reaching a
 limit within the window locks that login name (or address) for ``lockout`` seconds. Login
 names are counted whether an account has them or not, so a lockout says nothing about
-existence. A right password clears its login name's failures (Plone's LoginLockout does the
-same), never its address's: an attacker could otherwise reset the address count by logging
-into an account of their own between guesses.
+existence. A right password clears nothing (django-axes' default, not Plone LoginLockout's):
+with Basic auth every request of the real user is a successful login, and each would hand an
+attacker a fresh allowance; failures age out with their window instead.
 
 The counts live in this process (:class:`MemoryStore`), or in Redis when ``pubsub.redis`` is
 set (:class:`RedisStore`), so that every worker and host counts together. Redis is reached
@@ -71,9 +71,6 @@ class Store(Protocol):
     def fail(self, key: str, limit: int, window: int, lockout: int) -> None:
         """One failure for ``key``; the ``limit``-th within ``window`` locks it."""
 
-    def clear(self, key: str) -> None:
-        """Forget ``key``'s failures."""
-
 
 class MemoryStore:
     """Counts in this process (thread-safe). At most ``size`` keys of each kind are kept: past
@@ -104,10 +101,6 @@ class MemoryStore:
             else:
                 self._counts[key] = (count, end)
                 self._trim(self._counts, now, lambda entry: entry[1])
-
-    def clear(self, key: str) -> None:
-        with self._lock:
-            self._counts.pop(key, None)
 
     def _trim(self, table: dict[str, Any], now: float, end: Any) -> None:
         if len(table) <= self.size:
@@ -156,12 +149,6 @@ class RedisStore:
         except self._errors as exc:
             logger.warning("throttle: Redis unavailable (%s); failure not counted", exc)
 
-    def clear(self, key: str) -> None:
-        try:
-            self._redis.delete(f"{self.prefix}:count:{key}")
-        except self._errors as exc:
-            logger.warning("throttle: Redis unavailable (%s); failures not cleared", exc)
-
     def close(self) -> None:
         self._redis.close()
 
@@ -208,10 +195,6 @@ class Throttle:
     def failed(self, login: str, address: str) -> None:
         for key, limit in self._keys(login, address):
             self.store.fail(key, limit, self.settings.window, self.settings.lockout)
-
-    def succeeded(self, login: str) -> None:
-        if self.settings.login_failures:
-            self.store.clear(_login_key(login))
 
     def close(self) -> None:
         if isinstance(self.store, RedisStore):
