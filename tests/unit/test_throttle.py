@@ -6,7 +6,8 @@ import ipaddress
 
 import pytest
 
-from baobab.security.throttle import MemoryStore, client_address
+from baobab.security.throttle import MemoryStore, RedisStore, client_address
+from baobab.testing import delete_redis_keys, require_redis
 
 TRUSTED = [ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("::1/128")]
 
@@ -53,3 +54,24 @@ def test_memory_store_keeps_a_bounded_number_of_keys() -> None:
     assert len(store._counts) <= 10
     assert len(store._locks) <= 10
     assert store.locked(["locked99"]) > 0  # the newest are kept
+
+
+def test_redis_store_counts_for_every_process_and_lets_checks_through_when_down() -> None:
+    url = require_redis()
+    prefix = "baobab-throttle-unit"
+    one, two = RedisStore(url, prefix), RedisStore(url, prefix)
+    try:
+        one.fail("a", limit=2, window=60, lockout=30)
+        assert two.locked(["a"]) == 0
+        two.fail("a", limit=2, window=60, lockout=30)
+        assert 29 < one.locked(["a"]) <= 30
+    finally:
+        one.close()
+        two.close()
+        delete_redis_keys(url, prefix)
+    down = RedisStore("redis://127.0.0.1:1/0", prefix)  # nothing listens on port 1
+    try:
+        down.fail("a", limit=1, window=60, lockout=30)  # logged, not raised
+        assert down.locked(["a"]) == 0
+    finally:
+        down.close()
