@@ -34,6 +34,7 @@ __all__ = [
     "RangeNotSatisfiable",
     "RegistrationConflict",
     "RequestTimeout",
+    "TooManyRequests",
     "Unauthorized",
     "UnknownType",
     "UnsupportedMediaType",
@@ -210,6 +211,17 @@ class RequestTimeout(BaobabError):
     seconds, or an in-memory body took longer than ``request.memory_body_timeout``."""
 
     default_message = "The request body did not arrive in time"
+
+
+class TooManyRequests(BaobabError):
+    """Too many failed password checks for a login name or from an address: nothing is
+    checked for ``retry_after`` seconds (the ``Retry-After`` header of the 429)."""
+
+    default_message = "Too many failed logins; try again later"
+
+    def __init__(self, message: str | None = None, *, retry_after: int) -> None:
+        super().__init__(message, {"retry_after": retry_after})
+        self.retry_after = retry_after
 
 
 class UnsupportedMediaType(BaobabError):

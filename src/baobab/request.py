@@ -154,6 +154,7 @@ class Request:
     form_data: Form | None = None
     offloaded: dict[Any, Any] = field(default_factory=dict)  # Offload results by key
     websocket: bool = False  # the handshake of a WebSocket (``@ws``), not an HTTP request
+    client: str = ""  # the client's address (the peer, or a trusted proxy's X-Forwarded-For)
     _unit: UnitOfWork | None = None
     _json: Any = None
     _checker: Checker | None = None

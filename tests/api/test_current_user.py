@@ -168,34 +168,22 @@ async def test_principals_search(client: BaobabClient, people: str) -> None:
     resp = await client.get(f"{site}/@principals", params={"search": "ali"})
     assert resp.status_code == 200, resp.text
     body = resp.json()
-    assert body == {
-        "users": [
-            {
-                "@id": f"{BASE}{site}/@users/alice",
-                "id": "alice",
-                "fullname": "Alice Liddell",
-                "email": "",
-            },
-            {
-                "@id": f"{BASE}{site}/@users/bob",
-                "id": "bob",
-                "fullname": "Bob Alistair",
-                "email": "",
-            },
-            {
-                "@id": f"{BASE}{site}/@users/carol",
-                "id": "carol",
-                "fullname": "",
-                "email": "carol@alibaba.example",
-            },
-        ],
-        "groups": [{"@id": f"{BASE}{site}/@groups/qa", "id": "qa", "title": "Quality Alignment"}],
+    # root manages users: the summaries, with each user's record (as @users/{id} gives it)
+    assert [u["id"] for u in body["users"]] == ["alice", "bob", "carol"]
+    for user in body["users"]:
+        record = (await client.get(f"{site}/@users/{user['id']}")).json()
+        assert user == record
+    assert {k: body["users"][0][k] for k in ("@id", "type", "title")} == {
+        "@id": f"{BASE}{site}/@users/alice",
+        "type": "user",
+        "title": "Alice Liddell",
     }
+    assert body["users"][2]["email"] == "carol@alibaba.example"
+    qa = {"@id": f"{BASE}{site}/@groups/qa", "id": "qa", "type": "group"}
+    assert body["groups"] == [{**qa, "title": "Quality Alignment"}]
     body = (await client.get(f"{site}/@principals", params={"search": "writ"})).json()
-    assert body == {
-        "users": [],
-        "groups": [{"@id": f"{BASE}{site}/@groups/writers", "id": "writers", "title": "Writers"}],
-    }
+    writers = {"@id": f"{BASE}{site}/@groups/writers", "id": "writers", "type": "group"}
+    assert body == {"users": [], "groups": [{**writers, "title": "Writers"}]}
     body = (await client.get(f"{site}/@principals", params={"search": "zzz"})).json()
     assert body == {"users": [], "groups": []}
     # from any object in the site, for those who may share it

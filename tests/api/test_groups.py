@@ -51,6 +51,7 @@ async def test_create_with_users(client: BaobabClient, people: str) -> None:
     assert body == {
         "@id": "http://baobab.test/db/site/@groups/staff",
         "id": "staff",
+        "type": "group",
         "groupname": "staff",
         "title": "Staff",
         "description": "Everyone on the payroll",

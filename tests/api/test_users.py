@@ -51,6 +51,8 @@ async def test_create_and_get(client: BaobabClient, site: str) -> None:
     assert body == {
         "@id": "http://baobab.test/db/site/@users/alice",
         "id": "alice",
+        "type": "user",
+        "title": "Alice Liddell",
         "username": "alice",
         "fullname": "Alice Liddell",
         "email": "alice@example.org",

@@ -31,6 +31,7 @@ STATUS: dict[type[errors.BaobabError], int] = {
     errors.UpgradeRequired: 426,
     errors.UnsupportedMediaType: 415,
     errors.ValidationError: 422,
+    errors.TooManyRequests: 429,
     errors.ChecksumMismatch: 460,
     errors.InsufficientStorage: 507,
     errors.ConfigError: 500,
@@ -54,6 +55,8 @@ def error_response(exc: errors.BaobabError) -> Response:
         headers.append((b"etag", exc.etag.encode()))
     if isinstance(exc, errors.RangeNotSatisfiable):
         headers.append((b"content-range", f"bytes */{exc.size}".encode()))
+    if isinstance(exc, errors.TooManyRequests):
+        headers.append((b"retry-after", str(exc.retry_after).encode()))
     if isinstance(exc, errors.UpgradeRequired):
         headers += [(b"upgrade", b"websocket"), (b"connection", b"Upgrade")]
     if isinstance(exc, errors.MethodNotAllowed) and exc.allow:

@@ -15,7 +15,7 @@ from baobab.asgi.caching import cache_headers
 from baobab.asgi.errors import error_response, internal_error_response
 from baobab.asgi.pipeline import publish
 from baobab.asgi.responses import conditional, send_response
-from baobab.asgi.scope import new_request, scope_headers, view_of
+from baobab.asgi.scope import client_of, new_request, scope_headers, view_of
 from baobab.asgi.state import AppState
 from baobab.errors import BaobabError, IncompleteBody
 from baobab.request import Request, Response
@@ -34,7 +34,8 @@ async def _request(state: AppState, scope: Scope, receive: Receive, view: str) -
     streamed = read_later(state.registry, method, view, headers)
     if not streamed and (method not in BODYLESS or "content-length" in headers):
         body = await read_body(receive, headers, state.settings.request)
-    credentials = await state.authenticator.authenticate(headers.get("authorization"))
+    client = client_of(state, scope, headers)
+    credentials = await state.authenticator.authenticate(headers.get("authorization"), client)
     return new_request(
         state,
         scope,
@@ -44,6 +45,7 @@ async def _request(state: AppState, scope: Scope, receive: Receive, view: str) -
         method=method,
         body=body,
         streamed=streamed,
+        client=client,
     )
 
 

@@ -9,7 +9,12 @@ from baobab.request import Request
 from baobab.security.authentication import Credentials
 from baobab.types import Scope
 
-__all__ = ["new_request", "scope_headers", "view_of"]
+__all__ = ["client_of", "new_request", "scope_headers", "view_of"]
+
+
+def client_of(state: AppState, scope: Scope, headers: dict[str, str]) -> str:
+    """The client's address: the peer, or what a trusted proxy says (``auth.throttle``)."""
+    return state.authenticator.throttle.client(scope.get("client"), headers.get("x-forwarded-for"))
 
 
 def scope_headers(scope: Scope) -> dict[str, str]:
@@ -40,6 +45,7 @@ def new_request(
     body: bytes = b"",
     streamed: bool = False,
     websocket: bool = False,
+    client: str | None = None,
 ) -> Request:
     """The :class:`Request` for an HTTP request or a WebSocket handshake; ``base_url`` from
     ``state.urls`` (:mod:`baobab.asgi.urls`), checked before anything else."""
@@ -58,4 +64,5 @@ def new_request(
         auth=state.authenticator,
         streamed=streamed,
         websocket=websocket,
+        client=client_of(state, scope, headers) if client is None else client,
     )

@@ -117,5 +117,6 @@ def start(settings: Settings | None = None) -> AppState:
 
 
 def stop(state: AppState) -> None:
+    state.authenticator.throttle.close()
     state.databases.close()
     logger.info("databases closed")

@@ -25,7 +25,7 @@ import orjson
 
 from baobab.asgi.errors import error_response, internal_error, internal_error_response
 from baobab.asgi.pipeline import publish
-from baobab.asgi.scope import new_request, scope_headers, view_of
+from baobab.asgi.scope import client_of, new_request, scope_headers, view_of
 from baobab.asgi.state import AppState
 from baobab.database.transactions import ROOT_KEY
 from baobab.errors import BadRequest, BaobabError, Forbidden, Unauthorized
@@ -64,11 +64,15 @@ def _same_origin(state: AppState, headers: dict[str, str], base_url: str) -> boo
 
 
 async def _credentials(
-    state: AppState, query: dict[str, str], headers: dict[str, str], base_url: str
+    state: AppState,
+    query: dict[str, str],
+    headers: dict[str, str],
+    base_url: str,
+    client: str,
 ) -> Credentials:
     auth = state.authenticator
     if headers.get("authorization"):
-        return await auth.authenticate(headers["authorization"])
+        return await auth.authenticate(headers["authorization"], client)
     ticket = query.get("ws_token")
     if ticket:
         credentials, jti, expiry = auth.from_ticket(ticket)
@@ -97,9 +101,17 @@ async def _handshake(state: AppState, scope: Scope, receive: Receive) -> tuple[R
     headers = scope_headers(scope)
     base_url = state.urls.base_url(scope, headers)  # 400 for a Host not trusted, first
     query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-    credentials = await _credentials(state, query, headers, base_url)
+    client = client_of(state, scope, headers)
+    credentials = await _credentials(state, query, headers, base_url, client)
     request = new_request(
-        state, scope, headers, credentials, base_url=base_url, method="GET", websocket=True
+        state,
+        scope,
+        headers,
+        credentials,
+        base_url=base_url,
+        method="GET",
+        websocket=True,
+        client=client,
     )
     return request, await publish(state, request, receive)
 

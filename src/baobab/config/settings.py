@@ -30,6 +30,7 @@ __all__ = [
     "ServerSettings",
     "Settings",
     "ThreadSettings",
+    "ThrottleSettings",
     "UserSettings",
     "UtilitySettings",
     "WorkflowSettings",
@@ -72,6 +73,20 @@ class Argon2Settings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=T
     parallelism: int = 4
 
 
+class ThrottleSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Failed password checks (``@login``, Basic) allowed before a lockout: 429 with
+    ``Retry-After``, and no password is checked until it ends (see docs/security.md).
+    Counted per process, or in Redis for every process when ``pubsub.redis`` is set."""
+
+    login_failures: int = 10  # per login name (existing or not) in a window; 0: no limit
+    address_failures: int = 50  # per client address in a window; 0: no limit
+    window: int = 300  # seconds failures are counted over, from the first one
+    lockout: int = 300  # seconds a login name or an address stays locked once at its limit
+    # proxies (addresses or CIDR networks) whose X-Forwarded-For names the client; by
+    # default the client is the connection's peer and the header is ignored
+    trusted_proxies: list[str] = msgspec.field(default_factory=list)
+
+
 class AuthSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
     root_password: str | None = None  # else BAOBAB_ROOT_PASSWORD, else generated under var/
     root_password_hash: str | None = None  # an argon2 hash instead (`baobab hash-password`)
@@ -80,6 +95,7 @@ class AuthSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=Tru
     token_expiry: int = 12 * 3600  # seconds
     users: dict[str, UserSettings] = msgspec.field(default_factory=dict)
     argon2: Argon2Settings = msgspec.field(default_factory=Argon2Settings)
+    throttle: ThrottleSettings = msgspec.field(default_factory=ThrottleSettings)
 
 
 class WorkflowSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -164,6 +180,7 @@ class CorsSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=Tru
             "Upload-Offset",
             "Upload-Length",
             "Upload-Expires",
+            "Retry-After",
         ]
     )
     allow_credentials: bool = False
@@ -286,6 +303,20 @@ def _check_databases(settings: Settings) -> None:
             raise ConfigError(f"Invalid configuration: `{where}` sizes must be positive")
 
 
+def _check_throttle(throttle: ThrottleSettings) -> None:
+    for key in ("login_failures", "address_failures"):
+        if getattr(throttle, key) < 0:
+            raise ConfigError(f"Invalid configuration: `$.auth.throttle.{key}` must be >= 0")
+    for index, proxy in enumerate(throttle.trusted_proxies):
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"Invalid configuration: `$.auth.throttle.trusted_proxies[{index}]` is not an "
+                f"IP address or network: {proxy!r}"
+            ) from None
+
+
 def check_settings(settings: Settings) -> Settings:
     """Rules a type cannot express, each naming its key path."""
     _check_databases(settings)
@@ -307,6 +338,8 @@ def check_settings(settings: Settings) -> Settings:
         "$.live.max_frame_size": settings.live.max_frame_size,
         "$.live.backlog": settings.live.backlog,
         "$.live.ticket_expiry": settings.live.ticket_expiry,
+        "$.auth.throttle.window": settings.auth.throttle.window,
+        "$.auth.throttle.lockout": settings.auth.throttle.lockout,
     }
     for path, value in positive.items():
         if value < 1:
@@ -326,6 +359,7 @@ def check_settings(settings: Settings) -> Settings:
             "Invalid configuration: `$.auth.argon2.memory_cost` must be at least 8 KiB per lane "
             "(parallelism)"
         )
+    _check_throttle(settings.auth.throttle)
     if settings.request.conflict_retries < 0:
         raise ConfigError("Invalid configuration: `$.request.conflict_retries` must be >= 0")
     local = all(db.storage != "postgresql" for db in settings.databases.values())

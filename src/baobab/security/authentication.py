@@ -11,12 +11,19 @@ A container user's token carries the container's path (claim ``ctr``) and is val
 inside it. An argon2 check that is not cached is never run on the publish thread: the
 ``offload`` callback hands it to a worker thread and replays the request (see
 ``Request.offload``). A credential that is present but wrong is a 401, never anonymous.
+
+Every password check, ``@login``'s and Basic's, goes through :meth:`Authenticator.passes`
+(or its loop twin for global users): the throttle first (:mod:`baobab.security.throttle`;
+while the login name or the client address is locked nothing is checked: 429), then one
+argon2 verification, against a dummy hash when there is no usable one (an unknown login, a
+disabled user), so a refusal costs the same whether the account exists or not.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import secrets as _secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,11 +32,12 @@ from argon2 import PasswordHasher
 
 from baobab.config.settings import Settings
 from baobab.content.interfaces import IContainer
-from baobab.errors import Unauthorized
+from baobab.errors import TooManyRequests, Unauthorized
 from baobab.location import lineage
 from baobab.security.passwords import PasswordVerifier
 from baobab.security.principals import ANONYMOUS_PRINCIPAL, ROOT_ID, Principal
 from baobab.security.secrets import Secrets
+from baobab.security.throttle import Throttle
 from baobab.security.tokens import TICKET_USE, TokenService
 from baobab.security.users import User, UserFolder, user_folder
 from baobab.security.vocabulary import MANAGER
@@ -37,9 +45,11 @@ from baobab.security.vocabulary import MANAGER
 __all__ = [
     "Authenticator",
     "Credentials",
+    "Locked",
     "Offload",
     "PendingLogin",
     "PendingToken",
+    "Verdict",
     "find_container",
     "principal_for",
 ]
@@ -57,6 +67,18 @@ class PendingLogin:
 
     login: str
     password: str
+    address: str = ""  # the client's (what the throttle counts against)
+
+
+@dataclass(frozen=True, slots=True)
+class Locked:
+    """A password check refused unchecked: the login name or the address is locked."""
+
+    retry_after: int
+
+
+# the outcome of one throttled password check: right, wrong, or not checked
+Verdict = bool | Locked
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +136,11 @@ class Authenticator:
         self.hasher = PasswordHasher(
             time_cost=argon.time_cost, memory_cost=argon.memory_cost, parallelism=argon.parallelism
         )
-        self.verifier = PasswordVerifier()
+        self.verifier = PasswordVerifier(self.hasher)
+        # What a refusal verifies against when there is no usable hash: made once, with the
+        # parameters of real hashes, of a secret nobody knows (so it never matches).
+        self.dummy_hash = self.hasher.hash(_secrets.token_urlsafe(32))
+        self.throttle = Throttle.from_settings(settings)
         self._token_principals: dict[str, Principal] = {}
         self._users: dict[str, tuple[str, Principal]] = {
             ROOT_ID: (
@@ -134,27 +160,64 @@ class Authenticator:
     def is_global(self, login: str) -> bool:
         return login in self._users
 
-    async def check_password(self, login: str, password: str) -> Principal:
-        """The global principal for ``login`` if ``password`` is right; else 401."""
-        entry = self._users.get(login)
-        if entry is None:
-            raise Unauthorized(WRONG)
-        hashed, principal = entry
-        if self.verifier.cached(hashed, password):
-            return principal
-        loop = asyncio.get_running_loop()
-        if await loop.run_in_executor(None, self.verifier.verify, hashed, password):
-            return principal
-        raise Unauthorized(WRONG)
-
-    def verify(self, hashed: str, password: str, offload: Offload) -> bool:
-        """Check a password from the publish step: cached, or computed off-thread."""
-        if self.verifier.cached(hashed, password):
+    # password checks: throttled, and as costly for a missing account as for a wrong password
+    def attempt(self, login: str, hashed: str | None, password: str, address: str) -> Verdict:
+        """One throttled password check (blocking: argon2, and Redis when the throttle is
+        shared; run it on a worker thread). ``hashed`` None: no usable hash (an unknown
+        login, a disabled user), checked against the dummy hash and always wrong."""
+        wait = self.throttle.retry_after(login, address)
+        if wait is not None:
+            return Locked(wait)
+        if hashed and self.verifier.cached(hashed, password):
             return True
-        result: bool = offload(
-            ("verify", hashed, password), lambda: self.verifier.verify(hashed, password)
+        right = self.verifier.verify(hashed or self.dummy_hash, password) and bool(hashed)
+        if not right:
+            self.throttle.failed(login, address)
+        return right
+
+    def _recently_verified(
+        self, login: str, hashed: str | None, password: str, address: str
+    ) -> bool:
+        """Right without a thread: verified recently, and the local throttle says go."""
+        if not hashed or self.throttle.shared or not self.verifier.cached(hashed, password):
+            return False
+        return self.throttle.retry_after(login, address) is None  # else attempt(): Locked
+
+    @staticmethod
+    def _conclude(verdict: Verdict) -> bool:
+        if isinstance(verdict, Locked):
+            raise TooManyRequests(retry_after=verdict.retry_after)
+        return verdict
+
+    def passes(
+        self, login: str, hashed: str | None, password: str, address: str, offload: Offload
+    ) -> bool:
+        """Whether ``password`` is right for ``login`` (``hashed``: its hash, None if it has
+        none that may be used), from the publish step; 429 while throttled (see
+        :meth:`attempt`; computed off-thread through ``offload``)."""
+        if self._recently_verified(login, hashed, password, address):
+            return True
+        verdict: Verdict = offload(
+            ("verify", login, address, hashed, password),
+            lambda: self.attempt(login, hashed, password, address),
         )
-        return result
+        return self._conclude(verdict)
+
+    async def check_password(self, login: str, password: str, address: str = "") -> Principal:
+        """The global principal for ``login`` if ``password`` is right; else 401 (on the
+        loop: the check runs in the default executor)."""
+        entry = self._users.get(login)
+        hashed, principal = entry if entry is not None else (None, None)
+        if not self._recently_verified(login, hashed, password, address):
+            loop = asyncio.get_running_loop()
+            verdict = await loop.run_in_executor(
+                None, self.attempt, login, hashed, password, address
+            )
+            if not self._conclude(verdict):
+                raise Unauthorized(WRONG)
+        if principal is None:
+            raise Unauthorized(WRONG)
+        return principal
 
     def hash(self, password: str, offload: Offload) -> str:
         """An argon2 hash of ``password``, computed off the publish thread."""
@@ -162,7 +225,9 @@ class Authenticator:
         return result
 
     # step 1, on the loop ----------------------------------------------------------------
-    async def authenticate(self, authorization: str | None) -> Credentials:
+    async def authenticate(self, authorization: str | None, address: str = "") -> Credentials:
+        """Credentials from an ``Authorization`` value; ``address`` is the client's (Basic
+        failures count against it)."""
         if not authorization:
             return ANONYMOUS_PRINCIPAL
         scheme, _, credentials = authorization.partition(" ")
@@ -181,8 +246,8 @@ class Authenticator:
             if not sep:
                 raise Unauthorized("Malformed Basic credentials")
             if self.is_global(login):
-                return await self.check_password(login, password)
-            return PendingLogin(login, password)
+                return await self.check_password(login, password, address)
+            return PendingLogin(login, password, address)
         raise Unauthorized("Unsupported authorization scheme; use Basic or Bearer")
 
     def from_token(self, token: str) -> Credentials:
@@ -253,27 +318,40 @@ class Authenticator:
             return credentials
         if isinstance(credentials, PendingToken):
             return self._token_user(credentials, container)
+        login, password, address = credentials.login, credentials.password, credentials.address
         folder = user_folder(container) if container is not None else None
-        user = folder.get_user(credentials.login) if folder is not None else None
+        user = folder.get_user(login) if folder is not None else None
         if user is None or folder is None:
+            self.passes(login, None, password, address, offload)  # the same cost, counted
             raise Unauthorized(WRONG)
-        return self._stored_login(user, folder, credentials.password, container, offload)
+        return self._stored_login(user, folder, password, container, offload, address=address)
 
-    def login(self, login: str, password: str, container: Any, offload: Offload) -> Principal:
+    def login(
+        self, login: str, password: str, container: Any, offload: Offload, address: str = ""
+    ) -> Principal:
         """``@login``: a user of ``container`` (if any) first, then the global users."""
         folder = user_folder(container) if container is not None else None
         user = folder.get_user(login) if folder is not None else None
         if user is not None and folder is not None:
-            return self._stored_login(user, folder, password, container, offload)
+            return self._stored_login(user, folder, password, container, offload, address=address)
         entry = self._users.get(login)
-        if entry is None or not self.verify(entry[0], password, offload):
+        hashed = entry[0] if entry is not None else None
+        if not self.passes(login, hashed, password, address, offload) or entry is None:
             raise Unauthorized(WRONG)
         return entry[1]
 
     def _stored_login(
-        self, user: User, folder: UserFolder, password: str, container: Any, offload: Offload
+        self,
+        user: User,
+        folder: UserFolder,
+        password: str,
+        container: Any,
+        offload: Offload,
+        *,
+        address: str,
     ) -> Principal:
-        if user.disabled or not self.verify(user.password_hash, password, offload):
+        hashed = None if user.disabled else user.password_hash
+        if not self.passes(user.id, hashed, password, address, offload):
             raise Unauthorized(WRONG)
         return principal_for(user, folder, _path(container))
 

@@ -24,7 +24,13 @@ def hash_password(password: str) -> str:
 
 
 class PasswordVerifier:
-    def __init__(self, ttl: float = 300.0, size: int = 4096) -> None:
+    """Verifies with ``hasher`` (the parameters come from each hash; the hasher is the
+    implementation, the application's own so that every check goes through one place)."""
+
+    def __init__(
+        self, hasher: PasswordHasher | None = None, ttl: float = 300.0, size: int = 4096
+    ) -> None:
+        self.hasher = hasher or _hasher
         self.ttl = ttl
         self.size = size
         self._ok: OrderedDict[bytes, float] = OrderedDict()
@@ -44,7 +50,7 @@ class PasswordVerifier:
     def verify(self, hashed: str, password: str) -> bool:
         """Full argon2 verification (slow: run it off the event loop)."""
         try:
-            _hasher.verify(hashed, password)
+            self.hasher.verify(hashed, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
         self._ok[self._key(hashed, password)] = time.monotonic()

@@ -55,6 +55,11 @@ def validate_principal_id(value: Any, field: str = "id") -> str:
     return value
 
 
+def _query_words(query: str) -> set[str]:
+    lowered = query.strip().lower()
+    return set(_WORD_RE.findall(lowered)) or ({lowered} if lowered else set())
+
+
 def _words(*texts: str) -> set[str]:
     words: set[str] = set()
     for text in texts:
@@ -133,11 +138,26 @@ class UserFolder(Persistent):
                 roles.update(group.roles)
         return frozenset(roles)
 
-    def search_users(self, query: str) -> Any:
+    def search_users(self, query: str, *, email: bool = True) -> Any:
         """User ids whose id, name or e-mail has words starting with each query word (a sorted
-        BTree set, sized and sliceable through ``keys()``); every user for an empty query."""
-        lowered = query.strip().lower()
-        words = set(_WORD_RE.findall(lowered)) or ({lowered} if lowered else set())
+        BTree set, sized and sliceable through ``keys()``); every user for an empty query.
+        ``email=False``: e-mail addresses do not count (an iterator of ids, in order), for an
+        asker who may not see them (a search must not confirm an address)."""
+        found = self._search(query)
+        if email:
+            return found
+        words = _query_words(query)
+        return (
+            user_id
+            for user_id in found
+            if all(
+                any(own.startswith(word) for own in _words(user_id, self.users[user_id].fullname))
+                for word in words
+            )
+        )
+
+    def _search(self, query: str) -> Any:
+        words = _query_words(query)
         if not words:
             return self.users.keys()
         found: Any = None

@@ -49,7 +49,7 @@ def _credentials(request: Request) -> tuple[str, str]:
 def login(request: Request) -> Response:
     login_, password = _credentials(request)
     container = request.context if IContainer.providedBy(request.context) else None
-    principal = request.auth.login(login_, password, container, request.offload)
+    principal = request.auth.login(login_, password, container, request.offload, request.client)
     where = resource_path(container) if container is not None else ""
     request.notify(UserLoggedIn(actor=principal.id, container=where))
     return _token(request, principal)

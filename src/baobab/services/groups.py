@@ -18,26 +18,11 @@ from baobab.security.sharing import check_global_roles, check_may_manage, forget
 from baobab.security.users import Group, UserFolder, site_folder, validate_principal_id
 from baobab.security.vocabulary import MANAGE_USERS
 from baobab.serialization.content import batched
+from baobab.serialization.principals import group_json
 
 __all__ = ["groups_delete", "groups_get", "groups_patch", "groups_post"]
 
 PROPERTIES = ("title", "description", "email")
-
-
-def group_json(request: Request, group: Group, members: int = 50) -> dict[str, Any]:
-    return {
-        "@id": request.view_url("@groups", group.id),
-        "id": group.id,
-        "groupname": group.id,
-        "title": group.title,
-        "description": group.description,
-        "email": group.email,
-        "roles": list(group.roles),
-        "users": {
-            "items": list(group.members.keys()[:members]),
-            "items_total": group.member_count(),
-        },
-    }
 
 
 @service(
@@ -53,7 +38,7 @@ def groups_get(request: Request) -> Response:
     if request.subpath:
         group = folder.group(request.subpath_id())
         size = request.query_int("b_size", 1000, 1, 100_000)
-        return json_response(group_json(request, group, size))
+        return json_response(group_json(request, request.context, group, size))
     groups = list(folder.search_groups(request.query.get("query", "")))
     by_id = {g.id: g for g in groups}
     return json_response(
@@ -62,7 +47,7 @@ def groups_get(request: Request) -> Response:
             request.view_url("@groups"),
             len(groups),
             sorted(by_id),
-            lambda group_id: group_json(request, by_id[group_id], 0),
+            lambda group_id: group_json(request, request.context, by_id[group_id], 0),
         )
     )
 
@@ -121,7 +106,7 @@ def groups_post(request: Request) -> Response:
     folder.add_group(group)
     _apply(request, folder, group, data)
     request.notify_principals(group.id, *_named_users(data))
-    response = json_response(group_json(request, group), status=201)
+    response = json_response(group_json(request, request.context, group), status=201)
     response.headers.append((b"location", request.view_url("@groups", group_id).encode()))
     return response
 

@@ -13,6 +13,7 @@ from baobab.request import Request, Response, json_response
 from baobab.security.authentication import find_container
 from baobab.security.users import user_folder
 from baobab.security.vocabulary import ACCESS_CONTENT, CHANGE_LOCAL_ROLES
+from baobab.serialization.principals import group_summary, search_users, user_json
 
 __all__ = ["current_user", "principals_search", "roles_list"]
 
@@ -27,6 +28,8 @@ _LIMIT = 25
     summary="Search users and groups (to share with)",
 )
 def principals_search(request: Request) -> Response:
+    """Users and groups to share with: summaries (id, type, title), and user records only
+    for a user manager (see :mod:`baobab.serialization.principals`)."""
     term = request.query.get("search", "").strip()
     if not term:
         raise BadRequest("Give a search term: ?search=…")
@@ -35,21 +38,11 @@ def principals_search(request: Request) -> Response:
     users: list[dict[str, Any]] = []
     groups: list[dict[str, Any]] = []
     if folder is not None:
-        base = request.url_for(resource_path(container))
-        for user_id in islice(folder.search_users(term), _LIMIT):
-            user = folder.user(user_id)
-            users.append(
-                {
-                    "@id": f"{base}/@users/{user.id}",
-                    "id": user.id,
-                    "fullname": user.fullname,
-                    "email": user.email,
-                }
-            )
+        found = search_users(request, container, folder, term)
+        for user_id in islice(found, _LIMIT):
+            users.append(user_json(request, container, folder, folder.user(user_id)))
         for group in islice(folder.search_groups(term), _LIMIT):
-            groups.append(
-                {"@id": f"{base}/@groups/{group.id}", "id": group.id, "title": group.title}
-            )
+            groups.append(group_summary(request, container, group))
     return json_response({"users": users, "groups": groups})
 
 

@@ -28,11 +28,24 @@ from baobab.security.sharing import (
 )
 from baobab.security.users import UserFolder, user_folder
 from baobab.security.vocabulary import CHANGE_LOCAL_ROLES
+from baobab.serialization.principals import (
+    global_summary,
+    group_summary,
+    search_users,
+    user_summary,
+)
 
 __all__ = ["sharing_get", "sharing_post"]
 
 
 Described = tuple[dict[str, Any] | None, frozenset[str]]
+
+
+def _entry(summary: dict[str, Any]) -> dict[str, Any]:
+    """A sharing entry: a principal's summary (never more: see
+    :mod:`baobab.serialization.principals`), in plone.restapi's shape."""
+    login = summary["id"] if summary["type"] == "user" else None
+    return {"id": summary["id"], "type": summary["type"], "title": summary["title"], "login": login}
 
 
 def _describe(request: Request, folder: UserFolder | None, principal_id: str) -> Described:
@@ -41,23 +54,16 @@ def _describe(request: Request, folder: UserFolder | None, principal_id: str) ->
         entry = {"id": principal_id, "type": "group", "title": "Logged-in users", "login": None}
         return entry, frozenset()
     if folder is not None:
+        container = find_container(request.context)
         user = folder.get_user(principal_id)
         if user is not None:
-            entry = {"id": user.id, "type": "user", "title": user.fullname, "login": user.id}
-            return entry, folder.roles_of(user)
+            return _entry(user_summary(request, container, user)), folder.roles_of(user)
         group = folder.get_group(principal_id)
         if group is not None:
-            entry = {"id": group.id, "type": "group", "title": group.title, "login": None}
-            return entry, frozenset(group.roles)
+            return _entry(group_summary(request, container, group)), frozenset(group.roles)
     principal = request.auth.principal(principal_id)
     if principal is not None:
-        entry = {
-            "id": principal.id,
-            "type": "user",
-            "title": principal.title,
-            "login": principal.id,
-        }
-        return entry, principal.roles
+        return _entry(global_summary(principal)), principal.roles
     return None, frozenset()
 
 
@@ -66,10 +72,11 @@ def _site_users(request: Request) -> UserFolder | None:
     return user_folder(container) if container is not None else None
 
 
-def _search(folder: UserFolder | None, term: str) -> list[str]:
+def _search(request: Request, folder: UserFolder | None, term: str) -> list[str]:
     if folder is None or not term:
         return []
-    found = list(islice(folder.search_users(term), 25))
+    container = find_container(request.context)
+    found = list(islice(search_users(request, container, folder, term), 25))
     return found + [g.id for g in islice(folder.search_groups(term), 25)]
 
 
@@ -103,7 +110,7 @@ def sharing_get(request: Request) -> Response:
     available = sharable_roles(checker)
     inherited = inherited_roles(obj)
     ids = {AUTHENTICATED_GROUP, *obj._local_roles, *inherited}
-    ids.update(_search(folder, request.query.get("search", "").strip()))
+    ids.update(_search(request, folder, request.query.get("search", "").strip()))
     entries = []
     for principal_id in sorted(ids):
         described, global_ = _describe(request, folder, principal_id)

@@ -22,6 +22,7 @@ from baobab.security.sharing import check_global_roles, check_may_manage, forget
 from baobab.security.users import User, UserFolder, site_folder, validate_principal_id
 from baobab.security.vocabulary import MANAGE_USERS, SET_OWN_PASSWORD, SET_OWN_PROPERTIES
 from baobab.serialization.content import batched
+from baobab.serialization.principals import is_self, user_json
 
 __all__ = ["users_delete", "users_get", "users_patch", "users_post"]
 
@@ -29,27 +30,8 @@ OWN_PROPERTIES = ("fullname", "email", "description")
 MANAGED = ("password", "roles", "groups", "disabled")
 
 
-def user_json(request: Request, folder: UserFolder, user: User) -> dict[str, Any]:
-    groups = [folder.get_group(g) for g in user.groups]
-    return {
-        "@id": request.view_url("@users", user.id),
-        "id": user.id,
-        "username": user.id,
-        "fullname": user.fullname,
-        "email": user.email,
-        "description": user.description,
-        "roles": list(user.roles),
-        "groups": {
-            "items": [{"id": g.id, "title": g.title} for g in groups if g is not None],
-            "items_total": len(user.groups),
-        },
-        "disabled": user.disabled,
-    }
-
-
 def _is_self(request: Request, user_id: str) -> bool:
-    principal = request.principal
-    return principal.id == user_id and principal.container is not None
+    return is_self(request, request.context, user_id)
 
 
 @service(
@@ -66,7 +48,7 @@ def users_get(request: Request) -> Response:
         user_id = request.subpath_id()
         if not _is_self(request, user_id):
             request.require(MANAGE_USERS.id, request.context)
-        return json_response(user_json(request, folder, folder.user(user_id)))
+        return json_response(user_json(request, request.context, folder, folder.user(user_id)))
     request.require(MANAGE_USERS.id, request.context)
     query = request.query.get("query", "")
     ids = folder.search_users(query) if query else folder.users.keys()
@@ -77,7 +59,7 @@ def users_get(request: Request) -> Response:
             request.view_url("@users"),
             total,
             ids,
-            lambda user_id: user_json(request, folder, folder.user(user_id)),
+            lambda user_id: user_json(request, request.context, folder, folder.user(user_id)),
         )
     )
 
@@ -146,7 +128,7 @@ def users_post(request: Request) -> Response:
     user = User(user_id, "")
     folder.add_user(user)
     _apply(request, folder, user, data)
-    response = json_response(user_json(request, folder, user), status=201)
+    response = json_response(user_json(request, request.context, folder, user), status=201)
     response.headers.append((b"location", request.view_url("@users", user_id).encode()))
     return response
 
@@ -163,8 +145,8 @@ def _reset_password(request: Request) -> Response:
     folder = site_folder(request.context)
     user = folder.user(user_id)
     old = data.get("old_password")
-    if not isinstance(old, str) or not request.auth.verify(
-        user.password_hash, old, request.offload
+    if not isinstance(old, str) or not request.auth.passes(
+        user.id, user.password_hash, old, request.client, request.offload
     ):
         raise Unauthorized("The old password is wrong")
     _set_password(request, user, data.get("new_password"), "new_password")
