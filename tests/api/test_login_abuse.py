@@ -282,8 +282,13 @@ async def test_x_forwarded_for_is_believed_only_from_a_trusted_proxy(tmp_path: A
             return resp.status_code
 
     untrusting = BaobabApp(make_settings(tmp_path / "a", auth={"throttle": LIMITS}))
-    proxied = {**LIMITS, "trusted_proxies": ["127.0.0.0/8"]}
-    trusting = BaobabApp(make_settings(tmp_path / "b", auth={"throttle": proxied}))
+    trusting = BaobabApp(
+        make_settings(
+            tmp_path / "b",
+            auth={"throttle": LIMITS},
+            server={"forwarded_allow_ips": ["127.0.0.0/8"]},
+        )
+    )
     for app in (untrusting, trusting):
         await app.startup()
     try:

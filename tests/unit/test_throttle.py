@@ -36,6 +36,14 @@ def test_client_address(
     assert client_address(peer, forwarded, trusted) == expected
 
 
+def test_any_proxy_believes_only_the_hop_it_appended() -> None:
+    # server.forwarded_allow_ips = ["*"]: every peer is a proxy, and what the client wrote
+    # first is still not believed
+    forwarded = "1.1.1.1, 198.51.100.1"
+    assert client_address(("203.0.113.5", 1), forwarded, [], any_peer=True) == "198.51.100.1"
+    assert client_address(("203.0.113.5", 1), None, [], any_peer=True) == "203.0.113.5"
+
+
 def test_memory_store_locks_at_the_limit() -> None:
     store = MemoryStore()
     for _ in range(2):

@@ -82,9 +82,6 @@ class ThrottleSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only
     address_failures: int = 50  # per client address in a window; 0: no limit
     window: int = 300  # seconds failures are counted over, from the first one
     lockout: int = 300  # seconds a login name or an address stays locked once at its limit
-    # proxies (addresses or CIDR networks) whose X-Forwarded-For names the client; by
-    # default the client is the connection's peer and the header is ignored
-    trusted_proxies: list[str] = msgspec.field(default_factory=list)
 
 
 class AuthSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -307,14 +304,6 @@ def _check_throttle(throttle: ThrottleSettings) -> None:
     for key in ("login_failures", "address_failures"):
         if getattr(throttle, key) < 0:
             raise ConfigError(f"Invalid configuration: `$.auth.throttle.{key}` must be >= 0")
-    for index, proxy in enumerate(throttle.trusted_proxies):
-        try:
-            ipaddress.ip_network(proxy, strict=False)
-        except ValueError:
-            raise ConfigError(
-                f"Invalid configuration: `$.auth.throttle.trusted_proxies[{index}]` is not an "
-                f"IP address or network: {proxy!r}"
-            ) from None
 
 
 def check_settings(settings: Settings) -> Settings:

@@ -37,18 +37,23 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def client_address(
-    peer: Sequence[Any] | None, forwarded: str | None, trusted: Sequence[Network]
+    peer: Sequence[Any] | None,
+    forwarded: str | None,
+    trusted: Sequence[Network],
+    *,
+    any_peer: bool = False,
 ) -> str:
     """The client's address: the connection's peer (ASGI ``scope["client"]``), unless the
-    peer is a trusted proxy and sent ``X-Forwarded-For``: then the right-most address in it
-    that is not a trusted proxy. "" when the server does not know the peer (a Unix socket)."""
+    peer is a trusted proxy (or ``any_peer``) and sent ``X-Forwarded-For``: then the
+    right-most address in it that is not a trusted proxy (with ``any_peer``, the right-most:
+    the one the proxy appended). "" when the server does not know the peer (a Unix socket)."""
     host = str(peer[0]) if peer else ""
-    if not trusted or not forwarded or not _trusted(host, trusted):
+    if not forwarded or not (any_peer or (trusted and _trusted(host, trusted))):
         return host
     for hop in reversed([part.strip() for part in forwarded.split(",")]):
         if not hop:
             continue
-        if not _trusted(hop, trusted):
+        if any_peer or not _trusted(hop, trusted):
             return hop
         host = hop
     return host
@@ -159,23 +164,33 @@ def _login_key(login: str) -> str:
 
 
 class Throttle:
-    def __init__(self, settings: ThrottleSettings, store: Store, *, shared: bool) -> None:
+    def __init__(
+        self,
+        settings: ThrottleSettings,
+        store: Store,
+        *,
+        shared: bool,
+        proxies: Sequence[str] = (),
+    ) -> None:
         self.settings = settings
         self.store = store
         self.shared = shared  # the store is remote (Redis): reach it from a worker thread
-        self.trusted = [ipaddress.ip_network(p, strict=False) for p in settings.trusted_proxies]
+        # the reverse proxies whose X-Forwarded-For is believed (server.forwarded_allow_ips)
+        self.any_proxy = "*" in proxies
+        self.trusted = [ipaddress.ip_network(p, strict=False) for p in proxies if p != "*"]
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Throttle:
         redis_url = settings.pubsub.redis
+        proxies = settings.server.forwarded_allow_ips
         if redis_url:
             store: Store = RedisStore(redis_url, settings.pubsub.prefix)
-            return cls(settings.auth.throttle, store, shared=True)
-        return cls(settings.auth.throttle, MemoryStore(), shared=False)
+            return cls(settings.auth.throttle, store, shared=True, proxies=proxies)
+        return cls(settings.auth.throttle, MemoryStore(), shared=False, proxies=proxies)
 
     def client(self, peer: Sequence[Any] | None, forwarded: str | None) -> str:
         """The address a request counts against (see :func:`client_address`)."""
-        return client_address(peer, forwarded, self.trusted)
+        return client_address(peer, forwarded, self.trusted, any_peer=self.any_proxy)
 
     def _keys(self, login: str, address: str) -> list[tuple[str, int]]:
         keys = []
