@@ -1,0 +1,1 @@
+"""The security property suite runs on FileStorage and on RelStorage/PostgreSQL."""
