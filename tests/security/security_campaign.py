@@ -556,31 +556,121 @@ class Campaign:
                             f"{tag} {login}: after root moved /{'/'.join(mover.path)} into pub, "
                             f"GET /{'/'.join(node.path)} answers {resp.status_code} (model View: {can})",
                         )
+            # access changes: one object changes state, one folder blocks inheritance
+            changed = after.nodes[len(after.nodes) // 2]
+            if changed.path == ("pub",):
+                changed = after.nodes[0]
+            name = "publish" if changed.state == "private" else "retract"
+            resp = await root.post(f"{self.path(site, changed.path)}/@workflow/{name}")
+            assert resp.status_code == 200, resp.text
+            final = after.changed(changed.path, state="published" if name == "publish" else "private")
+            blocked = next((n for n in final.nodes if n.folderish and n.inherit), None)
+            if blocked is not None:
+                await update_sharing(root, self.path(site, blocked.path), inherit=False)
+                final = final.changed(blocked.path, inherit=False)
+            fence = await root.post(site, json={"@type": "Document", "id": "fence2"})
+            assert fence.status_code == 201, fence.text
+            assert (await root.post(f"{site}/fence2/@workflow/publish")).status_code == 200
+            for login in users:  # reindexed: GET agrees with the model everywhere
+                async with self.client_of(login) as client:
+                    for node in final.nodes:
+                        resp = await client.get(self.path(site, node.path))
+                        can = view(final, node.path, final.principal(login))
+                        self.findings.check(
+                            "access effect",
+                            resp.status_code == 200 if can else resp.status_code == 404,
+                            f"{tag} {login}: after {name} of /{'/'.join(changed.path)} and a block on "
+                            f"{blocked and '/'.join(blocked.path)}, GET /{'/'.join(node.path)} answers "
+                            f"{resp.status_code} (model View: {can})",
+                        )
+            changes = [(changed, {"transition"}), *([(blocked, {"sharing", "modified"})] if blocked else [])]
             for login in users:
-                frames = await self._until_fence(sockets[login])
-                self.frames(before, after, site, mover, moved_to, copied, login, frames, tag, "live")
-                async with ws_connect(self.app, f"{site}/@ws", headers=basic(login, password_of(login))) as ws:
-                    await ws.send_json({"type": "subscribe", "id": "r", "since": cursors[login]})
-                    replayed = await self._until_fence(ws, skip_ack=True)
-                self.findings.check(
-                    "since",
-                    replayed == frames,
-                    f"{tag} {login}: since replay differs from live: {_kinds(replayed)} vs {_kinds(frames)}",
-                )
-                self.frames(before, after, site, mover, moved_to, copied, login, replayed, tag, "since")
+                first = await self._until_fence(sockets[login], "fence")
+                second = await self._until_fence(sockets[login], "fence2")
+                for prop, got in (("live", (first, second)), ("since", None)):
+                    if got is None:
+                        async with ws_connect(
+                            self.app, f"{site}/@ws", headers=basic(login, password_of(login))
+                        ) as ws:
+                            await ws.send_json({"type": "subscribe", "id": "r", "since": cursors[login]})
+                            got = (
+                                await self._until_fence(ws, "fence", skip_ack=True),
+                                await self._until_fence(ws, "fence2"),
+                            )
+                        self.findings.check(  # notifications are live only
+                            "since",
+                            _events(got[0] + got[1]) == _events(first + second),
+                            f"{tag} {login}: since replay differs from live: "
+                            f"{_kinds(got[0] + got[1])} vs {_kinds(first + second)}",
+                        )
+                    self.frames(before, after, site, mover, moved_to, copied, login, got[0], tag, prop)
+                    self.access_frames(after, final, site, changes, login, got[1], tag, prop)
+
+    def access_frames(
+        self,
+        before: World,
+        after: World,
+        site: str,
+        changes: list[tuple[Node, set[str]]],
+        login: str,
+        frames: list[dict[str, Any]],
+        tag: str,
+        prop: str,
+    ) -> None:
+        """Frames after a transition and a block: about each changed object, its event if
+        the receiver may View it after, ``removed`` if only before, nothing otherwise; no frame
+        names a place it may View neither before nor after."""
+        check = self.findings.check
+        seen = self.seen(before, login, self.root)
+        still = self.seen(after, login, self.root).hidden_markers
+        seen.hidden_markers = {m: p for m, p in seen.hidden_markers.items() if m in still}
+        for frame in frames:
+            self.no_markers(prop, seen, f"frame {frame.get('event')}", str(frame), tag)
+            for url in URL.findall(str(frame)):
+                if not url.startswith(site + "/"):
+                    continue
+                rel = tuple(url.removeprefix(site + "/").split("/"))
+                own = frame.get("@id", "")
+                if rel[0].startswith("fence") or own.startswith(BASE + url + "/"):
+                    continue
+                worlds = (before,) if frame.get("event") == "removed" else (before, after)
+                ok = any(_sees(w, rel, login) for w in worlds)
+                check(prop, ok, f"{tag} {login}: {frame.get('event')} frame names hidden {url}: {_short(frame)}")
+        for node, kinds in changes:
+            could = view(before, node.path, before.principal(login))
+            can = view(after, node.path, after.principal(login))
+            url = self._url(site, node.path)
+            got = [f["event"] for f in frames if f.get("type") == "event" and f.get("@id") == url]
+            if can:
+                ok = bool(got) and set(got) <= kinds
+            else:
+                ok = got == (["removed"] if could else [])
+            check(
+                prop,
+                ok,
+                f"{tag} {login}: frames about /{'/'.join(node.path)}: {got} "
+                f"(View before {could}, after {can}; expected {sorted(kinds)})",
+            )
 
     async def _move(self, site: str, node: Node, destination: str) -> str:
         resp = await self.root.post(f"{self.path(site, node.path)}/@move", json={"destination": destination})
         assert resp.status_code in (200, 201), resp.text
         return f"{destination}/{node.name}"
 
-    async def _until_fence(self, ws: WebSocket, skip_ack: bool = False) -> list[dict[str, Any]]:
+    async def _until_fence(
+        self, ws: WebSocket, fence: str, skip_ack: bool = False
+    ) -> list[dict[str, Any]]:
+        """The frames before the publication of the ``fence`` document (which everyone sees)."""
         frames: list[dict[str, Any]] = []
         while True:
             frame = await ws.receive_json()
             if skip_ack and frame["type"] == "ack":
                 continue
-            if frame.get("type") == "event" and frame.get("@id", "").endswith("/fence") and frame["event"] == "transition":
+            if (
+                frame.get("type") == "event"
+                and frame.get("@id", "").endswith(f"/{fence}")
+                and frame["event"] == "transition"
+            ):
                 return frames
             frames.append(frame)
 
@@ -665,6 +755,17 @@ class Campaign:
     @staticmethod
     def _url(site: str, rel: tuple[str, ...]) -> str:
         return BASE + "/".join((site, *rel))
+
+
+def _sees(world: World, rel: tuple[str, ...], login: str) -> bool:
+    try:
+        return view(world, rel, world.principal(login))
+    except KeyError:  # not in the model (a copy in pub, which every user reads)
+        return rel[0] == "pub"
+
+
+def _events(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [frame for frame in frames if frame.get("type") == "event"]
 
 
 def _headers(headers: dict[str, str | None]) -> str:

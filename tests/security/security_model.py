@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -140,6 +141,11 @@ class World:
         roles.update(role for group in groups for role in group.roles)
         ids = {login, AUTHENTICATED_GROUP, *(group.name for group in groups)}
         return Principal(login, frozenset(roles), frozenset(ids))
+
+    def changed(self, path: tuple[str, ...], **changes: Any) -> World:
+        """The world after the node at ``path`` changed (``state``, ``inherit``…)."""
+        nodes = [replace(n, **changes) if n.path == path else n for n in self.nodes]
+        return replace(self, nodes=tuple(nodes))
 
     def moved(self, path: tuple[str, ...], into: tuple[str, ...]) -> World:
         """The world after the node at ``path`` (and its subtree) moved into ``into``."""

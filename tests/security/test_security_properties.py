@@ -48,6 +48,7 @@ PROPERTIES = (
     "@copy",
     "@move",
     "move effect",
+    "access effect",
     "TUS",
     "live",
     "since",
