@@ -14,9 +14,9 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Awaitable, Callable
-from contextlib import AsyncExitStack
-from dataclasses import dataclass, replace
+from collections.abc import Iterable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -25,10 +25,11 @@ from security_model import (
     ADD_CONTENT,
     AUTHENTICATED_GROUP,
     CHANGE_LOCAL_ROLES,
+    CONTRIBUTOR,
+    NEW_STATE,
     READER,
     REQUEST_REVIEW,
     REVIEW_CONTENT,
-    CONTRIBUTOR,
     Findings,
     Node,
     Principal,
@@ -109,6 +110,20 @@ def probes(site: str) -> list[Probe]:
     ]
 
 
+@dataclass(frozen=True)
+class Where:
+    """One object of one world, built at ``site``."""
+
+    world: World
+    site: str
+    tag: str
+    node: Node
+
+    @property
+    def url(self) -> str:
+        return "/".join((self.site, *self.node.path))
+
+
 @dataclass
 class Seen:
     """One principal: its model, its client, and the markers it must never receive."""
@@ -140,7 +155,9 @@ class Campaign:
         for user in world.users:
             await add_user(root, site, user.login, roles=list(user.roles))
         for group in world.groups:
-            await add_group(root, site, group.name, roles=list(group.roles), users=list(group.members))
+            await add_group(
+                root, site, group.name, roles=list(group.roles), users=list(group.members)
+            )
         creators = {node.owner for node in world.nodes} - {"root"}
         if creators:  # Contributor while they create, revoked below: they keep only Owner
             await update_sharing(root, site, {c: {CONTRIBUTOR: True} for c in creators})
@@ -154,7 +171,10 @@ class Campaign:
                 grants.setdefault(pid, {})[role] = True
             if grants or not node.inherit:
                 await update_sharing(
-                    root, self.path(site, node.path), grants, inherit=None if node.inherit else False
+                    root,
+                    self.path(site, node.path),
+                    grants,
+                    inherit=None if node.inherit else False,
                 )
             for name in {"private": (), "pending": ("submit",), "published": ("publish",)}[
                 node.state
@@ -179,7 +199,11 @@ class Campaign:
         if node.kind == "Document":
             fields["text"] = body(node.path)
         if node.kind == "File":
-            fields["file"] = {"data": b64(body(node.path)), "encoding": "base64", "filename": "f.txt"}
+            fields["file"] = {
+                "data": b64(body(node.path)),
+                "encoding": "base64",
+                "filename": "f.txt",
+            }
         async with self.client_of(node.owner) as client:
             resp = await client.post(self.path(site, node.parent), json=fields)
         assert resp.status_code == 201, f"creating {node}: {resp.text}"
@@ -226,8 +250,10 @@ class Campaign:
             await self.tus(site, drop, everyone, tag)
             for seen in users:
                 await self.copies(world, site, drop, seen, tag)
+            for seen in users:
+                await self.generated_ids(world, site, seen, tag)
             await self.move_oracle(world, site, users, tag)
-        await self.live(world, site, label, tag)
+        await self.live(world, site, tag)
 
     async def ask(
         self, prop: str, seen: Seen, method: str, url: str, tag: str, **kwargs: Any
@@ -248,50 +274,71 @@ class Campaign:
     # -- reads: GET, parent, items, @sharing, @workflow, @download -------------------------
 
     async def reads(self, world: World, site: str, seen: Seen, tag: str) -> None:
-        who = seen.who
-        check = self.findings.check
         listing = await self.get_object("items", seen, site, tag, params={"b_size": 1000})
         self.items(world, (), listing, seen, tag)
         for node in world.nodes:
-            url = self.path(site, node.path)
-            visible = view(world, node.path, who)
-            resp = await self.get_object("GET", seen, url, tag)
-            if not check(
-                "GET",
-                resp.status_code == (200 if visible else resp.status_code),
-                f"{tag} {seen.name}: GET {url} answered {resp.status_code}, model says View",
-            ):
-                continue
-            if visible:
-                data = resp.json()
-                check("GET", data.get("review_state") == node.state, f"{tag} state of {url}: {data}")
-                self.parent(world, node, data, seen, url, tag)
-                if node.folderish:
-                    listing = await self.get_object("items", seen, url, tag, params={"b_size": 1000})
-                    self.items(world, node.path, listing, seen, tag)
-            elif resp.status_code == 200:
-                check("GET", False, f"{tag} {seen.name}: GET {url} is 200, model hides it")
-            resp = await self.ask("@sharing", seen, "GET", f"{url}/@sharing", tag)
-            if visible and allowed(world, node.path, who, CHANGE_LOCAL_ROLES):
-                ok = resp.status_code == 200 and resp.json().get("inherit") == node.inherit
-                check("@sharing", ok, f"{tag} {seen.name}: {url}/@sharing: {resp.status_code} {resp.text[:200]}")
-            elif allowed(world, node.path, who, ACCESS):
-                refused = 401 if who.login is None else 403
-                check("@sharing", resp.status_code == refused, f"{tag} {seen.name}: {url}/@sharing: {resp.status_code}, model: {refused}")
-            else:
-                check("@sharing", resp.status_code in (401, 404), f"{tag} {seen.name}: {url}/@sharing: {resp.status_code} on a hidden object")
-            resp = await self.ask("@workflow", seen, "GET", f"{url}/@workflow", tag)
-            if visible:
-                self.workflow(world, node, resp, seen, url, tag)
-            else:
-                check("@workflow", resp.status_code in (401, 404), f"{tag} {seen.name}: {url}/@workflow: {resp.status_code} on a hidden object")
+            where = Where(world, site, tag, node)
+            await self.read_object(where, seen)
+            await self.read_sharing(where, seen)
+            await self.read_workflow(where, seen)
             if node.kind == "File":
-                resp = await self.ask("@download", seen, "GET", f"{url}/@download/file", tag)
-                if visible:
-                    ok = resp.status_code == 200 and resp.text == body(node.path)
-                else:
-                    ok = resp.status_code in (401, 404) and body(node.path) not in resp.text
-                check("@download", ok, f"{tag} {seen.name}: {url}/@download/file: {resp.status_code} (View: {visible})")
+                await self.read_download(where, seen)
+
+    async def read_object(self, where: Where, seen: Seen) -> None:
+        """GET: 200 with the object's state if the model says View (the parent summarised
+        only if viewable, the items exactly the viewable children), else a refusal."""
+        check, node, url = self.findings.check, where.node, where.url
+        visible = view(where.world, node.path, seen.who)
+        resp = await self.get_object("GET", seen, url, where.tag)
+        ok = resp.status_code == 200 if visible else resp.status_code in (401, 404)
+        if not check("GET", ok, f"{where.tag} {seen.name}: GET {url}: {resp.status_code}"):
+            return
+        if not visible:
+            return
+        data = resp.json()
+        check("GET", data.get("review_state") == node.state, f"{where.tag} state of {url}: {data}")
+        self.parent(where.world, node, data, seen, where.tag)
+        if node.folderish:
+            listing = await self.get_object("items", seen, url, where.tag, params={"b_size": 1000})
+            self.items(where.world, node.path, listing, seen, where.tag)
+        if seen.who.login is not None:  # a 412's current copy is filtered too
+            headers = {"if-match": '"stale"'}
+            await self.ask("If-Match", seen, "PATCH", url, where.tag, json={}, headers=headers)
+
+    async def read_sharing(self, where: Where, seen: Seen) -> None:
+        """@sharing: 200 with Change local roles, else 403 (401 anonymous) if the object is
+        visible, else a refusal."""
+        world, node, who = where.world, where.node, seen.who
+        resp = await self.ask("@sharing", seen, "GET", f"{where.url}/@sharing", where.tag)
+        if view(world, node.path, who) and allowed(world, node.path, who, CHANGE_LOCAL_ROLES):
+            ok = resp.status_code == 200 and resp.json().get("inherit") == node.inherit
+        elif allowed(world, node.path, who, ACCESS):
+            ok = resp.status_code == (401 if who.login is None else 403)
+        else:
+            ok = resp.status_code in (401, 404)
+        self.findings.check(
+            "@sharing", ok, f"{where.tag} {seen.name}: {where.url}/@sharing: {resp.status_code}"
+        )
+
+    async def read_workflow(self, where: Where, seen: Seen) -> None:
+        resp = await self.ask("@workflow", seen, "GET", f"{where.url}/@workflow", where.tag)
+        if view(where.world, where.node.path, seen.who):
+            self.workflow(where, resp, seen)
+        else:
+            self.findings.check(
+                "@workflow",
+                resp.status_code in (401, 404),
+                f"{where.tag} {seen.name}: {where.url}/@workflow: {resp.status_code} (hidden)",
+            )
+
+    async def read_download(self, where: Where, seen: Seen) -> None:
+        url, path = f"{where.url}/@download/file", where.node.path
+        resp = await self.ask("@download", seen, "GET", url, where.tag)
+        if view(where.world, path, seen.who):
+            ok = resp.status_code == 200 and resp.text == body(path)
+        else:
+            ok = resp.status_code in (401, 404) and body(path) not in resp.text
+        self.findings.check("@download", ok, f"{where.tag} {seen.name}: {url}: {resp.status_code}")
 
     async def get_object(
         self, prop: str, seen: Seen, url: str, tag: str, **kwargs: Any
@@ -307,46 +354,54 @@ class Campaign:
             self.no_markers(prop, seen, f"GET {url}", resp.text, tag)
         return resp
 
-    def items(self, world: World, path: tuple[str, ...], resp: httpx.Response, seen: Seen, tag: str) -> None:
+    def items(
+        self, world: World, path: tuple[str, ...], resp: httpx.Response, seen: Seen, tag: str
+    ) -> None:
         expected = sorted(n.name for n in world.children(path) if view(world, n.path, seen.who))
         if resp.status_code != 200:
-            self.findings.check("items", False, f"{tag} {seen.name}: listing {path} answered {resp.status_code}")
+            self.findings.check(
+                "items", False, f"{tag} {seen.name}: listing {path} answered {resp.status_code}"
+            )
             return
         data = resp.json()
         got = sorted(item["id"] for item in data.get("items", []))
         self.findings.check(
             "items",
             got == expected and data.get("items_total") == len(expected),
-            f"{tag} {seen.name}: items of /{'/'.join(path)}: {got} (total {data.get('items_total')}), model {expected}",
+            f"{tag} {seen.name}: items of /{'/'.join(path)}: {got} "
+            f"(total {data.get('items_total')}), model {expected}",
         )
 
-    def parent(self, world: World, node: Node, data: dict[str, Any], seen: Seen, url: str, tag: str) -> None:
+    def parent(self, world: World, node: Node, data: dict[str, Any], seen: Seen, tag: str) -> None:
         """A parent the principal may not View is named by its URL at most."""
         if not node.parent or view(world, node.parent, seen.who):
             return
         parent = data.get("parent")
         ok = parent is None or (isinstance(parent, dict) and set(parent) <= {"@id", "id"})
         self.findings.check(
-            "parent",
-            ok,
-            f"{tag} {seen.name}: GET {url} summarises hidden parent: {parent}",
+            "parent", ok, f"{tag} {seen.name}: GET {data['@id']} summarises hidden parent: {parent}"
         )
 
-    def workflow(self, world: World, node: Node, resp: httpx.Response, seen: Seen, url: str, tag: str) -> None:
-        check = self.findings.check
-        if not check("@workflow", resp.status_code == 200, f"{tag} {seen.name}: {url}/@workflow: {resp.status_code}"):
+    def workflow(self, where: Where, resp: httpx.Response, seen: Seen) -> None:
+        """The state, the transitions the model allows, the history only to those who may
+        request or review."""
+        world, path, who = where.world, where.node.path, seen.who
+        message = f"{where.tag} {seen.name}: {where.url}/@workflow: {resp.status_code}"
+        if not self.findings.check("@workflow", resp.status_code == 200, message):
             return
         data = resp.json()
         got = {t["id"] for t in data["transitions"]}
-        expected = transitions(world, node.path, seen.who)
-        history = allowed(world, node.path, seen.who, REQUEST_REVIEW) or allowed(
-            world, node.path, seen.who, REVIEW_CONTENT
+        expected = transitions(world, path, who)
+        history = allowed(world, path, who, REQUEST_REVIEW) or allowed(
+            world, path, who, REVIEW_CONTENT
         )
-        check(
+        self.findings.check(
             "@workflow",
-            data["state"]["id"] == node.state and got == expected and bool(data["history"]) == history,
-            f"{tag} {seen.name}: {url}/@workflow: state {data['state']['id']}, transitions {sorted(got)}"
-            f" (model {sorted(expected)}), history shown {bool(data['history'])} (model {history})",
+            data["state"]["id"] == where.node.state
+            and got == expected
+            and bool(data["history"]) == history,
+            f"{message}: state {data['state']['id']}, transitions {sorted(got)} (model "
+            f"{sorted(expected)}), history shown {bool(data['history'])} (model {history})",
         )
 
     # -- hidden and missing answer alike ---------------------------------------------------
@@ -366,12 +421,12 @@ class Campaign:
                     "hidden=missing",
                     ta == tb,
                     f"{tag} {seen.name}: {label} on hidden /{'/'.join(node.path)} vs missing: "
-                    f"{ta[0]} {ta[2][:160]} {_headers(ta[1])} | {tb[0]} {tb[2][:160]} {_headers(tb[1])}",
+                    f"{_answer(ta)} | {_answer(tb)}",
                 )
                 self.findings.check(
                     "hidden untouched",
                     a.status_code >= 400,
-                    f"{tag} {seen.name}: {label} on hidden /{'/'.join(node.path)} answered {a.status_code}",
+                    f"{tag} {seen.name}: {label} on hidden /{'/'.join(node.path)}: {a.status_code}",
                 )
 
             if node.folderish and seen.who.login is not None:
@@ -405,7 +460,9 @@ class Campaign:
         resp = await self.root.post(site, json={"@type": "Folder", "id": "drop"})
         assert resp.status_code == 201, resp.text
         drop = f"{site}/drop"
-        await update_sharing(self.root, drop, {s.who.login or "": {CONTRIBUTOR: True} for s in users})
+        await update_sharing(
+            self.root, drop, {s.who.login or "": {CONTRIBUTOR: True} for s in users}
+        )
         return drop
 
     async def copies(self, world: World, site: str, drop: str, seen: Seen, tag: str) -> None:
@@ -416,10 +473,14 @@ class Campaign:
                 continue
             url = self.path(site, node.path)
             target = f"{drop}/{seen.name}-{node.name}"
-            resp = await self.root.post(drop, json={"@type": "Folder", "id": f"{seen.name}-{node.name}"})
+            resp = await self.root.post(
+                drop, json={"@type": "Folder", "id": f"{seen.name}-{node.name}"}
+            )
             assert resp.status_code == 201, resp.text
             await update_sharing(self.root, target, {seen.who.login or "": {CONTRIBUTOR: True}})
-            resp = await self.ask("@copy", seen, "POST", f"{url}/@copy", tag, json={"destination": target})
+            resp = await self.ask(
+                "@copy", seen, "POST", f"{url}/@copy", tag, json={"destination": target}
+            )
             if resp.status_code >= 400:
                 continue  # refusing is allowed
             copied = await self.tree_of(f"{target}/{node.name}")
@@ -433,10 +494,58 @@ class Campaign:
             for rel in sorted(copied):
                 await self.ask("@copy", seen, "GET", "/".join((target, *rel)), tag)
 
+    async def generated_ids(self, world: World, site: str, seen: Seen, tag: str) -> None:
+        """An id made from a title (or a TUS upload's file name) is the same whether a hidden
+        sibling holds that name or no object does."""
+        for folder in [(), *(n.path for n in world.nodes if n.folderish)]:
+            hidden = [n for n in world.children(folder) if not view(world, n.path, seen.who)]
+            if not hidden or not allowed(world, folder, seen.who, ADD_CONTENT):
+                continue
+            if folder and not view(world, folder, seen.who):
+                continue
+            name = hidden[0].name
+            url = self.path(site, folder)
+            ids = []
+            for made_from in (name, missing_name(name)):
+                resp = await self.ask(
+                    "generated ids",
+                    seen,
+                    "POST",
+                    url,
+                    tag,
+                    json={"@type": "Document", "title": made_from},
+                )
+                made = (
+                    resp.json().get("id", "") if resp.status_code == 201 else str(resp.status_code)
+                )
+                ids.append(made.replace(made_from, "<NAME>"))
+                headers = {
+                    **TUS,
+                    "upload-length": "1",
+                    "upload-metadata": f"filename {b64(made_from)}",
+                }
+                resp = await seen.client.post(f"{url}/@tus", headers=headers)
+                if resp.status_code != 201:
+                    ids.append(f"tus {resp.status_code}")
+                    continue
+                resp = await seen.client.patch(
+                    httpx.URL(resp.headers["location"]).path,
+                    content=b"x",
+                    headers={**TUS, "content-type": OCTETS, "upload-offset": "0"},
+                )
+                made = httpx.URL(resp.headers.get("location", "")).path.rsplit("/", 1)[-1]
+                ids.append(f"tus {resp.status_code} {made.replace(made_from, '<NAME>')}")
+            self.findings.check(
+                "generated ids",
+                ids[:2] == ids[2:],
+                f"{tag} {seen.name}: in /{'/'.join(folder)}, ids made from the hidden name "
+                f"{name!r} and from a missing one: {ids[:2]} vs {ids[2:]}",
+            )
+
     async def tree_of(self, url: str) -> set[tuple[str, ...]]:
         """Relative paths (first the object's id) of ``url`` and its descendants, as root sees."""
         found: set[tuple[str, ...]] = set()
-        todo = [(url, (url.rsplit("/", 1)[1],))]
+        todo: list[tuple[str, tuple[str, ...]]] = [(url, (url.rsplit("/", 1)[1],))]
         while todo:
             at, rel = todo.pop()
             found.add(rel)
@@ -459,7 +568,9 @@ class Campaign:
                     missing = self.path(site, (*folder.parent, missing_name(folder.name)))
                     for service in ("@move", "@copy"):
                         url = f"{self.path(site, node.path)}/{service}"
-                        a = await self.ask(service, seen, "POST", url, tag, json={"destination": hidden})
+                        a = await self.ask(
+                            service, seen, "POST", url, tag, json={"destination": hidden}
+                        )
                         b = await seen.client.post(url, json={"destination": missing})
                         ta = telling(a, {folder.name: "<NAME>"})
                         tb = telling(b, {missing_name(folder.name): "<NAME>"})
@@ -467,7 +578,7 @@ class Campaign:
                             service,
                             ta == tb and a.status_code >= 400,
                             f"{tag} {seen.name}: {service} of /{'/'.join(node.path)} into hidden "
-                            f"/{'/'.join(folder.path)} vs missing: {ta[0]} {ta[2][:200]} | {tb[0]} {tb[2][:200]}",
+                            f"/{'/'.join(folder.path)} vs missing: {_answer(ta)} | {_answer(tb)}",
                         )
 
     async def tus(self, site: str, drop: str, everyone: list[Seen], tag: str) -> None:
@@ -489,7 +600,13 @@ class Campaign:
             for method, kwargs in (
                 ("HEAD", {"headers": TUS}),
                 ("GET", {"headers": TUS}),
-                ("PATCH", {"content": b"67890", "headers": {**TUS, "content-type": OCTETS, "upload-offset": "5"}}),
+                (
+                    "PATCH",
+                    {
+                        "content": b"67890",
+                        "headers": {**TUS, "content-type": OCTETS, "upload-offset": "5"},
+                    },
+                ),
                 ("DELETE", {"headers": TUS}),
             ):
                 a = await self.ask("TUS", seen, method, upload, tag, **kwargs)
@@ -498,7 +615,8 @@ class Campaign:
                 self.findings.check(
                     "TUS",
                     ta == tb and a.status_code >= 400,
-                    f"{tag} {seen.name}: {method} on {owner.name}'s upload: {ta[0]} {ta[2][:150]} | unknown: {tb[0]} {tb[2][:150]}",
+                    f"{tag} {seen.name}: {method} on {owner.name}'s upload: {_answer(ta)} | "
+                    f"unknown: {_answer(tb)}",
                 )
         resp = await owner.client.head(upload, headers=TUS)
         self.findings.check(
@@ -509,158 +627,122 @@ class Campaign:
 
     # -- live frames and `since` replays ---------------------------------------------------
 
-    async def live(self, world: World, site: str, label: str, tag: str) -> None:
-        """Root edits every object, moves one out of its folder and copies one into a folder
-        every user may read; each user's socket receives exactly the frames about objects it
-        may View, naming no place it may not; a ``since`` replay gives the same frames."""
+    # -- live frames and `since` replays ---------------------------------------------------
+
+    async def live(self, world: World, site: str, tag: str) -> None:
+        """Users' sockets follow root's changes: in a first stage root edits every object,
+        moves one into ``pub`` (a folder every user reads) and copies another there; in a
+        second, one object changes state and one folder blocks inheritance. Each socket gets
+        exactly the frames about objects its user may View, naming no place it may not, and a
+        ``since`` replay gives the same events. After each stage, GET agrees with the model
+        (the moved subtree and the changed objects were reindexed)."""
         root = self.root
         resp = await root.post(site, json={"@type": "Folder", "id": "pub", "title": "pub"})
         assert resp.status_code == 201, resp.text
         await update_sharing(root, f"{site}/pub", {AUTHENTICATED_GROUP: {READER: True}})
-        users = [user.login for user in world.users]
-        mover = next((n for n in reversed(world.nodes) if n.parent), world.nodes[-1])
-        copied = next(
-            (n for n in world.nodes if n.path[: len(mover.path)] != mover.path), world.nodes[0]
-        )
         pub = Node(("pub",), "Folder", "root", local=((AUTHENTICATED_GROUP, READER),))
-        world = replace(world, nodes=(*world.nodes, pub))
+        run = LiveRun(site, tag, replace(world, nodes=(*world.nodes, pub)))
         async with AsyncExitStack() as stack:
-            sockets: dict[str, WebSocket] = {}
-            cursors: dict[str, str] = {}
-            for login in users:
-                headers = basic(login, password_of(login))
-                ws = await stack.enter_async_context(ws_connect(self.app, f"{site}/@ws", headers=headers))
+            sockets: dict[str, tuple[WebSocket, str]] = {}
+            for user in world.users:
+                ws = await stack.enter_async_context(self.socket(site, user.login))
                 await ws.send_json({"type": "subscribe", "id": "s"})
                 ack = await ws.receive_json()
                 assert ack["type"] == "ack", ack
-                sockets[login], cursors[login] = ws, ack["cursor"]
-            for node in world.nodes:
-                resp = await root.patch(self.path(site, node.path), json={"subjects": ["touched"]})
-                assert resp.status_code == 204, resp.text
-            before = world
-            moved_to = await self._move(site, mover, f"{site}/pub")
-            after = world.moved(mover.path, ("pub",))
-            resp = await root.post(f"{self.path(site, copied.path)}/@copy", json={"destination": f"{site}/pub"})
-            assert resp.status_code in (200, 201), resp.text
-            fence = await root.post(site, json={"@type": "Document", "id": "fence"})
-            assert fence.status_code == 201, fence.text
-            assert (await root.post(f"{site}/fence/@workflow/publish")).status_code == 200
-            for login in users:  # the moved subtree is reindexed: GET agrees with the model
-                async with self.client_of(login) as client:
-                    for node in after.below(("pub", mover.name)):
-                        resp = await client.get(self.path(site, node.path))
-                        can = view(after, node.path, after.principal(login))
-                        self.findings.check(
-                            "move effect",
-                            resp.status_code == 200 if can else resp.status_code == 404,
-                            f"{tag} {login}: after root moved /{'/'.join(mover.path)} into pub, "
-                            f"GET /{'/'.join(node.path)} answers {resp.status_code} (model View: {can})",
-                        )
-            # access changes: one object changes state, one folder blocks inheritance
-            changed = after.nodes[len(after.nodes) // 2]
-            if changed.path == ("pub",):
-                changed = after.nodes[0]
-            name = "publish" if changed.state == "private" else "retract"
-            resp = await root.post(f"{self.path(site, changed.path)}/@workflow/{name}")
-            assert resp.status_code == 200, resp.text
-            final = after.changed(changed.path, state="published" if name == "publish" else "private")
-            blocked = next((n for n in final.nodes if n.folderish and n.inherit), None)
-            if blocked is not None:
-                await update_sharing(root, self.path(site, blocked.path), inherit=False)
-                final = final.changed(blocked.path, inherit=False)
-            fence = await root.post(site, json={"@type": "Document", "id": "fence2"})
-            assert fence.status_code == 201, fence.text
-            assert (await root.post(f"{site}/fence2/@workflow/publish")).status_code == 200
-            for login in users:  # reindexed: GET agrees with the model everywhere
-                async with self.client_of(login) as client:
-                    for node in final.nodes:
-                        resp = await client.get(self.path(site, node.path))
-                        can = view(final, node.path, final.principal(login))
-                        self.findings.check(
-                            "access effect",
-                            resp.status_code == 200 if can else resp.status_code == 404,
-                            f"{tag} {login}: after {name} of /{'/'.join(changed.path)} and a block on "
-                            f"{blocked and '/'.join(blocked.path)}, GET /{'/'.join(node.path)} answers "
-                            f"{resp.status_code} (model View: {can})",
-                        )
-            changes = [(changed, {"transition"}), *([(blocked, {"sharing", "modified"})] if blocked else [])]
-            for login in users:
-                first = await self._until_fence(sockets[login], "fence")
-                second = await self._until_fence(sockets[login], "fence2")
-                for prop, got in (("live", (first, second)), ("since", None)):
-                    if got is None:
-                        async with ws_connect(
-                            self.app, f"{site}/@ws", headers=basic(login, password_of(login))
-                        ) as ws:
-                            await ws.send_json({"type": "subscribe", "id": "r", "since": cursors[login]})
-                            got = (
-                                await self._until_fence(ws, "fence", skip_ack=True),
-                                await self._until_fence(ws, "fence2"),
-                            )
-                        self.findings.check(  # notifications are live only
-                            "since",
-                            _events(got[0] + got[1]) == _events(first + second),
-                            f"{tag} {login}: since replay differs from live: "
-                            f"{_kinds(got[0] + got[1])} vs {_kinds(first + second)}",
-                        )
-                    self.frames(before, after, site, mover, moved_to, copied, login, got[0], tag, prop)
-                    self.access_frames(after, final, site, changes, login, got[1], tag, prop)
-
-    def access_frames(
-        self,
-        before: World,
-        after: World,
-        site: str,
-        changes: list[tuple[Node, set[str]]],
-        login: str,
-        frames: list[dict[str, Any]],
-        tag: str,
-        prop: str,
-    ) -> None:
-        """Frames after a transition and a block: about each changed object, its event if
-        the receiver may View it after, ``removed`` if only before, nothing otherwise; no frame
-        names a place it may View neither before nor after."""
-        check = self.findings.check
-        seen = self.seen(before, login, self.root)
-        still = self.seen(after, login, self.root).hidden_markers
-        seen.hidden_markers = {m: p for m, p in seen.hidden_markers.items() if m in still}
-        for frame in frames:
-            self.no_markers(prop, seen, f"frame {frame.get('event')}", str(frame), tag)
-            for url in URL.findall(str(frame)):
-                if not url.startswith(site + "/"):
-                    continue
-                rel = tuple(url.removeprefix(site + "/").split("/"))
-                own = frame.get("@id", "")
-                if rel[0].startswith("fence") or own.startswith(BASE + url + "/"):
-                    continue
-                worlds = (before,) if frame.get("event") == "removed" else (before, after)
-                ok = any(_sees(w, rel, login) for w in worlds)
-                check(prop, ok, f"{tag} {login}: {frame.get('event')} frame names hidden {url}: {_short(frame)}")
-        for node, kinds in changes:
-            could = view(before, node.path, before.principal(login))
-            can = view(after, node.path, after.principal(login))
-            url = self._url(site, node.path)
-            got = [f["event"] for f in frames if f.get("type") == "event" and f.get("@id") == url]
-            if can:
-                ok = bool(got) and set(got) <= kinds
-            else:
-                ok = got == (["removed"] if could else [])
-            check(
-                prop,
-                ok,
-                f"{tag} {login}: frames about /{'/'.join(node.path)}: {got} "
-                f"(View before {could}, after {can}; expected {sorted(kinds)})",
+                sockets[user.login] = ws, ack["cursor"]
+            await self.first_stage(run)
+            await self.effect(
+                "move effect", run, run.after, run.after.below(("pub", run.mover.name))
             )
+            await self.second_stage(run)
+            await self.effect("access effect", run, run.final, run.final.nodes)
+            for login, (ws, cursor) in sockets.items():
+                live = (await self.until(ws, "fence"), await self.until(ws, "fence2"))
+                async with self.socket(site, login) as again:
+                    await again.send_json({"type": "subscribe", "id": "r", "since": cursor})
+                    replay = (
+                        await self.until(again, "fence", True),
+                        await self.until(again, "fence2"),
+                    )
+                self.findings.check(  # notifications are pushed live only
+                    "since",
+                    _events(replay[0] + replay[1]) == _events(live[0] + live[1]),
+                    f"{tag} {login}: since replay differs from live: "
+                    f"{_kinds(replay[0] + replay[1])} vs {_kinds(live[0] + live[1])}",
+                )
+                for prop, (first, second) in (("live", live), ("since", replay)):
+                    self.first_frames(run, login, first, prop)
+                    self.second_frames(run, login, second, prop)
 
-    async def _move(self, site: str, node: Node, destination: str) -> str:
-        resp = await self.root.post(f"{self.path(site, node.path)}/@move", json={"destination": destination})
+    def socket(self, site: str, login: str) -> AbstractAsyncContextManager[WebSocket]:
+        """A WebSocket opened at ``site`` as ``login``."""
+        return ws_connect(self.app, f"{site}/@ws", headers=basic(login, password_of(login)))
+
+    async def first_stage(self, run: LiveRun) -> None:
+        root, site = self.root, run.site
+        for node in run.before.nodes:
+            resp = await root.patch(self.path(site, node.path), json={"subjects": ["touched"]})
+            assert resp.status_code == 204, resp.text
+        mover = next(
+            (n for n in reversed(run.before.nodes) if len(n.path) > 1), run.before.nodes[0]
+        )
+        copied = next(n for n in run.before.nodes if n.path[: len(mover.path)] != mover.path)
+        resp = await root.post(
+            f"{self.path(site, mover.path)}/@move", json={"destination": f"{site}/pub"}
+        )
         assert resp.status_code in (200, 201), resp.text
-        return f"{destination}/{node.name}"
+        resp = await root.post(
+            f"{self.path(site, copied.path)}/@copy", json={"destination": f"{site}/pub"}
+        )
+        assert resp.status_code in (200, 201), resp.text
+        run.mover, run.copied = mover, copied
+        run.after = run.before.moved(mover.path, ("pub",))
+        await self.fence(site, "fence")
 
-    async def _until_fence(
+    async def second_stage(self, run: LiveRun) -> None:
+        root, site = self.root, run.site
+        changed = next(
+            n for n in run.after.nodes[len(run.after.nodes) // 2 :] if n.path != ("pub",)
+        )
+        name = "publish" if changed.state == "private" else "retract"
+        resp = await root.post(f"{self.path(site, changed.path)}/@workflow/{name}")
+        assert resp.status_code == 200, resp.text
+        final = run.after.changed(changed.path, state=NEW_STATE[name])
+        run.changes = [(changed, {"transition"})]
+        blocked = next((n for n in final.nodes if n.folderish and n.inherit), None)
+        if blocked is not None:
+            await update_sharing(root, self.path(site, blocked.path), inherit=False)
+            final = final.changed(blocked.path, inherit=False)
+            run.changes.append((blocked, {"sharing", "modified"}))
+        run.final = final
+        await self.fence(site, "fence2")
+
+    async def fence(self, site: str, name: str) -> None:
+        """A published document: its publication is the next frame every socket receives."""
+        resp = await self.root.post(site, json={"@type": "Document", "id": name})
+        assert resp.status_code == 201, resp.text
+        resp = await self.root.post(f"{site}/{name}/@workflow/publish")
+        assert resp.status_code == 200, resp.text
+
+    async def effect(self, prop: str, run: LiveRun, world: World, nodes: Iterable[Node]) -> None:
+        """Each user's GET of ``nodes`` answers as the model says in ``world``."""
+        nodes = list(nodes)
+        for user in world.users:
+            async with self.client_of(user.login) as client:
+                for node in nodes:
+                    resp = await client.get(self.path(run.site, node.path))
+                    can = view(world, node.path, world.principal(user.login))
+                    self.findings.check(
+                        prop,
+                        resp.status_code == (200 if can else 404),
+                        f"{run.tag} {user.login}: after {run.describe()}, GET "
+                        f"/{'/'.join(node.path)} answers {resp.status_code} (model View: {can})",
+                    )
+
+    async def until(
         self, ws: WebSocket, fence: str, skip_ack: bool = False
     ) -> list[dict[str, Any]]:
-        """The frames before the publication of the ``fence`` document (which everyone sees)."""
+        """The frames before the publication of the ``fence`` document."""
         frames: list[dict[str, Any]] = []
         while True:
             frame = await ws.receive_json()
@@ -674,87 +756,139 @@ class Campaign:
                 return frames
             frames.append(frame)
 
-    def frames(
-        self,
-        before: World,
-        after: World,
-        site: str,
-        mover: Node,
-        moved_to: str,
-        copied: Node,
-        login: str,
-        frames: list[dict[str, Any]],
-        tag: str,
-        prop: str,
+    def first_frames(
+        self, run: LiveRun, login: str, frames: list[dict[str, Any]], prop: str
     ) -> None:
-        check = self.findings.check
-        who_before, who_after = before.principal(login), after.principal(login)
-        seen = self.seen(before, login, self.root)  # markers hidden before the move…
-        for node in before.below(mover.path):  # …and still hidden after it
-            new = ("pub", *node.path[len(mover.path) - 1 :])
-            if view(after, new, who_after):
-                seen.hidden_markers = {
-                    m: p for m, p in seen.hidden_markers.items() if p != "/".join(node.path)
-                }
-        for frame in frames:
-            self.no_markers(prop, seen, f"frame {frame.get('event')}", str(frame), tag)
-        # touched: one modified frame per object it may View (before the move)
-        first_move = next(
+        """One ``modified`` frame per object the user may View; the move as ``moved`` (may
+        View after), ``removed`` (only before) or nothing; ``old_@id`` and a copy's
+        ``original`` only where the user could View them."""
+        check, before, site, tag = self.findings.check, run.before, run.site, run.tag
+        who = before.principal(login)
+        self.frame_places(run, (before, run.after), login, frames, prop)
+        first_other = next(
             (i for i, f in enumerate(frames) if f.get("event") != "modified"), len(frames)
         )
         touched = sorted(
-            f["@id"].removeprefix(BASE + site + "/")
-            for f in frames[:first_move]
+            f["@id"].removeprefix(f"{BASE}{site}/")
+            for f in frames[:first_other]
             if f.get("event") == "modified" and not f["@id"].startswith(f"{BASE}{site}/pub")
         )
         expected = sorted(
             "/".join(n.path)
             for n in before.nodes
-            if n.path != ("pub",) and view(before, n.path, who_before)
+            if n.path != ("pub",) and view(before, n.path, who)
         )
-        check(prop, touched == expected, f"{tag} {login}: modified frames for {touched}, model {expected}")
-        # every place a frame names is one the receiver may View (or an ancestor of its @id)
+        check(
+            prop,
+            touched == expected,
+            f"{tag} {login}: modified frames for {touched}, model {expected}",
+        )
         for frame in frames:
+            original = frame.get("original")
+            if isinstance(original, str) and original:
+                rel = tuple(original.removeprefix(BASE).removeprefix(site).strip("/").split("/"))
+                ok = original.removeprefix(BASE).startswith(site + "/") and _sees(
+                    before, rel, login
+                )
+                check(prop, ok, f"{tag} {login}: copy frame names hidden original {original}")
+        mover = run.mover
+        could = view(before, mover.path, who)
+        can = view(run.after, ("pub", mover.name), run.after.principal(login))
+        urls = (self._url(site, ("pub", mover.name)), self._url(site, mover.path))
+        moves = [f for f in frames if f.get("event") in ("moved", "removed") and f["@id"] in urls]
+        kinds = [f["event"] for f in moves]
+        want = ["moved"] if can else ["removed"] if could else []
+        check(
+            prop,
+            kinds == want,
+            f"{tag} {login}: move of /{'/'.join(mover.path)} gave {kinds}, model {want} "
+            f"(View before {could}, after {can})",
+        )
+        for frame in moves:
+            if "old_@id" in frame:
+                check(
+                    prop,
+                    could,
+                    f"{tag} {login}: moved frame names hidden old_@id {frame['old_@id']}",
+                )
+
+    def second_frames(
+        self, run: LiveRun, login: str, frames: list[dict[str, Any]], prop: str
+    ) -> None:
+        """About each changed object: its event if the user may View it after, ``removed``
+        if only before, nothing otherwise."""
+        before, after = run.after, run.final
+        self.frame_places(run, (before, after), login, frames, prop)
+        for node, kinds in run.changes:
+            could = view(before, node.path, before.principal(login))
+            can = view(after, node.path, after.principal(login))
+            url = self._url(run.site, node.path)
+            got = [f["event"] for f in _events(frames) if f.get("@id") == url]
+            ok = bool(got) and set(got) <= kinds if can else got == (["removed"] if could else [])
+            self.findings.check(
+                prop,
+                ok,
+                f"{run.tag} {login}: frames about /{'/'.join(node.path)}: {got} "
+                f"(View before {could}, after {can}; expected {sorted(kinds)})",
+            )
+
+    def frame_places(
+        self,
+        run: LiveRun,
+        worlds: tuple[World, World],
+        login: str,
+        frames: list[dict[str, Any]],
+        prop: str,
+    ) -> None:
+        """No data of an object hidden in both worlds; every URL a frame names (but
+        ``old_@id`` and ``original``, checked on their own) is one the user may View in
+        either world (``removed``: before), or an ancestor of the frame's own ``@id``."""
+        before, after = worlds
+        seen = self.seen(before, login, self.root)
+        still = self.seen(after, login, self.root).hidden_markers
+        seen.hidden_markers = {m: p for m, p in seen.hidden_markers.items() if m in still}
+        site = run.site
+        for frame in frames:
+            self.no_markers(prop, seen, f"frame {frame.get('event')}", str(frame), run.tag)
             own = frame.get("@id", "")
             named = {k: v for k, v in frame.items() if k not in ("old_@id", "original")}
             for url in URL.findall(str(named)):
-                rel = tuple(url.removeprefix(site).strip("/").split("/")) if url.startswith(site + "/") else ()
-                if not rel or rel[0] in ("fence", "drop") or (BASE + url) == own or own.startswith(BASE + url + "/"):
+                if not url.startswith(site + "/") or own.startswith(BASE + url + "/"):
                     continue
-                if frame.get("event") == "removed":
-                    ok = self._viewable(before, before, rel, login)
-                else:
-                    ok = self._viewable(before, after, rel, login)
-                check(prop, ok, f"{tag} {login}: {frame.get('event')} frame names hidden {url}: {_short(frame)}")
-            original = frame.get("original")
-            if isinstance(original, str) and original:
-                path = original.removeprefix(BASE)
-                rel = tuple(path.removeprefix(site).strip("/").split("/"))
-                ok = path.startswith(site + "/") and self._viewable(before, before, rel, login)
-                check(prop, ok, f"{tag} {login}: copy frame names hidden original {original}")
-        # the move: moved (may View after), removed (could View only before), or nothing
-        old_rel, new_rel = mover.path, ("pub", mover.name)
-        could, can = view(before, old_rel, who_before), view(after, new_rel, who_after)
-        moves = [f for f in frames if f.get("event") in ("moved", "removed") and f["@id"] in (BASE + moved_to, self._url(site, old_rel))]
-        kinds = [f["event"] for f in moves]
-        want = ["moved"] if can else ["removed"] if could else []
-        check(prop, kinds == want, f"{tag} {login}: move of /{'/'.join(old_rel)} gave {kinds}, model {want} (View before {could}, after {can})")
-        for frame in moves:
-            if "old_@id" in frame:
-                check(prop, could, f"{tag} {login}: moved frame names hidden old_@id {frame['old_@id']}")
-
-    def _viewable(self, before: World, after: World, rel: tuple[str, ...], login: str) -> bool:
-        for world in (before, after):
-            try:
-                if view(world, rel, world.principal(login)):
-                    return True
-            except KeyError:
-                continue
-        return rel[0] == "pub"  # pub and its copies: everyone reads them
+                rel = tuple(url.removeprefix(site + "/").split("/"))
+                if rel[0] in ("fence", "fence2", "drop"):
+                    continue
+                places = (before,) if frame.get("event") == "removed" else worlds
+                self.findings.check(
+                    prop,
+                    any(_sees(w, rel, login) for w in places),
+                    f"{run.tag} {login}: {frame.get('event')} frame names hidden {url}: "
+                    f"{_short(frame)}",
+                )
 
     @staticmethod
     def _url(site: str, rel: tuple[str, ...]) -> str:
         return BASE + "/".join((site, *rel))
+
+
+@dataclass
+class LiveRun:
+    """One world's live stages: the worlds before, between and after them."""
+
+    site: str
+    tag: str
+    before: World
+    after: World = field(init=False)
+    final: World = field(init=False)
+    mover: Node = field(init=False)
+    copied: Node = field(init=False)
+    changes: list[tuple[Node, set[str]]] = field(default_factory=list)
+
+    def describe(self) -> str:
+        moved = f"root moved /{'/'.join(self.mover.path)} into pub"
+        if not self.changes:
+            return moved
+        return f"{moved}, then changed {['/'.join(n.path) for n, _ in self.changes]}"
 
 
 def _sees(world: World, rel: tuple[str, ...], login: str) -> bool:
@@ -768,8 +902,9 @@ def _events(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [frame for frame in frames if frame.get("type") == "event"]
 
 
-def _headers(headers: dict[str, str | None]) -> str:
-    return str({k: v for k, v in headers.items() if v is not None})
+def _answer(told: tuple[int, dict[str, str | None], str]) -> str:
+    status, headers, text = told
+    return f"{status} {text[:200]} { ({k: v for k, v in headers.items() if v is not None}) }"
 
 
 def _kinds(frames: list[dict[str, Any]]) -> list[str]:
@@ -779,6 +914,3 @@ def _kinds(frames: list[dict[str, Any]]) -> list[str]:
 def _short(frame: dict[str, Any]) -> str:
     keep = ("event", "@id", "old_@id", "original", "parent")
     return str({k: frame[k] for k in keep if k in frame})
-
-
-Check = Callable[[World, str], Awaitable[None]]

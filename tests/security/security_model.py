@@ -55,7 +55,11 @@ WORKFLOW: dict[str, dict[str, frozenset[str]]] = {
 # state → (transition, guard permission), and where each transition leads
 TRANSITIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "private": (("publish", REVIEW_CONTENT), ("submit", REQUEST_REVIEW)),
-    "pending": (("publish", REVIEW_CONTENT), ("reject", REVIEW_CONTENT), ("retract", REQUEST_REVIEW)),
+    "pending": (
+        ("publish", REVIEW_CONTENT),
+        ("reject", REVIEW_CONTENT),
+        ("retract", REQUEST_REVIEW),
+    ),
     "published": (("retract", REQUEST_REVIEW), ("reject", REVIEW_CONTENT)),
 }
 NEW_STATE = {"publish": "published", "submit": "pending", "retract": "private", "reject": "private"}
@@ -151,9 +155,7 @@ class World:
         """The world after the node at ``path`` (and its subtree) moved into ``into``."""
         cut = len(path) - 1
         nodes = [
-            replace(node, path=into + node.path[cut:])
-            if node.path[: len(path)] == path
-            else node
+            replace(node, path=into + node.path[cut:]) if node.path[: len(path)] == path else node
             for node in self.nodes
         ]
         return replace(self, nodes=tuple(nodes))

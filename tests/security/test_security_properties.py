@@ -33,7 +33,13 @@ from security_campaign import Campaign
 from security_model import ADVERSARIAL, NEW_STATE, TRANSITIONS, WORKFLOW, Findings, World, worlds
 
 from baobab.asgi import BaobabApp
-from baobab.testing import ROOT_PASSWORD, BaobabClient, make_settings, require_postgres, zap_postgres
+from baobab.testing import (
+    ROOT_PASSWORD,
+    BaobabClient,
+    make_settings,
+    require_postgres,
+    zap_postgres,
+)
 
 EXAMPLES = int(os.environ.get("BAOBAB_PROPS_EXAMPLES", "6"))
 PROPERTIES = (
@@ -43,10 +49,12 @@ PROPERTIES = (
     "@sharing",
     "@workflow",
     "@download",
+    "If-Match",
     "hidden=missing",
     "hidden untouched",
     "@copy",
     "@move",
+    "generated ids",
     "move effect",
     "access effect",
     "TUS",
