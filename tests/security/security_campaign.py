@@ -414,17 +414,17 @@ class Campaign:
             names_h = {node.name: "<NAME>"}
             names_m = {missing_name(node.name): "<NAME>"}
             for label, method, suffix, kwargs in probes(site):
-                a = await self.ask("hidden=missing", seen, method, url + suffix, tag, **kwargs)
+                a = await self.ask("hidden-vs-missing", seen, method, url + suffix, tag, **kwargs)
                 b = await seen.client.request(method, missing + suffix, **kwargs)
                 ta, tb = telling(a, names_h), telling(b, names_m)
                 self.findings.check(
-                    "hidden=missing",
+                    "hidden-vs-missing",
                     ta == tb,
                     f"{tag} {seen.name}: {label} on hidden /{'/'.join(node.path)} vs missing: "
                     f"{_answer(ta)} | {_answer(tb)}",
                 )
                 self.findings.check(
-                    "hidden untouched",
+                    "hidden-untouched",
                     a.status_code >= 400,
                     f"{tag} {seen.name}: {label} on hidden /{'/'.join(node.path)}: {a.status_code}",
                 )
@@ -435,7 +435,7 @@ class Campaign:
                 a_ws = (a_ws[0], re.sub(rf"(?<![\w-]){node.name}(?!\w)", "<NAME>", a_ws[1]))
                 b_ws = (b_ws[0], b_ws[1].replace(missing_name(node.name), "<NAME>"))
                 self.findings.check(
-                    "hidden=missing",
+                    "hidden-vs-missing",
                     a_ws == b_ws,
                     f"{tag} {seen.name}: WebSocket handshake on hidden /{'/'.join(node.path)}/@ws"
                     f" vs missing: {a_ws} | {b_ws}",
@@ -450,7 +450,7 @@ class Campaign:
                 return 101, ""
         except Rejected as refused:
             text = json.dumps(refused.body)
-            self.no_markers("hidden=missing", seen, f"WebSocket {url}/@ws", text, "")
+            self.no_markers("hidden-vs-missing", seen, f"WebSocket {url}/@ws", text, "")
             return refused.status, text
 
     # -- copy, move, TUS -------------------------------------------------------------------
@@ -508,7 +508,7 @@ class Campaign:
             ids = []
             for made_from in (name, missing_name(name)):
                 resp = await self.ask(
-                    "generated ids",
+                    "generated-ids",
                     seen,
                     "POST",
                     url,
@@ -536,7 +536,7 @@ class Campaign:
                 made = httpx.URL(resp.headers.get("location", "")).path.rsplit("/", 1)[-1]
                 ids.append(f"tus {resp.status_code} {made.replace(made_from, '<NAME>')}")
             self.findings.check(
-                "generated ids",
+                "generated-ids",
                 ids[:2] == ids[2:],
                 f"{tag} {seen.name}: in /{'/'.join(folder)}, ids made from the hidden name "
                 f"{name!r} and from a missing one: {ids[:2]} vs {ids[2:]}",
@@ -652,10 +652,10 @@ class Campaign:
                 sockets[user.login] = ws, ack["cursor"]
             await self.first_stage(run)
             await self.effect(
-                "move effect", run, run.after, run.after.below(("pub", run.mover.name))
+                "move-effect", run, run.after, run.after.below(("pub", run.mover.name))
             )
             await self.second_stage(run)
-            await self.effect("access effect", run, run.final, run.final.nodes)
+            await self.effect("access-effect", run, run.final, run.final.nodes)
             for login, (ws, cursor) in sockets.items():
                 live = (await self.until(ws, "fence"), await self.until(ws, "fence2"))
                 async with self.socket(site, login) as again:

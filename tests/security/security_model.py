@@ -361,4 +361,14 @@ ADVERSARIAL: tuple[World, ...] = (
         Node(("n3", "n4", "n5"), "Document", "root", "pending"),
         Node(("n3", "n6"), "Document", "root", "private"),
     ),
+    _world(
+        "reviewers and site administrators",
+        (User("u0", (REVIEWER,)), User("u1", (SITE_ADMIN,)), U2),
+        (),
+        Node(("n0",), "Folder", "root", "pending", local=(("u2", REVIEWER),)),
+        Node(("n0", "n1"), "Document", "u2", "private"),
+        Node(("n0", "n2"), "Document", "root", "pending"),
+        Node(("n0", "n3"), "Folder", "root", "private", inherit=False),
+        Node(("n0", "n3", "n4"), "File", "root", "pending"),
+    ),
 )
