@@ -228,11 +228,11 @@ class Campaign:
         hidden: dict[str, str] = {}
         for node in world.nodes:
             if not view(world, node.path, who):
-                where = "/".join(node.path)
-                for marker in (title(node.path), description(node.path), body(node.path)):
+                where, origin = "/".join(node.path), node.origin
+                for marker in (title(origin), description(origin), body(origin)):
                     hidden[marker] = where
-                if node.path in self.uids:
-                    hidden[self.uids[node.path]] = where
+                if origin in self.uids:
+                    hidden[self.uids[origin]] = where
         return Seen(login or "anonymous", who, client, hidden)
 
     # -- one world -------------------------------------------------------------------------
@@ -636,7 +636,8 @@ class Campaign:
     async def live(self, world: World, site: str, tag: str) -> None:
         """Users' sockets follow root's changes: in a first stage root edits every object,
         moves one into ``pub`` (a folder every user reads) and copies another there; in a
-        second, one object changes state and one folder blocks inheritance. Each socket gets
+        second, one object changes state and one folder blocks inheritance; in a third, a
+        member leaves a group and root edits every object again. Each socket gets
         exactly the frames about objects its user may View, naming no place it may not, and a
         ``since`` replay gives the same events. After each stage, GET agrees with the model
         (the moved subtree and the changed objects were reindexed)."""
@@ -660,23 +661,49 @@ class Campaign:
             )
             await self.second_stage(run)
             await self.effect("access-effect", run, run.final, run.final.nodes)
+            await self.third_stage(run)
+            await self.effect("access-effect", run, run.last, run.last.nodes)
+            fences = ("fence", "fence2", "fence3")
             for login, (ws, cursor) in sockets.items():
-                live = (await self.until(ws, "fence"), await self.until(ws, "fence2"))
+                live = [await self.until(ws, fence) for fence in fences]
                 async with self.socket(site, login) as again:
                     await again.send_json({"type": "subscribe", "id": "r", "since": cursor})
-                    replay = (
-                        await self.until(again, "fence", True),
-                        await self.until(again, "fence2"),
-                    )
-                self.findings.check(  # notifications are pushed live only
-                    "since",
-                    _events(replay[0] + replay[1]) == _events(live[0] + live[1]),
-                    f"{tag} {login}: since replay differs from live: "
-                    f"{_kinds(replay[0] + replay[1])} vs {_kinds(live[0] + live[1])}",
-                )
-                for prop, (first, second) in (("live", live), ("since", replay)):
-                    self.first_frames(run, login, first, prop)
-                    self.second_frames(run, login, second, prop)
+                    replay = [await self.until(again, fence, True) for fence in fences]
+                self.first_frames(run, login, live[0], "live")
+                self.second_frames(run, login, live[1], "live")
+                self.third_frames(run, login, live[2], "live")
+                self.replay(run, login, live, replay)
+
+    def replay(
+        self,
+        run: LiveRun,
+        login: str,
+        live: list[list[dict[str, Any]]],
+        replay: list[list[dict[str, Any]]],
+    ) -> None:
+        """A ``since`` replay gives the events the socket received live (notifications are
+        live only) — fewer if the user lost access meanwhile (a replay is guarded by what the
+        user may see now), never more — and names nothing hidden now."""
+        got, sent = (
+            _events([f for part in replay for f in part]),
+            _events([f for part in live for f in part]),
+        )
+        if run.left.startswith(f"{login} left "):  # guarded by its groups now
+            cursors = {f["cursor"] for f in sent}
+            ok = all(f["cursor"] in cursors for f in got)
+            group = run.left.rsplit(" ", 1)[1]
+            now = tuple(w.leaving(group, login) for w in (run.before, run.after, run.final))
+            self.frame_places(run, (*now, run.last), login, got, "since")
+        else:
+            ok = got == sent
+            self.first_frames(run, login, replay[0], "since")
+            self.second_frames(run, login, replay[1], "since")
+            self.third_frames(run, login, replay[2], "since")
+        self.findings.check(
+            "since",
+            ok,
+            f"{run.tag} {login}: since replay differs from live: {_kinds(got)} vs {_kinds(sent)}",
+        )
 
     def socket(self, site: str, login: str) -> AbstractAsyncContextManager[WebSocket]:
         """A WebSocket opened at ``site`` as ``login``."""
@@ -720,6 +747,43 @@ class Campaign:
             run.changes.append((blocked, {"sharing", "modified"}))
         run.final = final
         await self.fence(site, "fence2")
+
+    async def third_stage(self, run: LiveRun) -> None:
+        """A member leaves a group (its sockets must stop receiving what only the group
+        could see), then root edits every object again."""
+        root, site, last = self.root, run.site, run.final
+        group = next((g for g in last.groups if g.members), None)
+        if group is not None:
+            member = group.members[0]
+            resp = await root.patch(f"{site}/@groups/{group.name}", json={"users": {member: False}})
+            assert resp.status_code == 204, resp.text
+            last = last.leaving(group.name, member)
+            run.left = f"{member} left {group.name}"
+        for node in last.nodes:
+            resp = await root.patch(self.path(site, node.path), json={"subjects": ["again"]})
+            assert resp.status_code == 204, resp.text
+        run.last = last
+        await self.fence(site, "fence3")
+
+    def third_frames(
+        self, run: LiveRun, login: str, frames: list[dict[str, Any]], prop: str
+    ) -> None:
+        """One ``modified`` frame per object the user may View now."""
+        last = run.last
+        self.frame_places(run, (last, last), login, frames, prop)
+        who = last.principal(login)
+        touched = sorted(
+            f["@id"].removeprefix(f"{BASE}{run.site}/")
+            for f in _events(frames)
+            if f.get("event") == "modified"
+        )
+        expected = sorted("/".join(n.path) for n in last.nodes if view(last, n.path, who))
+        self.findings.check(
+            prop,
+            touched == expected,
+            f"{run.tag} {login}: after {run.left or 'no group change'}, modified frames for "
+            f"{touched}, model {expected}",
+        )
 
     async def fence(self, site: str, name: str) -> None:
         """A published document: its publication is the next frame every socket receives."""
@@ -839,18 +903,18 @@ class Campaign:
     def frame_places(
         self,
         run: LiveRun,
-        worlds: tuple[World, World],
+        worlds: tuple[World, ...],
         login: str,
         frames: list[dict[str, Any]],
         prop: str,
     ) -> None:
-        """No data of an object hidden in both worlds; every URL a frame names (but
-        ``old_@id`` and ``original``, checked on their own) is one the user may View in
-        either world (``removed``: before), or an ancestor of the frame's own ``@id``."""
-        before, after = worlds
-        seen = self.seen(before, login, self.root)
-        still = self.seen(after, login, self.root).hidden_markers
-        seen.hidden_markers = {m: p for m, p in seen.hidden_markers.items() if m in still}
+        """No data of an object hidden in every world; every URL a frame names (but
+        ``old_@id`` and ``original``, checked on their own) is one the user may View in one
+        of the worlds (``removed``: the first), or an ancestor of the frame's own ``@id``."""
+        seen = self.seen(worlds[0], login, self.root)
+        for world in worlds[1:]:
+            still = self.seen(world, login, self.root).hidden_markers
+            seen.hidden_markers = {m: p for m, p in seen.hidden_markers.items() if m in still}
         site = run.site
         for frame in frames:
             self.no_markers(prop, seen, f"frame {frame.get('event')}", str(frame), run.tag)
@@ -860,9 +924,9 @@ class Campaign:
                 if not url.startswith(site + "/") or own.startswith(BASE + url + "/"):
                     continue
                 rel = tuple(url.removeprefix(site + "/").split("/"))
-                if rel[0] in ("fence", "fence2", "drop"):
+                if rel[0] in ("fence", "fence2", "fence3", "drop"):
                     continue
-                places = (before,) if frame.get("event") == "removed" else worlds
+                places = worlds[:1] if frame.get("event") == "removed" else worlds
                 self.findings.check(
                     prop,
                     any(_sees(w, rel, login) for w in places),
@@ -887,6 +951,8 @@ class LiveRun:
     mover: Node = field(init=False)
     copied: Node = field(init=False)
     changes: list[tuple[Node, set[str]]] = field(default_factory=list)
+    last: World = field(init=False)
+    left: str = ""  # who left which group in the third stage
 
     def describe(self) -> str:
         moved = f"root moved /{'/'.join(self.mover.path)} into pub"

@@ -96,6 +96,11 @@ class Node:
     state: str = "private"
     inherit: bool = True
     local: tuple[tuple[str, str], ...] = ()  # (user or group id, role)
+    born: tuple[str, ...] = ()  # where it was built, once moved (its markers name that place)
+
+    @property
+    def origin(self) -> tuple[str, ...]:
+        return self.born or self.path
 
     @property
     def name(self) -> str:
@@ -151,11 +156,21 @@ class World:
         nodes = [replace(n, **changes) if n.path == path else n for n in self.nodes]
         return replace(self, nodes=tuple(nodes))
 
+    def leaving(self, group: str, login: str) -> World:
+        """The world after ``login`` left ``group``."""
+        groups = [
+            replace(g, members=tuple(m for m in g.members if m != login)) if g.name == group else g
+            for g in self.groups
+        ]
+        return replace(self, groups=tuple(groups))
+
     def moved(self, path: tuple[str, ...], into: tuple[str, ...]) -> World:
         """The world after the node at ``path`` (and its subtree) moved into ``into``."""
         cut = len(path) - 1
         nodes = [
-            replace(node, path=into + node.path[cut:]) if node.path[: len(path)] == path else node
+            replace(node, path=into + node.path[cut:], born=node.origin)
+            if node.path[: len(path)] == path
+            else node
             for node in self.nodes
         ]
         return replace(self, nodes=tuple(nodes))
