@@ -14,9 +14,10 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import httpx
@@ -26,6 +27,7 @@ from security_model import (
     AUTHENTICATED_GROUP,
     CHANGE_LOCAL_ROLES,
     CONTRIBUTOR,
+    MEMBER,
     NEW_STATE,
     READER,
     REQUEST_REVIEW,
@@ -691,8 +693,7 @@ class Campaign:
         if run.left.startswith(f"{login} left "):  # guarded by its groups now
             cursors = {f["cursor"] for f in sent}
             ok = all(f["cursor"] in cursors for f in got)
-            group = run.left.rsplit(" ", 1)[1]
-            now = tuple(w.leaving(group, login) for w in (run.before, run.after, run.final))
+            now = tuple(run.now(w) for w in (run.before, run.after, run.final))
             self.frame_places(run, (*now, run.last), login, got, "since")
         else:
             ok = got == sent
@@ -749,8 +750,8 @@ class Campaign:
         await self.fence(site, "fence2")
 
     async def third_stage(self, run: LiveRun) -> None:
-        """A member leaves a group (its sockets must stop receiving what only the group
-        could see), then root edits every object again."""
+        """A member leaves a group, or else a user loses its global roles (its sockets must
+        stop receiving what only those could see), then root edits every object again."""
         root, site, last = self.root, run.site, run.final
         group = next((g for g in last.groups if g.members), None)
         if group is not None:
@@ -758,7 +759,15 @@ class Campaign:
             resp = await root.patch(f"{site}/@groups/{group.name}", json={"users": {member: False}})
             assert resp.status_code == 204, resp.text
             last = last.leaving(group.name, member)
+            run.now = partial(World.leaving, group=group.name, login=member)
             run.left = f"{member} left {group.name}"
+        demoted = next((u for u in last.users if u.roles and u.roles != (MEMBER,)), None)
+        if demoted is not None and not run.left:
+            resp = await root.patch(f"{site}/@users/{demoted.login}", json={"roles": []})
+            assert resp.status_code == 204, resp.text
+            last = last.demoted(demoted.login)
+            run.now = partial(World.demoted, login=demoted.login)
+            run.left = f"{demoted.login} left its roles {list(demoted.roles)}"
         for node in last.nodes:
             resp = await root.patch(self.path(site, node.path), json={"subjects": ["again"]})
             assert resp.status_code == 204, resp.text
@@ -952,7 +961,8 @@ class LiveRun:
     copied: Node = field(init=False)
     changes: list[tuple[Node, set[str]]] = field(default_factory=list)
     last: World = field(init=False)
-    left: str = ""  # who left which group in the third stage
+    left: str = ""  # who left which group (or lost its global roles) in the third stage
+    now: Callable[[World], World] = field(default=lambda world: world)  # that change
 
     def describe(self) -> str:
         moved = f"root moved /{'/'.join(self.mover.path)} into pub"

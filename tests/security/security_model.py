@@ -164,6 +164,11 @@ class World:
         ]
         return replace(self, groups=tuple(groups))
 
+    def demoted(self, login: str) -> World:
+        """The world after ``login`` lost its global roles."""
+        users = [replace(u, roles=()) if u.login == login else u for u in self.users]
+        return replace(self, users=tuple(users))
+
     def moved(self, path: tuple[str, ...], into: tuple[str, ...]) -> World:
         """The world after the node at ``path`` (and its subtree) moved into ``into``."""
         cut = len(path) - 1
