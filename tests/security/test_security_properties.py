@@ -6,16 +6,19 @@ groups, local roles, blocked inheritance, owners, the three states of
 local Readers, Contributors, Editors, Reviewers, site administrators — asks every route that
 reveals content, and gets exactly what the model says it may View: ``GET`` (200, or the very
 answer a missing path gets), ``items``, ``parent``, ``@sharing``, ``@workflow``,
-``@download``, twenty-odd request kinds on hidden objects, ``@copy`` (what it hands over) and
-``@move`` (to hidden destinations), TUS uploads of others, WebSocket frames after others'
-changes and their ``since`` replays; and no answer anywhere carries data of an object it may
-not View (see ``security_campaign.py``).
+``@download``, a 412's current copy, twenty-odd request kinds on hidden objects, ``@copy``
+(what it hands over) and ``@copy``/``@move`` into hidden destinations, ids made from names,
+TUS uploads of others, WebSocket frames after others' changes (edits, a move, a copy, a
+transition, a block, a member leaving a group or a user losing its roles) and their ``since``
+replays, and GET after each change; and no answer anywhere carries data of an object it may
+not View (see ``security_campaign.py``; the properties are listed in docs/security.md).
 
 One campaign per backend builds every world in its own container of one app and records
 violations per property; each property is then one test, so a failure names the property
 and lists its violations (world, principal, request, answer). ``BAOBAB_PROPS_EXAMPLES``
 sets the number of random worlds (default 6); runs are derandomized (the same worlds every
-time) unless ``BAOBAB_PROPS_RANDOM=1``.
+time) unless ``BAOBAB_PROPS_RANDOM=1``; ``BAOBAB_PROPS_REPORT=<prefix>`` writes every
+violation and world to ``<prefix>.<backend>.json``.
 """
 
 from __future__ import annotations
