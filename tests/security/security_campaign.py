@@ -499,6 +499,33 @@ class Campaign:
             )
             for rel in sorted(copied):
                 await self.ask("@copy", seen, "GET", "/".join((target, *rel)), tag)
+                await self.copied_grants(
+                    world, (*node.parent, *rel), f"{target}/{'/'.join(rel)}", seen, tag
+                )
+
+    async def copied_grants(
+        self, world: World, original: tuple[str, ...], copy: str, seen: Seen, tag: str
+    ) -> None:
+        """The copier, Owner of the copy, may read its @sharing: it must not list the grants
+        of an original whose @sharing the copier could not read (but its own and its groups')."""
+        if original not in {n.path for n in world.nodes}:
+            return
+        if allowed(world, original, seen.who, CHANGE_LOCAL_ROLES):
+            return
+        resp = await seen.client.get(f"{copy}/@sharing")
+        if resp.status_code != 200:
+            return
+        granted = sorted(
+            entry["id"]
+            for entry in resp.json()["entries"]
+            if entry["id"] not in seen.who.ids and True in entry["roles"].values()
+        )
+        self.findings.check(
+            "@copy",
+            not granted,
+            f"{tag} {seen.name}: the copy {copy} of /{'/'.join(original)} carries the grants of "
+            f"{granted}, whose @sharing the copier could not read",
+        )
 
     async def generated_ids(self, world: World, site: str, seen: Seen, tag: str) -> None:
         """An id made from a title (or a TUS upload's file name) is the same whether a hidden
