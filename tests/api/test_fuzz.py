@@ -1,0 +1,26 @@
+"""schemathesis against the app, from its own description, on each backend: no 5xx, and no
+answer outside the description (status, content type, headers, schema).
+
+Small and derandomized here (the same cases every run, a few per operation and identity);
+``bench/fuzz.py`` runs the same harness longer.
+"""
+
+from __future__ import annotations
+
+from baobab.asgi import BaobabApp
+from baobab.config.settings import Settings
+from baobab.testing.fuzz import fuzz, stop
+
+
+def test_fuzzing_finds_no_server_error_and_no_undocumented_answer(
+    baobab_settings: Settings,
+) -> None:
+    app = BaobabApp(baobab_settings)
+    try:
+        report = fuzz(app, max_examples=4, stateful_examples=4)
+    finally:
+        stop(app)
+    print(report.summary())  # the figure CI's log shows
+    assert report.failures == [], "\n\n".join(f"{op}: {text}" for op, text in report.failures)
+    assert report.operations >= 100
+    assert report.stateful_requests > 0
