@@ -171,34 +171,40 @@ def fuzz(
     report = FuzzReport()
     operations = [result.ok() for result in schema.get_all_operations()]
     operations.sort(key=lambda op: _order(op.label))
-    modes = st.sampled_from(
-        [schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE]
-    )
     for operation in operations:
         report.operations += 1
-        strategies = {
-            mode: operation.as_strategy(generation_mode=mode)
-            for mode in schemathesis.GenerationMode
-        }
-
-        @hypothesis.given(data=st.data(), who=st.sampled_from(sorted(IDENTITIES)))
-        @_settings(max_examples)
-        def run(data: st.DataObject, who: str) -> None:
-            case = data.draw(strategies[data.draw(modes)])
-            report.requests += 1
-            case.call_and_validate(headers=IDENTITIES[who], checks=CHECKS)
-
-        try:
-            run()
-        except Exception as exc:
-            report.failures.append((operation.label, _describe(exc)))
+        error = _fuzz_operation(operation, report, max_examples)
+        if error is not None:
+            report.failures.append((operation.label, error))
             if log is not None:
-                log(f"FAIL {operation.label}: {_describe(exc)}")
+                log(f"FAIL {operation.label}: {error}")
         if _order(operation.label)[0] > 1:
             seed_site(app)
     _stateful(app, schema, report, stateful_examples, log)
     report.seconds = time.monotonic() - started
     return report
+
+
+def _fuzz_operation(operation: Any, report: FuzzReport, max_examples: int) -> str | None:
+    """Try ``operation`` with generated cases (either mode, each identity); the first
+    failure, or None."""
+    strategies = {
+        mode: operation.as_strategy(generation_mode=mode) for mode in schemathesis.GenerationMode
+    }
+    modes = st.sampled_from(list(strategies))
+
+    @hypothesis.given(data=st.data(), who=st.sampled_from(sorted(IDENTITIES)))
+    @_settings(max_examples)
+    def run(data: st.DataObject, who: str) -> None:
+        case = data.draw(strategies[data.draw(modes)])
+        report.requests += 1
+        case.call_and_validate(headers=IDENTITIES[who], checks=CHECKS)
+
+    try:
+        run()
+    except Exception as exc:
+        return _describe(exc)
+    return None
 
 
 def _stateful(
