@@ -163,13 +163,16 @@ def fuzz(
     max_examples: int = 5,
     stateful_examples: int = 5,
     log: Callable[[str], None] | None = None,
+    only: Callable[[str], bool] | None = None,
 ) -> FuzzReport:
-    """Fuzz every operation of ``app``'s description; return what happened."""
+    """Fuzz every operation of ``app``'s description (or those whose label, such as
+    ``GET /@openapi``, ``only`` accepts); return what happened."""
     started = time.monotonic()
     seed_site(app)
     schema = load_schema(app)
     report = FuzzReport()
     operations = [result.ok() for result in schema.get_all_operations()]
+    operations = [op for op in operations if only is None or only(op.label)]
     operations.sort(key=lambda op: _order(op.label))
     for operation in operations:
         report.operations += 1
@@ -202,7 +205,7 @@ def _fuzz_operation(operation: Any, report: FuzzReport, max_examples: int) -> st
 
     try:
         run()
-    except Exception as exc:
+    except (Exception, BaseExceptionGroup) as exc:  # schemathesis raises a FailureGroup
         return _describe(exc)
     return None
 
@@ -231,7 +234,7 @@ def _stateful(
 
     try:
         Machine.run(settings=_settings(examples, stateful=True))
-    except Exception as exc:
+    except (Exception, BaseExceptionGroup) as exc:  # schemathesis raises a FailureGroup
         report.failures.append(("stateful (links)", _describe(exc)))
         if log is not None:
             log(f"FAIL stateful: {_describe(exc)}")
