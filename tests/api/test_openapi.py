@@ -33,11 +33,17 @@ async def test_every_registered_service_is_described_and_nothing_else(
     document = await _document(anon_client)
     registered = {service_id(info) for info in registry.services()}
     assert operation_services(document) == registered
+    by_id = {service_id(info): info for info in registry.services()}
     for path, item in document["paths"].items():
         for method, operation in item.items():
-            assert operation["x-baobab-services"], (path, method)
-            methods = {s.split(" ")[1] for s in operation["x-baobab-services"]}
-            assert methods == {method.upper()}, (path, method)
+            infos = [by_id[name] for name in operation["x-baobab-services"]]
+            assert infos, (path, method)
+            assert {info.method for info in infos} == {method.upper()}, (path, method)
+            names = {info.name for info in infos}
+            assert len(names) == 1 and (names.pop() or "/") in path, (path, method)
+            permissions = sorted({info.permission for info in infos if info.permission})
+            declared = operation["x-baobab-permission"]
+            assert (declared if isinstance(declared, list) else [declared]) == permissions
 
 
 async def test_operations_say_permission_parameters_and_errors(anon_client: BaobabClient) -> None:

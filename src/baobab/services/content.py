@@ -37,6 +37,7 @@ def _wants_file(request: Request) -> bool:
     "`Accept` that names neither JSON nor `*/*` (with `Range`, as `@download`).",
     params=(
         shapes.IF_NONE_MATCH,
+        shapes.RANGE,
         {"name": "b_start", "in": "query", "schema": {"type": "integer", "minimum": 0}},
         {"name": "b_size", "in": "query", "schema": {"type": "integer", "minimum": 1}},
     ),

@@ -233,7 +233,7 @@ def create_from_upload(request: Request) -> Any:
     subpaths=("{field}",),
     params=(
         shapes.IF_NONE_MATCH,
-        {"name": "Range", "in": "header", "schema": {"type": "string"}},
+        shapes.RANGE,
         {"name": "If-Range", "in": "header", "schema": {"type": "string"}},
         {"name": "If-Modified-Since", "in": "header", "schema": {"type": "string"}},
         {"name": "inline", "in": "query", "schema": {"type": "string"}},

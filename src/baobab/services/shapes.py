@@ -18,6 +18,7 @@ __all__ = [
     "CONTENT",
     "CONTENT_CREATE",
     "CONTENT_PATCH",
+    "DIGITS",
     "FILE_BYTES",
     "GROUP",
     "GROUP_CREATE",
@@ -25,6 +26,7 @@ __all__ = [
     "GROUP_PATCH",
     "IF_MATCH",
     "IF_NONE_MATCH",
+    "RANGE",
     "SUMMARY",
     "TUS_RESUMABLE",
     "TYPE_SCHEMA",
@@ -87,6 +89,14 @@ IF_NONE_MATCH: dict[str, Any] = {
     "description": "Answer 304 if the current ETag is one of these",
     "schema": {"type": "string"},
 }
+RANGE: dict[str, Any] = {
+    "name": "Range",
+    "in": "header",
+    "required": False,
+    "description": "Byte ranges of a file (206, or 416 wholly past its end)",
+    "schema": {"type": "string", "pattern": r"^bytes=\d*-\d*(,\s*\d*-\d*)*$"},
+}
+DIGITS: dict[str, Any] = {"type": "string", "pattern": r"^\d+$"}
 TUS_RESUMABLE: dict[str, Any] = {
     "name": "Tus-Resumable",
     "in": "header",

@@ -134,7 +134,7 @@ def _expires(upload: TusUpload) -> tuple[bytes, bytes]:
     "sent to a folder, else the file field named by `field` (or the type's only one).",
     params=(
         shapes.TUS_RESUMABLE,
-        {"name": "Upload-Length", "in": "header", "required": True, "schema": {"type": "string"}},
+        {"name": "Upload-Length", "in": "header", "required": True, "schema": shapes.DIGITS},
         {"name": "Upload-Metadata", "in": "header", "schema": {"type": "string"}},
     ),
     responses={201: None},
@@ -263,7 +263,7 @@ def tus_delete(request: Request) -> Response:
     subpaths=("{upload}",),
     params=(
         shapes.TUS_RESUMABLE,
-        {"name": "Upload-Offset", "in": "header", "required": True, "schema": {"type": "string"}},
+        {"name": "Upload-Offset", "in": "header", "required": True, "schema": shapes.DIGITS},
         {"name": "Upload-Checksum", "in": "header", "schema": {"type": "string"}},
     ),
     request={"application/offset+octet-stream": {"type": "string", "format": "binary"}},
