@@ -230,14 +230,24 @@ def _stateful(
             report.stateful_requests += 1
 
         def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
-            case.validate_response(response, checks=CHECKS, headers=kwargs.get("headers"))
+            try:
+                case.validate_response(response, checks=CHECKS, headers=kwargs.get("headers"))
+            except (Exception, BaseExceptionGroup) as exc:
+                # recorded here: hypothesis's replay of a sequence against a database that
+                # has changed since may not reach the same step (and says only that)
+                failed.append((f"stateful {case.operation.label}", _describe(exc)))
+                raise
 
+    failed: list[tuple[str, str]] = []
     try:
         Machine.run(settings=_settings(examples, stateful=True))
     except (Exception, BaseExceptionGroup) as exc:  # schemathesis raises a FailureGroup
-        report.failures.append(("stateful (links)", _describe(exc)))
+        if not failed:
+            failed.append(("stateful (links)", _describe(exc)))
+    for label, text in dict(failed).items():
+        report.failures.append((label, text))
         if log is not None:
-            log(f"FAIL stateful: {_describe(exc)}")
+            log(f"FAIL {label}: {text}")
     seed_site(app)
 
 
