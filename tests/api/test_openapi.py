@@ -88,3 +88,21 @@ async def test_content_types_are_the_schemas_of_types(
         assert {"$ref": f"#/components/schemas/Content_{name}"} in schemas["Content"]["anyOf"]
         create = schemas[f"Create_{name}"]
         assert create["properties"]["@type"] == {"const": name}
+
+
+async def test_a_create_links_to_what_follows_on_the_new_object(anon_client: BaobabClient) -> None:
+    paths = (await _document(anon_client))["paths"]
+    links = paths["/{db}/{container}"]["post"]["responses"]["201"]["links"]
+    operation_ids = {
+        op["operationId"]
+        for path, item in paths.items()
+        if path.startswith("/{db}/{container}/{path}")
+        for op in item.values()
+    }
+    assert {"get_db_container_path", "patch_db_container_path", "delete_db_container_path"} <= set(
+        links
+    )
+    assert {"post_db_container_path_move", "post_db_container_path_copy"} <= set(links)
+    for link in links.values():
+        assert link["operationId"] in operation_ids
+        assert link["parameters"]["path"] == "$response.body#/id"
