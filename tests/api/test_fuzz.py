@@ -20,7 +20,7 @@ def test_fuzzing_finds_no_server_error_and_no_undocumented_answer(
 ) -> None:
     app = BaobabApp(baobab_settings)
     try:
-        report = fuzz(app, max_examples=4, stateful_examples=4)
+        report = fuzz(app, max_examples=6, stateful_examples=6)
     finally:
         stop(app)
     print(report.summary())  # the figure CI's log shows
