@@ -115,3 +115,11 @@ def test_readme_files_tour(servers: Any, tmp_path: Path) -> None:
     assert replaced["filename"] == "report-v2.bin" and replaced["size"] == 3_000_000
     assert tus["file"]["filename"] == "tus.bin" and tus["file"]["size"] == 3_000_000
     assert list(work.iterdir()) == []  # the tour cleans up after itself
+
+
+def test_readme_openapi_tour(servers: Any) -> None:
+    lines = _continue_tour(servers, "## API description (OpenAPI)").splitlines()
+    operations, *permissions, required = lines
+    assert int(operations) > 100
+    assert "get baobab.View" in permissions and "patch baobab.ModifyContent" in permissions
+    assert json.loads(required) == ["@type"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -95,6 +95,15 @@ class ServiceInfo:
     summary: str = ""
     body: str = "memory"  # one of BODY_MODES
     headers: tuple[tuple[str, str], ...] = ()  # on every answer to a request for this name
+    # What the API description (``GET /@openapi``) says of the service; nothing at run time
+    # reads these. Each shape is a JSON Schema (a dict) or a msgspec type (a Struct), or for
+    # a body of another kind a mapping ``{media type: shape}``.
+    description: str = ""
+    params: tuple[Mapping[str, Any], ...] = field(default=(), compare=False)  # OpenAPI params
+    request: Any = field(default=None, compare=False)  # the body's shape; None: no body
+    responses: tuple[tuple[int, Any], ...] = field(default=(), compare=False)  # status, shape
+    errors: tuple[int, ...] = ()  # error statuses beyond those every service may answer
+    subpaths: tuple[str, ...] = ()  # templates of the subpaths it answers ("{user}")
 
 
 @dataclass(frozen=True)
@@ -207,6 +216,12 @@ def service(
     summary: str = "",
     body: str = "memory",
     headers: Sequence[tuple[str, str]] = (),
+    description: str = "",
+    params: Sequence[Mapping[str, Any]] = (),
+    request: Any = None,
+    responses: Mapping[int, Any] | None = None,
+    errors: Sequence[int] = (),
+    subpaths: Sequence[str] = (),
 ) -> Callable[[T], T]:
     """Declare a service: ``handler(request) -> Response`` for ``method`` on ``context``.
 
@@ -219,6 +234,12 @@ def service(
     are added to every answer to a request for this view name, whatever its method (a
     protocol's version header), errors included, even those given before the service is
     found.
+
+    The rest only describes the service for ``GET /@openapi``: ``params`` (OpenAPI parameter
+    objects: query and header parameters), ``request`` (the body's shape), ``responses``
+    (``{status: shape}``, ``None`` for no body), ``errors`` (the error statuses it adds to
+    those every service may answer), and ``subpaths`` (with ``allow_subpath``, templates of
+    what may follow the view name, such as ``"{user}"``).
     """
     where = _where()
 
@@ -233,6 +254,12 @@ def service(
             summary=summary,
             body=body,
             headers=tuple(headers),
+            description=description,
+            params=tuple(params),
+            request=request,
+            responses=tuple((responses or {}).items()),
+            errors=tuple(errors),
+            subpaths=tuple(subpaths),
         )
         return _attach(handler, Declaration("service", info, where))
 

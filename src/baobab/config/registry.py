@@ -182,6 +182,14 @@ class Registry:
         self._lookup_cache[key] = found
         return found
 
+    def services(self) -> list[ServiceInfo]:
+        """Every registered service, in registration order (for the API description)."""
+        return [info for infos in self._services.values() for info in infos]
+
+    def service_for(self, cls: type[Any], method: str, name: str) -> ServiceInfo | None:
+        """The service an instance of ``cls`` would get for ``method`` and ``name``."""
+        return self._resolve(cls, method, name)
+
     def allowed_methods(self, context: Any, name: str) -> list[str]:
         methods = {m for (m, n) in self._services if n == name}
         return sorted(m for m in methods if self.lookup_service(context, m, name) is not None)

@@ -17,6 +17,7 @@ from baobab.request import Request, Response, json_response
 from baobab.security.principals import Principal
 from baobab.security.tokens import revoke
 from baobab.security.vocabulary import PUBLIC
+from baobab.services import shapes
 
 __all__ = ["login", "login_renew", "logout"]
 
@@ -44,8 +45,15 @@ def _credentials(request: Request) -> tuple[str, str]:
     return login, password
 
 
-@service(method="POST", context=IApplication, name="@login", permission=PUBLIC.id)
-@service(method="POST", context=IContainer, name="@login", permission=PUBLIC.id)
+_LOGIN: dict[str, Any] = {
+    "summary": "Log in: a token for a login and password",
+    "request": shapes.Login,
+    "responses": {200: shapes.Token},
+}
+
+
+@service(method="POST", context=IApplication, name="@login", permission=PUBLIC.id, **_LOGIN)
+@service(method="POST", context=IContainer, name="@login", permission=PUBLIC.id, **_LOGIN)
 def login(request: Request) -> Response:
     login_, password = _credentials(request)
     container = request.context if IContainer.providedBy(request.context) else None
@@ -61,8 +69,11 @@ def _token_principal(request: Request) -> Principal:
     return request.principal
 
 
-@service(method="POST", context=IApplication, name="@logout", permission=PUBLIC.id)
-@service(method="POST", context=IContainer, name="@logout", permission=PUBLIC.id)
+_LOGOUT: dict[str, Any] = {"summary": "Revoke the token sent", "responses": {204: None}}
+
+
+@service(method="POST", context=IApplication, name="@logout", permission=PUBLIC.id, **_LOGOUT)
+@service(method="POST", context=IContainer, name="@logout", permission=PUBLIC.id, **_LOGOUT)
 def logout(request: Request) -> Response:
     principal = _token_principal(request)
     assert principal.token_id is not None and principal.token_expiry is not None
@@ -71,7 +82,13 @@ def logout(request: Request) -> Response:
     return Response(status=204, content_type=None, commit=True)
 
 
-@service(method="POST", context=IApplication, name="@login-renew", permission=PUBLIC.id)
-@service(method="POST", context=IContainer, name="@login-renew", permission=PUBLIC.id)
+_RENEW: dict[str, Any] = {
+    "summary": "A new token for the one sent",
+    "responses": {200: shapes.Token},
+}
+
+
+@service(method="POST", context=IApplication, name="@login-renew", permission=PUBLIC.id, **_RENEW)
+@service(method="POST", context=IContainer, name="@login-renew", permission=PUBLIC.id, **_RENEW)
 def login_renew(request: Request) -> Response:
     return _token(request, _token_principal(request))

@@ -17,7 +17,7 @@ from baobab.security.vocabulary import ADD_CONTENT, DELETE_OBJECTS, MODIFY_CONTE
 from baobab.serialization.content import representation
 from baobab.serialization.downloads import download
 from baobab.serialization.preconditions import check_if_match, current_etag
-from baobab.services import files
+from baobab.services import files, shapes
 
 __all__ = ["create_child", "delete_object", "get_object", "patch_object"]
 
@@ -28,7 +28,25 @@ def _wants_file(request: Request) -> bool:
     return accept is not None and "json" not in accept and "*/*" not in accept
 
 
-@service(method="GET", context=IResource, permission=VIEW.id, summary="Read an object")
+@service(
+    method="GET",
+    context=IResource,
+    permission=VIEW.id,
+    summary="Read an object",
+    description="JSON by default; an object with a file field answers its bytes to an "
+    "`Accept` that names neither JSON nor `*/*` (with `Range`, as `@download`).",
+    params=(
+        shapes.IF_NONE_MATCH,
+        shapes.RANGE,
+        {"name": "b_start", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+        {"name": "b_size", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+    ),
+    responses={
+        200: {"application/json": shapes.CONTENT, **shapes.FILE_BYTES},
+        206: shapes.FILE_BYTES,
+    },
+    errors=(416,),
+)
 def get_object(request: Request) -> Response:
     context = request.context
     typed = context.type_name in request.registry.types  # not the database root
@@ -49,6 +67,19 @@ def get_object(request: Request) -> Response:
     permission=ADD_CONTENT.id,
     summary="Create a child object",
     body="negotiate",  # JSON, or a file (raw with Content-Disposition, or a form)
+    description="A JSON object naming its `@type`, or a file: a multipart form, or the raw "
+    "bytes with `Content-Disposition` (the query may name `@type`, `id`, `title`).",
+    params=tuple(
+        {"name": name, "in": "query", "schema": {"type": "string"}}
+        for name in ("@type", "id", "title", "description", "filename")
+    ),
+    request={
+        "application/json": shapes.CONTENT_CREATE,
+        "multipart/form-data": {"type": "object", "additionalProperties": True},
+        "application/octet-stream": {"type": "string", "format": "binary"},
+    },
+    responses={201: shapes.CONTENT},
+    errors=(409, 460, 507),
 )
 def create_child(request: Request) -> Response:
     if request.streamed:  # a file, raw or in a form (body="negotiate" streams only those)
@@ -83,6 +114,14 @@ def _prefers_representation(request: Request) -> bool:
     context=IResource,
     permission=MODIFY_CONTENT.id,
     summary="Update fields",
+    description="204 with the new ETag, or the object with `Prefer: return=representation`.",
+    params=(
+        shapes.IF_MATCH,
+        {"name": "Prefer", "in": "header", "schema": {"type": "string"}},
+    ),
+    request=shapes.CONTENT_PATCH,
+    responses={200: shapes.CONTENT, 204: None},
+    errors=(412,),
 )
 def patch_object(request: Request) -> Response:
     _not_on_database(request)
@@ -105,6 +144,9 @@ def patch_object(request: Request) -> Response:
     context=IResource,
     permission=DELETE_OBJECTS.id,
     summary="Delete an object",
+    params=(shapes.IF_MATCH,),
+    responses={204: None},
+    errors=(412,),
 )
 def delete_object(request: Request) -> Response:
     _not_on_database(request)

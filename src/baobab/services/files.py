@@ -37,6 +37,7 @@ from baobab.security.vocabulary import MODIFY_CONTENT, VIEW
 from baobab.serialization.content import file_json
 from baobab.serialization.downloads import download
 from baobab.serialization.preconditions import check_if_match
+from baobab.services import shapes
 
 __all__ = [
     "create_from_upload",
@@ -85,6 +86,22 @@ def _digest(request: Request) -> Checksum | None:
     return content_digest(request.headers.get("content-digest"))
 
 
+_UPLOAD_PARAMS = (
+    shapes.IF_MATCH,
+    {"name": "Content-Disposition", "in": "header", "schema": {"type": "string"}},
+    {"name": "Content-Digest", "in": "header", "schema": {"type": "string"}},
+    {"name": "filename", "in": "query", "schema": {"type": "string"}},
+)
+_RAW: dict[str, Any] = {
+    "summary": "Replace a file field with the raw body",
+    "subpaths": ("{field}",),
+    "params": _UPLOAD_PARAMS,
+    "request": {"*/*": {"type": "string", "format": "binary"}},
+    "responses": {200: shapes.FileValue},
+    "errors": (412, 415, 422, 460, 507),
+}
+
+
 @service(
     method="PUT",
     context=IResource,
@@ -92,6 +109,7 @@ def _digest(request: Request) -> Checksum | None:
     permission=MODIFY_CONTENT.id,
     allow_subpath=True,
     body="stream",
+    **_RAW,
 )
 @service(
     method="PATCH",
@@ -100,6 +118,7 @@ def _digest(request: Request) -> Checksum | None:
     permission=MODIFY_CONTENT.id,
     allow_subpath=True,
     body="stream",
+    **_RAW,
 )
 def upload_raw(request: Request) -> Response:
     """Replace a file field with the raw body."""
@@ -135,6 +154,12 @@ def _file_part(form: Form, names: tuple[str, ...]) -> UploadedFile:
     permission=MODIFY_CONTENT.id,
     allow_subpath=True,
     body="stream",
+    summary="Replace a file field with the file part of a form",
+    subpaths=("{field}",),
+    params=_UPLOAD_PARAMS,
+    request={"multipart/form-data": {"type": "object", "additionalProperties": True}},
+    responses={200: shapes.FileValue},
+    errors=(412, 415, 422, 460, 507),
 )
 def upload_form(request: Request) -> Response:
     """Replace a file field with the file part of a ``multipart/form-data`` body."""
@@ -205,6 +230,16 @@ def create_from_upload(request: Request) -> Any:
     permission=VIEW.id,
     allow_subpath=True,
     summary="Download a file field",
+    subpaths=("{field}",),
+    params=(
+        shapes.IF_NONE_MATCH,
+        shapes.RANGE,
+        {"name": "If-Range", "in": "header", "schema": {"type": "string"}},
+        {"name": "If-Modified-Since", "in": "header", "schema": {"type": "string"}},
+        {"name": "inline", "in": "query", "schema": {"type": "string"}},
+    ),
+    responses={200: shapes.FILE_BYTES, 206: shapes.FILE_BYTES},
+    errors=(416,),
 )
 def download_field(request: Request) -> Response:
     name, field = _field_from_path(request)

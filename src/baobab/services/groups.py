@@ -19,6 +19,7 @@ from baobab.security.users import Group, UserFolder, site_folder, validate_princ
 from baobab.security.vocabulary import MANAGE_USERS
 from baobab.serialization.content import batched
 from baobab.serialization.principals import group_json
+from baobab.services import shapes
 
 __all__ = ["groups_delete", "groups_get", "groups_patch", "groups_post"]
 
@@ -32,6 +33,13 @@ PROPERTIES = ("title", "description", "email")
     permission=MANAGE_USERS.id,
     allow_subpath=True,
     summary="List and search groups, or read one",
+    subpaths=("{group}",),
+    params=(
+        {"name": "query", "in": "query", "schema": {"type": "string"}},
+        {"name": "b_start", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+        {"name": "b_size", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+    ),
+    responses={200: {"anyOf": [shapes.GROUP_LIST, shapes.GROUP]}},
 )
 def groups_get(request: Request) -> Response:
     folder = site_folder(request.context)
@@ -94,6 +102,8 @@ def _apply(request: Request, folder: UserFolder, group: Group, data: dict[str, A
     name="@groups",
     permission=MANAGE_USERS.id,
     summary="Create a group",
+    request=shapes.GROUP_CREATE,
+    responses={201: shapes.GROUP},
 )
 def groups_post(request: Request) -> Response:
     data = request.json_object()
@@ -118,6 +128,9 @@ def groups_post(request: Request) -> Response:
     permission=MANAGE_USERS.id,
     allow_subpath=True,
     summary="Update a group and its members",
+    subpaths=("{group}",),
+    request=shapes.GROUP_PATCH,
+    responses={204: None},
 )
 def groups_patch(request: Request) -> Response:
     data = request.json_object()
@@ -136,6 +149,8 @@ def groups_patch(request: Request) -> Response:
     permission=MANAGE_USERS.id,
     allow_subpath=True,
     summary="Delete a group",
+    subpaths=("{group}",),
+    responses={204: None},
 )
 def groups_delete(request: Request) -> Response:
     folder = site_folder(request.context)

@@ -10,6 +10,7 @@ the asgi layer accepts it (:mod:`baobab.asgi.websocket`; protocol in docs/live.m
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from baobab.config.declarations import service
 from baobab.content.interfaces import IContainer, IDatabaseRoot, IFolderish
@@ -17,6 +18,7 @@ from baobab.errors import UpgradeRequired
 from baobab.location import resource_path
 from baobab.request import Request, Response, json_response
 from baobab.security.vocabulary import USE_WEBSOCKETS
+from baobab.services import shapes
 
 __all__ = ["websocket", "wstoken"]
 
@@ -27,6 +29,10 @@ __all__ = ["websocket", "wstoken"]
     name="@ws",
     permission=USE_WEBSOCKETS.id,
     summary="A WebSocket of live events (subscribe to paths below here)",
+    description="Answers only a WebSocket upgrade (with a ticket from `@wstoken`); a plain "
+    "request is answered 426.",
+    params=({"name": "ws_token", "in": "query", "schema": {"type": "string"}},),
+    errors=(426,),
 )
 def websocket(request: Request) -> Response:
     if not request.websocket:
@@ -34,8 +40,16 @@ def websocket(request: Request) -> Response:
     return json_response({"path": resource_path(request.context)})
 
 
-@service(method="GET", context=IContainer, name="@wstoken", permission=USE_WEBSOCKETS.id)
-@service(method="GET", context=IDatabaseRoot, name="@wstoken", permission=USE_WEBSOCKETS.id)
+_TICKET: dict[str, Any] = {
+    "summary": "A short-lived ticket to open a WebSocket (`@ws?ws_token=`)",
+    "responses": {200: shapes.WsTicket},
+}
+
+
+@service(method="GET", context=IContainer, name="@wstoken", permission=USE_WEBSOCKETS.id, **_TICKET)
+@service(
+    method="GET", context=IDatabaseRoot, name="@wstoken", permission=USE_WEBSOCKETS.id, **_TICKET
+)
 def wstoken(request: Request) -> Response:
     principal = request.principal
     expiry = request.settings.live.ticket_expiry

@@ -24,6 +24,7 @@ from baobab.security.subtree import CopyFilter, check_movable
 from baobab.security.vocabulary import ADD_CONTENT, DELETE_OBJECTS, VIEW
 from baobab.serialization.content import representation
 from baobab.serialization.preconditions import check_if_match
+from baobab.services import shapes
 from baobab.traversal import reach, split_path
 
 __all__ = ["copy_object", "move_object"]
@@ -84,6 +85,10 @@ def _guard_destination(request: Request, target: Any) -> None:
     name="@move",
     permission=DELETE_OBJECTS.id,
     summary="Move or rename an object",
+    params=(shapes.IF_MATCH,),
+    request=shapes.Destination,
+    responses={200: shapes.CONTENT},
+    errors=(412,),
 )
 def move_object(request: Request) -> Response:
     target, new_id = _parse(request)
@@ -108,6 +113,8 @@ def move_object(request: Request) -> Response:
     name="@copy",
     permission=VIEW.id,
     summary="Copy an object (with everything below it that the copier may View)",
+    request=shapes.Destination,
+    responses={201: shapes.CONTENT},
 )
 def copy_object(request: Request) -> Response:
     target, new_id = _parse(request)

@@ -14,6 +14,7 @@ from baobab.security.authentication import find_container
 from baobab.security.users import user_folder
 from baobab.security.vocabulary import ACCESS_CONTENT, CHANGE_LOCAL_ROLES
 from baobab.serialization.principals import group_summary, search_users, user_json
+from baobab.services import shapes
 
 __all__ = ["current_user", "principals_search", "roles_list"]
 
@@ -26,6 +27,8 @@ _LIMIT = 25
     name="@principals",
     permission=CHANGE_LOCAL_ROLES.id,
     summary="Search users and groups (to share with)",
+    params=({"name": "search", "in": "query", "required": True, "schema": {"type": "string"}},),
+    responses={200: shapes.PrincipalSearch},
 )
 def principals_search(request: Request) -> Response:
     """Users and groups to share with: summaries (id, type, title), and user records only
@@ -52,6 +55,7 @@ def principals_search(request: Request) -> Response:
     name="@roles",
     permission=ACCESS_CONTENT.id,
     summary="The roles of this site",
+    responses={200: {"type": "array", "items": shapes.RoleInfo}},
 )
 def roles_list(request: Request) -> Response:
     base = request.url_for(resource_path(request.context)) + "/@roles"
@@ -69,6 +73,15 @@ def roles_list(request: Request) -> Response:
     name="@user",
     permission=ACCESS_CONTENT.id,
     summary="Who am I here: principal, roles, and which permissions I hold",
+    params=(
+        {
+            "name": "permissions",
+            "in": "query",
+            "description": "Permission ids, comma-separated: say which I hold here",
+            "schema": {"type": "string"},
+        },
+    ),
+    responses={200: shapes.CurrentUser},
 )
 def current_user(request: Request) -> Response:
     principal = request.principal

@@ -34,6 +34,7 @@ from baobab.serialization.principals import (
     search_users,
     user_summary,
 )
+from baobab.services import shapes
 
 __all__ = ["sharing_get", "sharing_post"]
 
@@ -101,6 +102,8 @@ def _role_value(
     name="@sharing",
     permission=CHANGE_LOCAL_ROLES.id,
     summary="Local roles",
+    params=({"name": "search", "in": "query", "schema": {"type": "string"}},),
+    responses={200: shapes.SharingInfo},
 )
 def sharing_get(request: Request) -> Response:
     _not_on_database(request)
@@ -164,6 +167,8 @@ def _changes(data: dict[str, Any]) -> list[SharingChange]:
     name="@sharing",
     permission=CHANGE_LOCAL_ROLES.id,
     summary="Grant or revoke local roles, block or restore inheritance",
+    request=shapes.SharingChange,
+    responses={204: None},
 )
 def sharing_post(request: Request) -> Response:
     _not_on_database(request)

@@ -46,6 +46,7 @@ from baobab.request import Request, Response, media_of
 from baobab.security import lifecycle
 from baobab.security.gate import check_create, check_field_writes, upload_type
 from baobab.security.vocabulary import ACCESS_CONTENT, ADD_CONTENT, MODIFY_CONTENT
+from baobab.services import shapes
 
 __all__ = ["tus_create", "tus_delete", "tus_head", "tus_options", "tus_patch"]
 
@@ -77,8 +78,9 @@ def _non_negative(request: Request, name: str) -> int:
     context=IResource,
     name="@tus",
     permission=ACCESS_CONTENT.id,
-    summary="TUS",
+    summary="TUS: what this server supports",
     headers=TUS_HEADERS,
+    responses={204: None},
 )
 def tus_options(request: Request) -> Response:
     files = request.settings.files
@@ -126,6 +128,15 @@ def _expires(upload: TusUpload) -> tuple[bytes, bytes]:
     summary="TUS: a new upload",
     body="stream",  # creation-with-upload is refused unread
     headers=TUS_HEADERS,
+    description="A new child (a file type by `Upload-Metadata`'s `filetype` or `@type`) when "
+    "sent to a folder, else the file field named by `field` (or the type's only one).",
+    params=(
+        shapes.TUS_RESUMABLE,
+        {"name": "Upload-Length", "in": "header", "required": True, "schema": shapes.DIGITS},
+        {"name": "Upload-Metadata", "in": "header", "schema": {"type": "string"}},
+    ),
+    responses={201: None},
+    errors=(409, 412, 415, 422),
 )
 def tus_create(request: Request) -> Response:
     _check_version(request)
@@ -199,6 +210,10 @@ def _upload(request: Request) -> TusUpload:
     allow_subpath=True,
     summary="TUS: an upload's offset (HEAD)",
     headers=TUS_HEADERS,
+    subpaths=("{upload}",),
+    params=(shapes.TUS_RESUMABLE,),
+    responses={200: None},
+    errors=(410, 412),
 )
 def tus_head(request: Request) -> Response:
     _check_version(request)
@@ -222,6 +237,10 @@ def tus_head(request: Request) -> Response:
     allow_subpath=True,
     summary="TUS: abandon an upload",
     headers=TUS_HEADERS,
+    subpaths=("{upload}",),
+    params=(shapes.TUS_RESUMABLE,),
+    responses={204: None},
+    errors=(410, 412),
 )
 def tus_delete(request: Request) -> Response:
     _check_version(request)
@@ -239,6 +258,15 @@ def tus_delete(request: Request) -> Response:
     summary="TUS: append bytes",
     body="stream",
     headers=TUS_HEADERS,
+    subpaths=("{upload}",),
+    params=(
+        shapes.TUS_RESUMABLE,
+        {"name": "Upload-Offset", "in": "header", "required": True, "schema": shapes.DIGITS},
+        {"name": "Upload-Checksum", "in": "header", "schema": {"type": "string"}},
+    ),
+    request={"application/offset+octet-stream": {"type": "string", "format": "binary"}},
+    responses={204: None},
+    errors=(409, 410, 412, 415, 422, 460, 507),
 )
 def tus_patch(request: Request) -> Response:
     _check_version(request)

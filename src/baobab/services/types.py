@@ -10,6 +10,7 @@ from baobab.location import resource_path
 from baobab.request import Request, Response, json_response
 from baobab.schema.schemas import json_schema
 from baobab.security.vocabulary import VIEW
+from baobab.services import shapes
 
 __all__ = ["get_types"]
 
@@ -21,6 +22,10 @@ __all__ = ["get_types"]
     permission=VIEW.id,
     allow_subpath=True,
     summary="Addable types, or one type's JSON Schema",
+    subpaths=("{type}",),
+    responses={
+        200: {"anyOf": [{"type": "array", "items": shapes.TypeListing}, shapes.TYPE_SCHEMA]}
+    },
 )
 def get_types(request: Request) -> Response:
     registry = request.registry

@@ -23,6 +23,7 @@ from baobab.security.users import User, UserFolder, site_folder, validate_princi
 from baobab.security.vocabulary import MANAGE_USERS, SET_OWN_PASSWORD, SET_OWN_PROPERTIES
 from baobab.serialization.content import batched
 from baobab.serialization.principals import is_self, user_json
+from baobab.services import shapes
 
 __all__ = ["users_delete", "users_get", "users_patch", "users_post"]
 
@@ -41,6 +42,13 @@ def _is_self(request: Request, user_id: str) -> bool:
     permission=SET_OWN_PROPERTIES.id,
     allow_subpath=True,
     summary="List and search users, or read one",
+    subpaths=("{user}",),
+    params=(
+        {"name": "query", "in": "query", "schema": {"type": "string"}},
+        {"name": "b_start", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+        {"name": "b_size", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+    ),
+    responses={200: {"anyOf": [shapes.USER_LIST, shapes.USER]}},
 )
 def users_get(request: Request) -> Response:
     folder = site_folder(request.context)
@@ -112,6 +120,11 @@ def _apply(request: Request, folder: UserFolder, user: User, data: dict[str, Any
     permission=SET_OWN_PROPERTIES.id,
     allow_subpath=True,
     summary="Create a user, or reset one's own password",
+    description="At `@users`: create a user (Manage users). At "
+    "`@users/{user}/reset-password`: the user changes their own password.",
+    subpaths=("{user}/reset-password",),
+    request={"application/json": {"anyOf": [shapes.USER_CREATE, shapes.PasswordReset]}},
+    responses={201: shapes.USER, 204: None},
 )
 def users_post(request: Request) -> Response:
     if request.subpath:
@@ -160,6 +173,9 @@ def _reset_password(request: Request) -> Response:
     permission=SET_OWN_PROPERTIES.id,
     allow_subpath=True,
     summary="Update a user",
+    subpaths=("{user}",),
+    request=shapes.USER_PATCH,
+    responses={204: None},
 )
 def users_patch(request: Request) -> Response:
     user_id = request.subpath_id()
@@ -192,6 +208,8 @@ def users_patch(request: Request) -> Response:
     permission=MANAGE_USERS.id,
     allow_subpath=True,
     summary="Delete a user",
+    subpaths=("{user}",),
+    responses={204: None},
 )
 def users_delete(request: Request) -> Response:
     user_id = request.subpath_id()

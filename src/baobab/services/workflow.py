@@ -20,6 +20,7 @@ from baobab.schema.checks import check_keys
 from baobab.security.notifications import notices_for
 from baobab.security.transitions import available_transitions, do_transition, state_of
 from baobab.security.vocabulary import ACCESS_CONTENT, REQUEST_REVIEW, REVIEW_CONTENT, VIEW
+from baobab.services import shapes
 
 __all__ = ["workflow_get", "workflow_post"]
 
@@ -43,6 +44,7 @@ def _history(request: Request, obj: Resource) -> list[dict[str, Any]]:
     name="@workflow",
     permission=VIEW.id,
     summary="Workflow state, available transitions and history",
+    responses={200: shapes.WorkflowInfo},
 )
 def workflow_get(request: Request) -> Response:
     obj = request.context
@@ -72,6 +74,10 @@ def workflow_get(request: Request) -> Response:
     permission=ACCESS_CONTENT.id,
     allow_subpath=True,
     summary="Take a workflow transition",
+    description="The body (a comment) is optional. The transition's own guard is checked.",
+    subpaths=("{transition}",),
+    request=shapes.TransitionComment,
+    responses={200: shapes.TransitionDone},
 )
 def workflow_post(request: Request) -> Response:
     obj = request.context
