@@ -2,8 +2,9 @@
 
 A bus hands each message to the backlog of its database and then to ``deliver``, in one
 order; ``since`` replays from that backlog; one failing message does not stop the next; after
-``close`` nothing is delivered. Redis runs at ``BAOBAB_TEST_REDIS`` with a prefix of its own per
-test (skipped with a message if it is down, failed under CI).
+``close`` nothing is delivered, and ``close`` returns (bounded here: a bus that does not close
+fails its test instead of hanging the run). Redis runs at ``BAOBAB_TEST_REDIS`` with a prefix
+of its own per test (skipped with a message if it is down, failed under CI).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from live_support import batch, cursor, event
@@ -23,6 +25,7 @@ from baobab.testing import delete_redis_keys, require_redis
 LIMIT = 3  # events each backlog keeps
 START_TID = 100  # the database's last transaction when the bus starts
 TIMEOUT = 10.0  # seconds to wait for a delivery (a bound, not an expectation)
+CLOSE_TIMEOUT = 20.0  # seconds ``close()`` may take (a bound: it gives up on Redis well before)
 
 
 @dataclass
@@ -51,6 +54,15 @@ class Received:
         await self.until(lambda: len(self.messages) >= n, f"{n} messages")
 
 
+async def close(bus: Bus) -> None:
+    """``bus.close()``, failing the test if it does not return."""
+    try:
+        async with asyncio.timeout(CLOSE_TIMEOUT):
+            await bus.close()
+    except TimeoutError:
+        pytest.fail(f"bus.close() did not return within {CLOSE_TIMEOUT} s")
+
+
 @pytest.fixture(params=["memory", "redis"])
 def new_bus(request: pytest.FixtureRequest) -> Callable[[], Bus]:
     """Buses of one kind sharing one place (a Redis prefix of this test's own)."""
@@ -69,7 +81,7 @@ async def started(new_bus: Callable[[], Bus]) -> AsyncIterator[tuple[Bus, Receiv
     try:
         yield bus, received
     finally:
-        await bus.close()
+        await close(bus)
 
 
 def test_make_bus_picks_the_backend() -> None:
@@ -169,7 +181,7 @@ async def test_nothing_is_delivered_after_close(new_bus: Callable[[], Bus]) -> N
     await bus.start(received, {"db": START_TID})
     bus.publish(batch(101))
     await received.count(1)
-    await bus.close()
+    await close(bus)
     bus.publish(batch(102))
     await asyncio.sleep(0.3)
     assert received.tids() == [101]
@@ -200,6 +212,43 @@ async def test_a_bus_started_later_holds_what_is_shared(new_bus: Callable[[], Bu
                 await second_got.count(1)
                 assert first_got.tids() == [101]
         finally:
-            await second.close()
+            await close(second)
     finally:
-        await first.close()
+        await close(first)
+
+
+@pytest.mark.parametrize("new_bus", ["redis"], indirect=True)
+async def test_close_stops_tasks_that_swallowed_a_cancellation(
+    new_bus: Callable[[], Bus], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On Python 3.11, ``asyncio.wait_for`` (redis-py sends every command through it) swallows
+    a cancellation that lands as the send completes, and the command goes on: ``close()``
+    must stop the reader and the writer all the same (it hung forever when it cancelled
+    them once and waited)."""
+    bus, received = new_bus(), Received()
+    assert isinstance(bus, RedisBus)
+    await bus.start(received, {"db": START_TID})
+    entered: set[str] = set()
+    swallowed: set[str] = set()
+
+    def swallowing(name: str, command: Callable[..., Any]) -> Callable[..., Any]:
+        async def swallow_once(*args: Any, **kwargs: Any) -> Any:
+            if name not in entered:  # the first call; the next ones are the real command
+                entered.add(name)
+                try:
+                    await asyncio.sleep(TIMEOUT)
+                except asyncio.CancelledError:
+                    swallowed.add(name)  # and on, as if the send had completed
+            return await command(*args, **kwargs)
+
+        return swallow_once
+
+    monkeypatch.setattr(bus._reader_redis, "xread", swallowing("XREAD", bus._reader_redis.xread))
+    monkeypatch.setattr(bus._redis, "xadd", swallowing("XADD", bus._redis.xadd))
+    bus.publish(batch(101))
+    both = {"XREAD", "XADD"}
+    await received.until(lambda: entered == both, f"both tasks in a command; got {entered}")
+    tasks = list(bus._tasks)
+    await close(bus)
+    assert swallowed == both
+    assert all(task.done() for task in tasks)

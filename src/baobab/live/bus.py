@@ -34,6 +34,14 @@ Deliver = Callable[[Message], None]
 
 _QUEUE_LIMIT = 100_000  # messages waiting for Redis before the oldest are dropped
 _READ_COUNT = 1000
+_READ_BLOCK_MS = 1000  # how long one XREAD waits for new entries
+# Explicit, whatever the redis-py default: a command on a dead or stalled connection fails
+# instead of waiting forever (above the XREAD block, which Redis answers within).
+_SOCKET_TIMEOUT = 10.0
+_CONNECT_TIMEOUT = 5.0
+_STOP_TIMEOUT = 5.0  # close(): how long the reader and writer may take to stop
+_RECANCEL_EVERY = 0.1  # close(): how often a task that has not stopped is cancelled again
+_CLIENT_CLOSE_TIMEOUT = 5.0  # close(): how long closing each client's connections may take
 
 
 class Bus:
@@ -100,11 +108,13 @@ class RedisBus(Bus):
         super().__init__(limit)
         self.url = url
         self.prefix = prefix
-        self._redis: Any = aioredis.from_url(url)
-        self._reader_redis: Any = aioredis.from_url(url)
+        timeouts = {"socket_timeout": _SOCKET_TIMEOUT, "socket_connect_timeout": _CONNECT_TIMEOUT}
+        self._redis: Any = aioredis.from_url(url, **timeouts)
+        self._reader_redis: Any = aioredis.from_url(url, **timeouts)
         self._queue: asyncio.Queue[Message] = asyncio.Queue()
         self._last: dict[str, str] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
 
     def stream(self, db: str) -> str:
         return f"{self.prefix}:events:{db}"
@@ -150,7 +160,7 @@ class RedisBus(Bus):
         self._queue.put_nowait(message)
 
     async def _write(self) -> None:
-        while True:
+        while not self._closing:
             message = await self._queue.get()
             data = encode_message(message)
             delay = 0.1
@@ -169,10 +179,10 @@ class RedisBus(Bus):
 
     async def _read(self) -> None:
         delay = 0.1
-        while True:
+        while not self._closing:
             try:
                 found = await self._reader_redis.xread(
-                    dict(self._last), block=1000, count=_READ_COUNT
+                    dict(self._last), block=_READ_BLOCK_MS, count=_READ_COUNT
                 )
                 delay = 0.1
             except asyncio.CancelledError:
@@ -189,20 +199,47 @@ class RedisBus(Bus):
                     self._arrived(decode_message(fields[b"m"]))
 
     async def close(self) -> None:
-        """Send what is queued (briefly), then stop reading and writing."""
+        """Send what is queued (briefly), then stop reading and writing; bounded, whatever
+        Redis or the tasks do."""
         for _ in range(50):
             if self._queue.empty():
                 break
             await asyncio.sleep(0.02)
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._closing = True
+        await self._stop_tasks()
         await super().close()
         await self._close_clients()
 
+    async def _stop_tasks(self) -> None:
+        """Cancel the reader and writer and wait until they are done, cancelling again until
+        they are: one cancellation is not enough. On Python 3.11, ``asyncio.wait_for`` (which
+        redis-py wraps around sending every command when the client has a socket timeout)
+        swallows a cancellation that arrives just as the send completes (CPython issue
+        #86296, fixed in 3.12): the command then goes on as if nothing happened, and a task
+        cancelled once and awaited would run on forever (the reader XREADs in a loop)."""
+        pending = {task for task in self._tasks if not task.done()}
+        deadline = asyncio.get_running_loop().time() + _STOP_TIMEOUT
+        while pending:
+            for task in pending:
+                task.cancel()
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                names = ", ".join(sorted(task.get_name() for task in pending))
+                logger.error("pubsub: %s did not stop within %.0fs", names, _STOP_TIMEOUT)
+                break
+            _, pending = await asyncio.wait(pending, timeout=min(_RECANCEL_EVERY, left))
+        for task in self._tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                logger.error("pubsub: %s failed", task.get_name(), exc_info=task.exception())
+        self._tasks = []
+
     async def _close_clients(self) -> None:
-        await self._redis.aclose()
-        await self._reader_redis.aclose()
+        for client in (self._redis, self._reader_redis):
+            try:
+                async with asyncio.timeout(_CLIENT_CLOSE_TIMEOUT):
+                    await client.aclose()
+            except Exception as exc:  # closing is best effort: never hang or fail shutdown
+                logger.warning("pubsub: closing a Redis client failed (%s)", exc)
 
 
 def make_bus(redis_url: str | None, prefix: str, limit: int) -> Bus:
