@@ -8,7 +8,7 @@ Schema through msgspec; the dicts are JSON Schema as is. ``CONTENT``, ``CONTENT_
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -40,6 +40,7 @@ __all__ = [
     "Login",
     "PasswordReset",
     "PrincipalSearch",
+    "PrincipalSummary",
     "RoleInfo",
     "SharingChange",
     "SharingInfo",
@@ -160,9 +161,18 @@ class CurrentUser(msgspec.Struct, rename={"at_id": "@id"}):
     permissions: dict[str, bool] | msgspec.UnsetType = msgspec.UNSET
 
 
+class PrincipalSummary(msgspec.Struct):
+    """A user or group as anyone who may share sees it; a user manager also gets the record's
+    properties (``username``, ``email``…, see docs/security.md "Personal data")."""
+
+    id: str
+    type: Literal["user", "group"]
+    title: str | None = None
+
+
 class PrincipalSearch(msgspec.Struct):
-    users: list[dict[str, Any]]
-    groups: list[dict[str, Any]]
+    users: list[PrincipalSummary]
+    groups: list[PrincipalSummary]
 
 
 # sharing ------------------------------------------------------------------------------------
@@ -228,10 +238,12 @@ class FileValue(msgspec.Struct):
 _STRINGS = {"type": "array", "items": {"type": "string"}}
 USER: dict[str, Any] = {
     "type": "object",
-    "required": ["@id", "id", "username", "roles", "groups", "disabled"],
+    "required": ["@id", "id", "type", "username", "roles", "groups", "disabled"],
     "properties": {
         "@id": {"type": "string"},
         "id": {"type": "string"},
+        "type": {"const": "user"},
+        "title": {"type": ["string", "null"]},
         "username": {"type": "string"},
         "fullname": {"type": ["string", "null"]},
         "email": {"type": ["string", "null"]},
@@ -294,10 +306,11 @@ def _listing(item: dict[str, Any]) -> dict[str, Any]:
 USER_LIST = _listing(USER)
 GROUP: dict[str, Any] = {
     "type": "object",
-    "required": ["@id", "id", "groupname", "roles", "users"],
+    "required": ["@id", "id", "type", "groupname", "roles", "users"],
     "properties": {
         "@id": {"type": "string"},
         "id": {"type": "string"},
+        "type": {"const": "group"},
         "groupname": {"type": "string"},
         "title": {"type": ["string", "null"]},
         "description": {"type": ["string", "null"]},
