@@ -203,3 +203,34 @@ async def test_a_bus_started_later_holds_what_is_shared(new_bus: Callable[[], Bu
             await second.close()
     finally:
         await first.close()
+
+
+async def test_written_waits_until_the_shared_order_holds_what_was_published(
+    new_bus: Callable[[], Bus],
+) -> None:
+    """What a process published before ``written`` returned comes before anything another
+    process publishes afterwards (a request that changed accounts answers only then)."""
+    first, first_got = new_bus(), Received()
+    await first.start(first_got, {"db": START_TID})
+    try:
+        first.publish(batch(101))
+        assert await first.written(TIMEOUT)
+        if isinstance(first, RedisBus):  # in the stream already: a process starting now has it
+            second = new_bus()
+            await second.start(Received(), {"db": START_TID})
+            try:
+                assert second.backlogs["db"].newest == cursor(101)
+            finally:
+                await second.close()
+    finally:
+        await first.close()
+
+
+async def test_written_gives_up_after_its_timeout() -> None:
+    bus = make_bus(require_redis(), f"baobab-test-{uuid.uuid4().hex}", LIMIT)
+    try:
+        bus.publish(batch(101))  # never written: the bus is not started
+        assert not await bus.written(0.05)
+    finally:
+        assert isinstance(bus, RedisBus)
+        await bus._close_clients()

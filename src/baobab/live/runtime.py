@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from baobab.config.settings import Settings
@@ -11,6 +12,10 @@ from baobab.live.hub import CLOSE_GOING_AWAY, Hub
 from baobab.live.wire import PrincipalsMessage, RevokedMessage, batch_of
 
 __all__ = ["Live"]
+
+logger = logging.getLogger(__name__)
+
+_SETTLE_TIMEOUT = 5.0  # seconds a request that changed accounts waits for the bus at most
 
 
 class Live:
@@ -44,6 +49,17 @@ class Live:
         if objects:
             db = objects[0].path.split("/")[1]
             self.bus.publish(batch_of(db, tid, objects))
+
+    async def settle(self, events: Sequence[Event]) -> None:
+        """After :meth:`publish`: when ``events`` change accounts (a principal change, a
+        logout), wait until the bus holds them in the order every process delivers (a few
+        milliseconds with Redis; at once in one process), so that whatever the client does
+        next is ordered after them everywhere. Bounded: an unreachable Redis is logged, not
+        waited for."""
+        if not any(isinstance(e, PrincipalsChanged | TokenRevoked) for e in events):
+            return
+        if not await self.bus.written(_SETTLE_TIMEOUT):
+            logger.warning("live: an account change is not yet on the bus; answering anyway")
 
     async def close(self) -> None:
         await self.hub.close_all(CLOSE_GOING_AWAY, "server shutting down")
