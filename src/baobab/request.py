@@ -19,7 +19,7 @@ transaction (external effects go through events, delivered after the commit).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,10 +36,12 @@ from baobab.errors import BadRequest, MalformedJSON, NotFound, UnsupportedMediaT
 from baobab.events import Event, ObjectEvent, PrincipalsChanged, object_event
 from baobab.inputs import decimal
 from baobab.location import resource_path
+from baobab.security.accounts import accounts_after
 from baobab.security.authentication import Authenticator, Credentials
 from baobab.security.gate import require
 from baobab.security.policy import Checker, SecurityPolicy
 from baobab.security.principals import ANONYMOUS_PRINCIPAL, Principal
+from baobab.security.users import user_folder
 
 __all__ = [
     "FileBody",
@@ -227,11 +229,21 @@ class Request:
         """Raise an object event about ``obj`` by the request's principal."""
         self.unit.notify(object_event(event, obj, self.principal.id, **extra))
 
-    def notify_principals(self, *ids: str) -> None:
-        """Tell live sockets of these users or groups (of the context, a container) to
-        re-read who they are: roles, groups or their account changed."""
+    def notify_principals(self, *ids: str, accounts: Iterable[str] | None = None) -> None:
+        """Raise :class:`~baobab.events.PrincipalsChanged` for these users or groups of the
+        context (a container), once their roles, groups or accounts are changed: it carries
+        the accounts as they are now, which live sockets apply from this commit on.
+
+        ``accounts``: the users and groups whose accounts the change may touch, when fewer
+        than ``ids`` (a group's title changes no member's account: its members are not read);
+        a removed group's former members must be named here, the group no longer lists them.
+        """
         container = resource_path(self.context)
-        self.notify(PrincipalsChanged(actor=self.principal.id, container=container, ids=ids))
+        changed = accounts_after(user_folder(self.context), ids if accounts is None else accounts)
+        event = PrincipalsChanged(
+            actor=self.principal.id, container=container, ids=ids, accounts=changed
+        )
+        self.notify(event)
 
     def body_file(
         self,

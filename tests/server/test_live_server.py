@@ -1097,3 +1097,35 @@ async def test_two_processes_share_events_through_redis(
             await sock.subscribe(top)
             await root_a.ok("PATCH", "/db/site/@users/alice", 204, json={"disabled": True})
             assert await sock.close_code() == 4001
+
+
+@pytest.mark.postgresql
+async def test_leaving_a_group_on_one_process_holds_for_the_next_commit_on_another(
+    servers: Servers, redis_prefix: str
+) -> None:
+    """The change travels in the stream's order, ahead of the commit its client causes
+    next on another instance: that commit is judged without the group, on every instance."""
+    dsn = require_postgres()
+    zap_postgres(dsn)
+    first = redis_instance(servers, dsn, redis_prefix, "one")
+    make_site(first, {"alice": {}})
+    second = redis_instance(servers, dsn, redis_prefix, "two")
+    b = LiveSite(second, {})
+    token = login(second, "alice")
+    async with root_http(LiveSite(first, {})) as root_a, root_http(b) as root_b:
+        group = {"groupname": "staff", "users": ["alice"]}
+        await root_a.ok("POST", "/db/site/@groups", 201, json=group)
+        top = await root_a.add("/db/site", "f", "Folder")
+        await root_a.share(top, "alice", READER)
+        staff_only = await root_a.add(top, "staff-only", "Folder")
+        await root_a.block(staff_only)
+        await root_a.share(staff_only, "staff", READER)
+        async with ws(second, token=token) as sock:
+            await sock.subscribe(top)
+            await root_b.edit(staff_only, title="Seen through staff")
+            assert_event(await sock.event(), b, "modified", staff_only)
+            left = {"users": {"alice": False}}
+            await root_a.ok("PATCH", "/db/site/@groups/staff", 204, json=left)
+            await root_b.edit(staff_only, title="Not seen any more")
+            fence = await root_b.add(top, "fence")
+            assert_event(await sock.event(), b, "added", fence)

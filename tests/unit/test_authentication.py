@@ -277,23 +277,3 @@ def test_login_prefers_the_containers_user_then_the_global_ones(
     assert auth.login("root", ROOT_PASSWORD, site, run_here).id == "root"
     with pytest.raises(Unauthorized):
         auth.login("nobody", "x", site, run_here)
-
-
-def test_refresh_reads_roles_and_groups_again_keeping_the_token(
-    auth: Authenticator, site: Container
-) -> None:
-    folder = users(site)
-    _, exp = auth.tokens.issue("alice", SITE)
-    before = auth.resolve(PendingToken("alice", SITE, "jti-1", exp, 1.0), site, run_here)
-    assert before.roles == {"baobab.Editor"}
-    folder.set_groups(folder.user("alice"), [])
-    folder.user("alice").roles = ("baobab.Reviewer",)
-    after = auth.refresh(before, site)
-    assert after is not None
-    assert (after.roles, after.groups) == ({"baobab.Reviewer"}, frozenset())
-    assert (after.token_id, after.token_expiry, after.container) == ("jti-1", exp, SITE)
-    folder.user("alice").disabled = True
-    assert auth.refresh(before, site) is None
-    folder.user("alice").disabled = False
-    folder.remove_user("alice")
-    assert auth.refresh(before, site) is None

@@ -252,3 +252,34 @@ async def test_close_stops_tasks_that_swallowed_a_cancellation(
     await close(bus)
     assert swallowed == both
     assert all(task.done() for task in tasks)
+
+
+async def test_written_waits_until_the_shared_order_holds_what_was_published(
+    new_bus: Callable[[], Bus],
+) -> None:
+    """What a process published before ``written`` returned comes before anything another
+    process publishes afterwards (a request that changed accounts answers only then)."""
+    first, first_got = new_bus(), Received()
+    await first.start(first_got, {"db": START_TID})
+    try:
+        first.publish(batch(101))
+        assert await first.written(TIMEOUT)
+        if isinstance(first, RedisBus):  # in the stream already: a process starting now has it
+            second = new_bus()
+            await second.start(Received(), {"db": START_TID})
+            try:
+                assert second.backlogs["db"].newest == cursor(101)
+            finally:
+                await close(second)
+    finally:
+        await close(first)
+
+
+async def test_written_gives_up_after_its_timeout() -> None:
+    bus = make_bus(require_redis(), f"baobab-test-{uuid.uuid4().hex}", LIMIT)
+    try:
+        bus.publish(batch(101))  # never written: the bus is not started
+        assert not await bus.written(0.05)
+    finally:
+        assert isinstance(bus, RedisBus)
+        await bus._close_clients()

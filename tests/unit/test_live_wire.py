@@ -7,6 +7,7 @@ import pytest
 from live_support import batch, event
 
 from baobab.events import (
+    Account,
     Notice,
     ObjectAdded,
     ObjectModified,
@@ -115,7 +116,15 @@ def test_frames_are_encoded_once_per_event_url_and_kind() -> None:
     "message",
     [
         batch(7, event("/db/site/a", changed=("title", "text")), event("/db/site/b")),
-        PrincipalsMessage(db="db", container="/db/site", ids=("alice", "staff")),
+        PrincipalsMessage(
+            db="db",
+            container="/db/site",
+            ids=("alice", "staff"),
+            accounts=(
+                Account(id="alice", title="Alice", roles=("R",), groups=("staff",), active=True),
+                Account(id="bob", title="", roles=(), groups=(), active=False),
+            ),
+        ),
         RevokedMessage(db="db", token_id="jti"),
     ],
     ids=["batch", "principals", "revoked"],

@@ -12,7 +12,7 @@ import os
 
 from baobab.asgi.http import handle_http
 from baobab.asgi.state import AppState, start, stop
-from baobab.asgi.websocket import handle_websocket, resolver
+from baobab.asgi.websocket import handle_websocket
 from baobab.config.settings import Settings
 from baobab.types import Receive, Scope, Send
 
@@ -34,7 +34,7 @@ class BaobabApp:
                 loop = asyncio.get_running_loop()
                 state = await loop.run_in_executor(None, start, self._settings)
                 try:
-                    await state.live.start(resolver(state))
+                    await state.live.start()
                     # their tasks run once this returns
                     await state.utilities.start(
                         settings=state.settings,

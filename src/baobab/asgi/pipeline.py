@@ -38,6 +38,7 @@ async def publish(state: AppState, request: Request, receive: Receive) -> Respon
             continue
         if unit is not None and unit.committed and unit.outbox is not None:
             state.delivery.deliver(unit.tid, unit.outbox)
+            await state.live.settle(unit.outbox.events)
         return response
     raise RuntimeError(f"{request.path}: stopped more than {MAX_STOPS} times")
 

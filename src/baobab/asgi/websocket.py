@@ -27,7 +27,6 @@ from baobab.asgi.errors import error_response, internal_error, internal_error_re
 from baobab.asgi.pipeline import publish
 from baobab.asgi.scope import client_of, new_request, scope_headers, view_of
 from baobab.asgi.state import AppState
-from baobab.database.transactions import ROOT_KEY
 from baobab.errors import BadRequest, BaobabError, Forbidden, Unauthorized
 from baobab.live.hub import CLOSE_AUTH, CLOSE_TOO_BIG, Connection
 from baobab.live.protocol import Session
@@ -125,24 +124,6 @@ async def _deny(send: Send, scope: Scope, response: Response) -> None:
         await send({"type": "websocket.close", "code": 1008})
 
 
-def resolver(state: AppState) -> Any:
-    """How the hub re-reads a socket's principal after its user or groups changed."""
-
-    async def resolve(conn: Connection) -> Principal | None:
-        old = conn.principal
-        if old.container is None:
-            return old  # root and configured users do not change while the process runs
-        _, db_name, container_id = old.container.split("/")
-
-        def read(zconn: Any) -> Principal | None:
-            container = zconn.root()[ROOT_KEY].get(container_id)
-            return state.authenticator.refresh(old, container)
-
-        return await state.databases.read(read, db=db_name)
-
-    return resolve
-
-
 async def handle_websocket(state: AppState, scope: Scope, receive: Receive, send: Send) -> None:
     if (await receive())["type"] != "websocket.connect":
         return
@@ -152,6 +133,8 @@ async def handle_websocket(state: AppState, scope: Scope, receive: Receive, send
         refusal = BadRequest("Only a folder's .../@ws speaks WebSocket", details={"view": _VIEW})
         await _deny(send, scope, error_response(refusal))
         return
+    # before the principal is read: account changes delivered from here on reach the socket
+    mark = state.live.hub.mark()
     try:
         request, response = await _handshake(state, scope, receive)
     except BaobabError as exc:
@@ -167,7 +150,7 @@ async def handle_websocket(state: AppState, scope: Scope, receive: Receive, send
     principal, url = request.principal, request.base_url
     del request, response  # a socket lives long: keep only what it needs (fewer GC objects)
     await send({"type": "websocket.accept"})
-    await _serve(state, receive, send, principal=principal, url=url, path=path)
+    await _serve(state, receive, send, principal=principal, url=url, path=path, mark=mark)
 
 
 async def _serve(
@@ -178,6 +161,7 @@ async def _serve(
     principal: Principal,
     url: str,
     path: str,
+    mark: int,
 ) -> None:
     settings = state.settings.live
 
@@ -197,7 +181,7 @@ async def _serve(
         max_subscriptions=settings.max_subscriptions,
     )
     hub = state.live.hub
-    hub.add(conn)
+    hub.add(conn, mark)
     session = Session(hub, conn, path.split("/")[1])
     expiry = principal.token_expiry
     timer = None

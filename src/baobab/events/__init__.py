@@ -12,6 +12,7 @@ object belongs to a connection they must not touch).
 from __future__ import annotations
 
 from baobab.events.classes import (
+    Account,
     Event,
     LocalRolesChanged,
     Notice,
@@ -31,6 +32,7 @@ from baobab.events.outbox import Outbox, Pending
 from baobab.events.snapshot import object_event
 
 __all__ = [
+    "Account",
     "Delivery",
     "Event",
     "LocalRolesChanged",

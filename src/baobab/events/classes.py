@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 __all__ = [
+    "Account",
     "Event",
     "LocalRolesChanged",
     "Notice",
@@ -113,13 +114,31 @@ class UserLoggedIn(Event):
     container: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A user of a container as a transaction left it: what a live socket of theirs is judged
+    with from that commit on. ``roles`` are global (its groups' included); ``active`` is
+    False for a user disabled or removed."""
+
+    id: str
+    title: str
+    roles: tuple[str, ...]
+    groups: tuple[str, ...]
+    active: bool
+
+
 @dataclass(frozen=True, kw_only=True)
 class PrincipalsChanged(Event):
-    """Users or groups of a container changed (roles, groups, disabled, removed): sockets of
-    those principals re-read who they are. ``ids``: the user and group ids touched."""
+    """Users or groups of a container changed (roles, groups, disabled, removed).
+
+    ``ids``: the user and group ids touched. ``accounts``: every user whose roles, groups or
+    account that may have changed (those named, and the members of a group named), as the
+    transaction left them, so that sockets apply the change in commit order, before the
+    events of any later commit are judged (docs/live.md, "Who receives what")."""
 
     container: str  # the container's path
     ids: tuple[str, ...]
+    accounts: tuple[Account, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -59,6 +59,12 @@ class Bus:
     def publish(self, message: Message) -> None:
         raise NotImplementedError
 
+    async def written(self, timeout: float) -> bool:
+        """Wait (up to ``timeout`` seconds) until what was published so far is in the shared
+        order every process delivers; False if it is not yet. Immediate in one process: the
+        order is the order of ``publish``."""
+        return True
+
     async def close(self) -> None:
         self._deliver = None
 
@@ -112,6 +118,9 @@ class RedisBus(Bus):
         self._redis: Any = aioredis.from_url(url, **timeouts)
         self._reader_redis: Any = aioredis.from_url(url, **timeouts)
         self._queue: asyncio.Queue[Message] = asyncio.Queue()
+        self._published = 0  # messages published so far
+        self._done = 0  # of them, those appended to their stream (or dropped)
+        self._progress = asyncio.Condition()
         self._last: dict[str, str] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
@@ -156,8 +165,24 @@ class RedisBus(Bus):
     def publish(self, message: Message) -> None:
         if self._queue.qsize() >= _QUEUE_LIMIT:
             self._queue.get_nowait()
+            self._done += 1
             logger.error("pubsub: Redis is behind; dropped the oldest unsent message")
         self._queue.put_nowait(message)
+        self._published += 1
+
+    async def written(self, timeout: float) -> bool:
+        """Wait until the messages published so far are appended to their streams: a
+        request that changed accounts answers only then, so that a commit its client causes
+        next, on any instance, comes after the change in every process's order."""
+        target = self._published
+        if self._done >= target:
+            return True
+        try:
+            async with asyncio.timeout(timeout), self._progress:
+                await self._progress.wait_for(lambda: self._done >= target)
+        except TimeoutError:
+            return False
+        return True
 
     async def _write(self) -> None:
         while not self._closing:
@@ -176,6 +201,9 @@ class RedisBus(Bus):
                     logger.warning("pubsub: XADD failed (%s); retrying in %.1fs", exc, delay)
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 5.0)
+            self._done += 1
+            async with self._progress:
+                self._progress.notify_all()
 
     async def _read(self) -> None:
         delay = 0.1

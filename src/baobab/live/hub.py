@@ -13,6 +13,12 @@ place (``old_@id``, a copy's ``original``) only to whoever could View it then
 (``wire.withheld_for``). Frames are encoded once per event, base URL and withheld set, and
 shared.
 
+A change of a user's roles, groups or account (:class:`~baobab.live.wire.PrincipalsMessage`,
+which carries the accounts as its commit left them) and a logout are applied when the bus
+hands them over, synchronously, in its order: every batch of a later commit is judged with
+them, with no read of the database and no window. A socket whose handshake was under way
+catches up on those delivered meanwhile (:meth:`Hub.mark`, :meth:`Hub.add`).
+
 Each connection has a queue of encoded frames and one writer task; a queue over
 ``max_queued_bytes`` closes the socket with :data:`CLOSE_SLOW` (the client resumes with
 ``since``). Everything here runs on the event loop.
@@ -21,14 +27,14 @@ Each connection has a queue of encoded frames and one writer task; a queue over
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
 
+from baobab.events import Account
 from baobab.live.bus import Bus, Message
 from baobab.live.wire import (
     Batch,
@@ -49,8 +55,6 @@ __all__ = [
     "ancestors",
 ]
 
-logger = logging.getLogger(__name__)
-
 CLOSE_GOING_AWAY = 1001  # the server is shutting down
 CLOSE_TOO_BIG = 1009  # a client frame over live.max_frame_size
 CLOSE_AUTH = 4001  # the credentials expired, or the user was disabled or removed
@@ -60,7 +64,9 @@ _REMOVAL_KINDS = frozenset({"removed", "moved"})
 
 Send = Callable[[bytes], Awaitable[None]]
 Close = Callable[[int, str], Coroutine[Any, Any, None]]
-Resolve = Callable[["Connection"], Awaitable[Principal | None]]
+AccountMessage = PrincipalsMessage | RevokedMessage
+
+_RECENT_ACCOUNTS = 256  # account messages kept for sockets still shaking hands
 
 
 def ancestors(path: str) -> Iterator[str]:
@@ -207,18 +213,24 @@ def _verdict(sub: Subscription, event: dict[str, Any]) -> Verdict | None:
 
 
 class Hub:
-    def __init__(self, bus: Bus, resolve: Resolve | None = None) -> None:
+    def __init__(self, bus: Bus, recent: int = _RECENT_ACCOUNTS) -> None:
         self.bus = bus
-        self.resolve = resolve
         self.connections: set[Connection] = set()
         self._by_path: dict[str, set[Subscription]] = {}
         self._by_scope: dict[str, set[Connection]] = {}
-        self._refreshing: set[asyncio.Task[None]] = set()  # referenced until done
+        # the last account messages, for sockets whose handshake was under way meanwhile
+        self._recent: deque[AccountMessage] = deque(maxlen=recent)
+        self._accounts_seen = 0
 
     # connections --------------------------------------------------------------------------
-    def add(self, conn: Connection) -> None:
+    def add(self, conn: Connection, mark: int | None = None) -> None:
+        """Take ``conn`` in. ``mark``: :meth:`mark` from before its principal was read; the
+        account messages delivered since then are applied to it first (a change committed
+        after that read, delivered before the socket joined, would else be lost to it)."""
         self.connections.add(conn)
         self._by_scope.setdefault(conn.scope, set()).add(conn)
+        if mark is not None:
+            self._catch_up(conn, mark)
         conn.start()
 
     def remove(self, conn: Connection) -> None:
@@ -261,13 +273,8 @@ class Hub:
 
     # delivery -------------------------------------------------------------------------------
     def deliver(self, message: Message) -> None:
-        if isinstance(message, PrincipalsMessage):
-            self._principals_changed(message)
-            return
-        if isinstance(message, RevokedMessage):
-            for conn in list(self.connections):
-                if conn.principal.token_id == message.token_id:
-                    conn.close(CLOSE_AUTH, "the token was logged out")
+        if not isinstance(message, Batch):
+            self._account_message(message)
             return
         for index, event in enumerate(message.events):
             self._deliver_event(message, index, event)
@@ -341,27 +348,60 @@ class Hub:
                 frames.append(batch.frame(index, sub.conn.base_url, *verdict))
         return frames, found.gap
 
-    # principals --------------------------------------------------------------------------
-    def _principals_changed(self, message: PrincipalsMessage) -> None:
-        ids = frozenset(message.ids)
-        for conn in list(self.connections):
-            principal = conn.principal
-            if principal.container != message.container or conn.closed:
-                continue
-            if principal.id in ids or not principal.groups.isdisjoint(ids):
-                task = asyncio.get_running_loop().create_task(self._refresh(conn))
-                self._refreshing.add(task)
-                task.add_done_callback(self._refreshing.discard)
+    # accounts ----------------------------------------------------------------------------
+    def mark(self) -> int:
+        """Where delivery stands in account messages (principal changes, logouts): taken
+        before a handshake reads its principal, handed to :meth:`add` (see there)."""
+        return self._accounts_seen
 
-    async def _refresh(self, conn: Connection) -> None:
-        if self.resolve is None:
+    def _account_message(self, message: AccountMessage) -> None:
+        """A principal change or a logout, applied at once, in bus order: the batches after
+        it (later commits) are judged with it, with no window."""
+        self._accounts_seen += 1
+        self._recent.append(message)
+        accounts = _accounts(message)
+        for conn in list(self.connections):
+            _apply(conn, message, accounts)
+
+    def _catch_up(self, conn: Connection, mark: int) -> None:
+        """Apply to a new socket the account messages delivered since ``mark`` (its principal
+        was read after it, perhaps before their commits). If some are no longer held, close
+        it: whether they concern its user cannot be told."""
+        missed = self._accounts_seen - mark
+        if missed > len(self._recent):
+            conn.close(CLOSE_AUTH, "accounts changed while connecting: connect again")
             return
-        try:
-            principal = await self.resolve(conn)
-        except Exception:
-            logger.exception("live: re-reading principal %s failed", conn.principal.id)
-            principal = None
-        if principal is None:
-            conn.close(CLOSE_AUTH, "the user was disabled or removed")
-        else:
-            conn.principal = principal
+        for index in range(len(self._recent) - missed, len(self._recent)):
+            message = self._recent[index]
+            _apply(conn, message, _accounts(message))
+
+
+def _accounts(message: AccountMessage) -> dict[str, Account]:
+    if isinstance(message, RevokedMessage):
+        return {}
+    return {account.id: account for account in message.accounts}
+
+
+def _apply(conn: Connection, message: AccountMessage, accounts: dict[str, Account]) -> None:
+    """One account message to one socket: its principal as the commit left it, or closing
+    it (4001) for a user disabled or removed, or a token logged out."""
+    principal = conn.principal
+    if conn.closed:
+        return
+    if isinstance(message, RevokedMessage):
+        if principal.token_id == message.token_id:
+            conn.close(CLOSE_AUTH, "the token was logged out")
+        return
+    account = accounts.get(principal.id) if principal.container == message.container else None
+    if account is None:
+        return
+    if not account.active:
+        conn.close(CLOSE_AUTH, "the user was disabled or removed")
+        return
+    # the principal keeps its token (id, expiry); ``replace`` computes its tokens again
+    conn.principal = replace(
+        principal,
+        roles=frozenset(account.roles),
+        groups=frozenset(account.groups),
+        title=account.title,
+    )

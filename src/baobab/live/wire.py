@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from baobab.events import ObjectEvent, ObjectModified, ObjectMoved, WorkflowTransitioned
+from baobab.events import Account, ObjectEvent, ObjectModified, ObjectMoved, WorkflowTransitioned
 
 __all__ = [
     "Batch",
@@ -200,11 +200,14 @@ def batch_of(db: str, tid: int, events: Iterable[ObjectEvent]) -> Batch:
 
 @dataclass(frozen=True, slots=True)
 class PrincipalsMessage:
-    """Users or groups of a container changed: their sockets re-read who they are."""
+    """Users or groups of a container changed: ``accounts``, as the commit left them, apply
+    to their sockets before any later commit's events are judged. It travels in the
+    database's own order, just before the batch of the same commit."""
 
     db: str
     container: str
     ids: tuple[str, ...]
+    accounts: tuple[Account, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,8 +226,15 @@ def encode_message(message: Message) -> bytes:
         return orjson.dumps({"k": "tx", "db": message.db, "tid": message.tid, "e": message.events})
     if isinstance(message, RevokedMessage):
         return orjson.dumps({"k": "revoked", "db": message.db, "jti": message.token_id})
+    accounts = [[a.id, a.title, a.roles, a.groups, a.active] for a in message.accounts]
     return orjson.dumps(
-        {"k": "principals", "db": message.db, "ctr": message.container, "ids": list(message.ids)}
+        {
+            "k": "principals",
+            "db": message.db,
+            "ctr": message.container,
+            "ids": list(message.ids),
+            "acc": accounts,
+        }
     )
 
 
@@ -243,4 +253,10 @@ def decode_message(raw: bytes) -> Message:
         return Batch(db=data["db"], tid=data["tid"], events=tuple(_frozen(e) for e in data["e"]))
     if data["k"] == "revoked":
         return RevokedMessage(db=data["db"], token_id=data["jti"])
-    return PrincipalsMessage(db=data["db"], container=data["ctr"], ids=tuple(data["ids"]))
+    accounts = tuple(
+        Account(id=i, title=t, roles=tuple(r), groups=tuple(g), active=a)
+        for i, t, r, g, a in data.get("acc", ())
+    )
+    return PrincipalsMessage(
+        db=data["db"], container=data["ctr"], ids=tuple(data["ids"]), accounts=accounts
+    )

@@ -355,18 +355,6 @@ class Authenticator:
             raise Unauthorized(WRONG)
         return principal_for(user, folder, _path(container))
 
-    def refresh(self, principal: Principal, container: Any) -> Principal | None:
-        """A container user's principal read again (its roles and groups may have changed),
-        keeping its token; None if the user was removed or disabled."""
-        assert principal.container is not None
-        folder = user_folder(container) if container is not None else None
-        user = folder.get_user(principal.id) if folder is not None else None
-        if user is None or folder is None or user.disabled:
-            return None
-        return principal_for(
-            user, folder, principal.container, principal.token_id, principal.token_expiry
-        )
-
     def _token_user(self, pending: PendingToken, container: Any) -> Principal:
         if container is None or _path(container) != pending.container:
             raise Unauthorized(f"This token is valid only inside {pending.container}")

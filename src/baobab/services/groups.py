@@ -138,7 +138,9 @@ def groups_patch(request: Request) -> Response:
     folder = site_folder(request.context)
     group = folder.group(request.subpath_id())
     _apply(request, folder, group, data)
-    request.notify_principals(group.id, *_named_users(data))
+    named = _named_users(data)
+    # its members' accounts change with its roles only (read them then: a group may be large)
+    request.notify_principals(group.id, *named, accounts=None if "roles" in data else named)
     return Response(status=204, content_type=None)
 
 
@@ -158,5 +160,5 @@ def groups_delete(request: Request) -> Response:
     check_may_manage(request.security, request.context, group.roles)
     folder.remove_group(group.id)
     forget_principal(request.policy, request.context, group.id)
-    request.notify_principals(group.id)
+    request.notify_principals(group.id, accounts=tuple(group.members))  # its members then
     return Response(status=204, content_type=None)
