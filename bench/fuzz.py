@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from baobab.asgi import BaobabApp
-from baobab.testing.fuzz import fuzz, stop
+from baobab.testing.fuzz import FUZZ_OVERRIDES, fuzz, stop
 from baobab.testing.kit import make_settings, require_postgres, zap_postgres
 
 
@@ -29,7 +29,7 @@ def main() -> int:
     if args.storage == "postgresql":
         zap_postgres(require_postgres())
     with tempfile.TemporaryDirectory() as var:
-        app = BaobabApp(make_settings(Path(var), args.storage))
+        app = BaobabApp(make_settings(Path(var), args.storage, **FUZZ_OVERRIDES))
         try:
             report = fuzz(
                 app,

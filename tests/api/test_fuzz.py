@@ -8,11 +8,19 @@ Small and derandomized here (the same cases every run, a few per operation and i
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from baobab.asgi import BaobabApp
 from baobab.config.settings import Settings
 from baobab.testing import make_settings
-from baobab.testing.fuzz import fuzz, stop
+from baobab.testing.fuzz import FUZZ_OVERRIDES, fuzz, stop
+
+
+@pytest.fixture
+def baobab_overrides() -> dict[str, Any]:
+    return FUZZ_OVERRIDES
 
 
 def test_fuzzing_finds_no_server_error_and_no_undocumented_answer(

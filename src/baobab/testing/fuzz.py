@@ -33,7 +33,14 @@ from schemathesis.specs.openapi.checks import (
 
 from baobab.testing.kit import ROOT_PASSWORD, TEST_USERS
 
-__all__ = ["CHECKS", "FuzzReport", "fuzz", "load_schema", "seed_site", "stop"]
+__all__ = ["CHECKS", "FUZZ_OVERRIDES", "FuzzReport", "fuzz", "load_schema", "seed_site", "stop"]
+
+# Settings of a fuzzed app (``make_settings(**FUZZ_OVERRIDES)``): no login throttle. The fuzzer
+# sends many wrong passwords from one address, which would soon lock out the identities it
+# fuzzes with (every later answer a 429); the throttle has its own tests.
+FUZZ_OVERRIDES: dict[str, Any] = {
+    "auth": {"throttle": {"login_failures": 0, "address_failures": 0}}
+}
 
 CHECKS = [
     not_a_server_error,
