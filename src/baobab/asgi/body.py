@@ -60,8 +60,10 @@ def timed(receive: Receive, idle: float) -> Receive:
 
 async def read_body(receive: Receive, headers: dict[str, str], settings: RequestSettings) -> bytes:
     """The whole body, in memory: 413 past ``max_body_size`` (from Content-Length, or as it
-    comes), 408 if it takes longer than ``memory_body_timeout`` altogether."""
-    limit, total = settings.max_body_size, settings.memory_body_timeout
+    comes); 408 if a part takes over ``body_timeout`` seconds to come or the whole over
+    ``memory_body_timeout``. One timer for both, moved as parts arrive (a timer per
+    ``receive``, as :func:`timed` sets, costs more than the rest of reading a small body)."""
+    limit, total, idle = settings.max_body_size, settings.memory_body_timeout, settings.body_timeout
     declared = _declared_length(headers)
     if declared is not None and declared > limit:
         raise PayloadTooLarge(
@@ -70,8 +72,10 @@ async def read_body(receive: Receive, headers: dict[str, str], settings: Request
         )
     chunks: list[bytes] = []
     size = 0
+    loop = asyncio.get_running_loop()
+    end = loop.time() + total
     try:
-        async with asyncio.timeout(total):
+        async with asyncio.timeout_at(min(end, loop.time() + idle)) as timer:
             while True:
                 message = await receive()
                 if message["type"] == "http.disconnect":
@@ -86,7 +90,13 @@ async def read_body(receive: Receive, headers: dict[str, str], settings: Request
                     chunks.append(chunk)
                 if not message.get("more_body", False):
                     return b"".join(chunks)
+                timer.reschedule(min(end, loop.time() + idle))
     except TimeoutError:
+        if loop.time() < end:
+            raise RequestTimeout(
+                f"No part of the request body arrived for {idle:g} seconds",
+                details={"timeout": idle},
+            ) from None
         raise RequestTimeout(
             f"The request body took longer than {total:g} seconds", details={"timeout": total}
         ) from None

@@ -76,7 +76,7 @@ async def handle_http(state: AppState, scope: Scope, receive: Receive, send: Sen
     request: Request | None = None
     ended = False  # the body ended early: the client may be gone, or its body was malformed
     try:
-        request = await _request(state, scope, body_receive, view)
+        request = await _request(state, scope, receive, view)  # read_body times itself
         response = await _respond(state, request, body_receive)
     except BaobabError as exc:
         ended = isinstance(exc, IncompleteBody)
