@@ -37,19 +37,6 @@ ROOT = basic("root", ROOT_PASSWORD)
 READER, CONTRIBUTOR = "baobab.Reader", "baobab.Contributor"
 
 
-async def subscribe(ws: WebSocket, **frame: Any) -> dict[str, Any]:
-    await ws.send_json({"type": "subscribe", "id": "sub", **frame})
-    ack = await ws.receive_json()
-    assert ack["type"] == "ack" and ack["id"] == "sub", ack
-    return ack
-
-
-async def event(ws: WebSocket) -> dict[str, Any]:
-    frame = await ws.receive_json()
-    assert frame["type"] in ("event", "notification", "gap"), frame
-    return frame
-
-
 async def doc(client: BaobabClient, where: str, id_: str, **extra: Any) -> str:
     """A Document titled by its id."""
     return await add(client, where, "Document", id_, title=id_, **extra)
@@ -80,7 +67,7 @@ async def test_events_in_commit_order(
 ) -> None:
     await doc(client, site, "other")
     async with ws_connect(baobab_app, f"{site}/@ws", headers=ROOT) as ws:
-        await subscribe(ws)
+        await ws.subscribe()
         path = await doc(client, site, "a")
         assert (await client.patch(path, json={"title": "A2"})).status_code == 204
         assert (await client.post(f"{path}/@workflow/publish")).status_code == 200
@@ -110,7 +97,7 @@ async def test_one_frame_per_event_filters_and_unsubscribe(
     baobab_app: BaobabApp, client: BaobabClient, site: str
 ) -> None:
     async with ws_connect(baobab_app, f"{site}/@ws", headers=ROOT) as ws:
-        first = await subscribe(ws)
+        first = await ws.subscribe()
         await ws.send_json({"type": "subscribe", "id": 2, "path": site, "events": ["modified"]})
         second = (await ws.receive_json())["subscription"]
         assert second != first["subscription"]
@@ -121,7 +108,7 @@ async def test_one_frame_per_event_filters_and_unsubscribe(
         assert await ws.receive_json() == {"type": "ack", "id": 3}
         await doc(client, site, "e")  # only "added": the remaining subscription skips it
         await client.patch(path, json={"title": "y"})
-        frame = await event(ws)
+        frame = await ws.event()
         assert frame["event"] == "modified" and frame["@id"].endswith("/d")
         await ws.send_json({"type": "ping", "id": 4})
         pong = await ws.receive_json()
@@ -134,11 +121,11 @@ async def test_subscription_below_a_path_only(
     await client.post(site, json={"@type": "Folder", "id": "news", "title": "N"})
     await client.post(site, json={"@type": "Folder", "id": "events", "title": "E"})
     async with ws_connect(baobab_app, f"{site}/@ws", headers=ROOT) as ws:
-        ack = await subscribe(ws, path="news")
+        ack = await ws.subscribe(path="news")
         assert ack["path"] == f"{site}/news"
         await doc(client, f"{site}/events", "skip")
         await doc(client, f"{site}/news", "seen")
-        assert (await event(ws))["@id"].endswith("/news/seen")
+        assert (await ws.event())["@id"].endswith("/news/seen")
 
 
 async def test_aborted_transactions_push_nothing(
@@ -146,12 +133,12 @@ async def test_aborted_transactions_push_nothing(
 ) -> None:
     path = await doc(client, site, "d")
     async with ws_connect(baobab_app, f"{site}/@ws", headers=ROOT) as ws:
-        await subscribe(ws)
+        await ws.subscribe()
         assert (await client.patch(path, json={"title": 5})).status_code == 422
         assert (await client.post(site, json={"@type": "Document", "id": "d"})).status_code == 409
         assert (await client.post(f"{path}/@workflow/nonsense")).status_code >= 400
         await doc(client, site, "fence")
-        assert (await event(ws))["@id"].endswith("/fence")
+        assert (await ws.event())["@id"].endswith("/fence")
 
 
 async def test_guarded_by_local_roles_and_blocked_inheritance(
@@ -165,18 +152,18 @@ async def test_guarded_by_local_roles_and_blocked_inheritance(
         ws_connect(baobab_app, f"{site}/@ws", headers=user("member")) as member,
         ws_connect(baobab_app, f"{site}/@ws", headers=user("reviewer")) as other,
     ):
-        await subscribe(member)
-        await subscribe(other)
+        await member.subscribe()
+        await other.subscribe()
         await doc(client, f"{site}/a/b", "hidden")  # private, below the block
         await doc(client, site, "private")  # private, outside a
         seen = await doc(client, f"{site}/a", "seen")
-        assert (await event(member))["@id"].endswith(seen)
+        assert (await member.event())["@id"].endswith(seen)
         public = await doc(client, site, "public")
         await client.post(f"{public}/@workflow/publish")
         # a reviewer may not View private items: the first thing it sees is the publication
-        frame = await event(other)
+        frame = await other.event()
         assert frame["event"] == "transition" and frame["@id"].endswith("/public")
-        frame = await event(member)
+        frame = await member.event()
         assert frame["event"] == "transition" and frame["@id"].endswith("/public")
 
 
@@ -187,15 +174,15 @@ async def test_losing_access_is_a_removal(
     await share(client, f"{site}/a", "member", READER)
     path = await doc(client, f"{site}/a", "d")
     async with ws_connect(baobab_app, f"{site}/@ws", headers=user("member")) as ws:
-        await subscribe(ws, events=["removed", "added"])
+        await ws.subscribe(events=["removed", "added"])
         await share(client, f"{site}/a", "member", READER, False)
-        gone = await event(ws)
+        gone = await ws.event()
         assert gone["event"] == "removed" and gone["@id"] == f"http://baobab.test{site}/a"
         assert "changed" not in gone
         await client.patch(path, json={"title": "unseen"})
         await share(client, f"{site}/a", "member", READER)
         await doc(client, f"{site}/a", "fence")
-        assert (await event(ws))["@id"].endswith("/a/fence")
+        assert (await ws.event())["@id"].endswith("/a/fence")
 
 
 async def test_moved_out_of_sight_is_a_removal_at_the_old_place(
@@ -206,10 +193,10 @@ async def test_moved_out_of_sight_is_a_removal_at_the_old_place(
     await share(client, f"{site}/a", "member", READER)
     path = await doc(client, f"{site}/a", "d")
     async with ws_connect(baobab_app, f"{site}/@ws", headers=user("member")) as ws:
-        await subscribe(ws)
+        await ws.subscribe()
         resp = await client.post(f"{path}/@move", json={"destination": f"{site}/z"})
         assert resp.status_code in (200, 201), resp.text
-        gone = await event(ws)
+        gone = await ws.event()
         assert gone["event"] == "removed" and gone["@id"] == f"http://baobab.test{path}"
 
 
@@ -236,9 +223,9 @@ async def test_protocol_errors_answer_and_keep_the_socket(
             answer = await ws.receive_json()
             assert answer["type"] == "error" and answer["id"] == frame_id, (frame, answer)
             assert answer["error"]["type"] == kind and answer["error"]["message"]
-        await subscribe(ws)  # still usable
+        await ws.subscribe()  # still usable
         await doc(client, site, "d")
-        assert (await event(ws))["event"] == "added"
+        assert (await ws.event())["event"] == "added"
 
 
 async def _own_app(tmp_path: Path, **live: Any) -> BaobabApp:
@@ -268,7 +255,7 @@ async def test_limits(tmp_path: Path) -> None:
             await ws.send_text("[" + " " * 300 + "]")
             await closed_with(ws, 1009)
         async with ws_connect(app, "/db/@ws", headers=ROOT) as ws:
-            await subscribe(ws)
+            await ws.subscribe()
             async with _root_client(app) as local:
                 resp = await local.post("/db", json={"@type": "Container", "id": "s"})
                 assert resp.status_code == 201
@@ -281,24 +268,24 @@ async def test_since_replays_what_was_missed(
     baobab_app: BaobabApp, client: BaobabClient, site: str
 ) -> None:
     async with ws_connect(baobab_app, f"{site}/@ws", headers=ROOT) as ws:
-        await subscribe(ws)
+        await ws.subscribe()
         await doc(client, site, "a")
-        last = (await event(ws))["cursor"]
+        last = (await ws.event())["cursor"]
     for name in ("b", "c"):
         await doc(client, site, name)
     await client.patch(f"{site}/a", json={"title": "again"})
     async with ws_connect(baobab_app, f"{site}/@ws", headers=ROOT) as ws:
-        await subscribe(ws, since=last)
+        await ws.subscribe(since=last)
         replayed = await ws.frames(3)
         assert [f["@id"].rsplit("/", 1)[1] for f in replayed] == ["b", "c", "a"]
         await doc(client, site, "d")
-        assert (await event(ws))["@id"].endswith("/d")
+        assert (await ws.event())["@id"].endswith("/d")
     async with ws_connect(baobab_app, f"{site}/@ws", headers=ROOT) as ws:
-        newest = (await subscribe(ws))["cursor"]
+        newest = (await ws.subscribe())["cursor"]
         await ws.send_json({"type": "subscribe", "id": 2, "path": "a", "since": newest})
         assert (await ws.receive_json())["type"] == "ack"  # nothing newer: nothing replayed
         await client.patch(f"{site}/a", json={"title": "live"})
-        assert (await event(ws))["event"] == "modified"
+        assert (await ws.event())["event"] == "modified"
 
 
 async def test_gap_when_the_backlog_no_longer_reaches(tmp_path: Path) -> None:
@@ -307,13 +294,13 @@ async def test_gap_when_the_backlog_no_longer_reaches(tmp_path: Path) -> None:
         async with _root_client(app) as c:
             await c.post("/db", json={"@type": "Container", "id": "s"})
             async with ws_connect(app, "/db/s/@ws", headers=ROOT) as ws:
-                await subscribe(ws)
+                await ws.subscribe()
                 await doc(c, "/db/s", "a")
-                last = (await event(ws))["cursor"]
+                last = (await ws.event())["cursor"]
             for name in "bcd":
                 await doc(c, "/db/s", name)
             async with ws_connect(app, "/db/s/@ws", headers=ROOT) as ws:
-                await subscribe(ws, since=last)
+                await ws.subscribe(since=last)
                 gap = await ws.receive_json()
                 assert gap["type"] == "gap" and gap["since"] == last
                 assert [f["@id"][-1] for f in await ws.frames(2)] == ["c", "d"]
@@ -337,13 +324,13 @@ async def test_handshake_credentials(
     token = await login(client, "", "editor", TEST_USERS["editor"][0])
     bearer = {"authorization": f"Bearer {token}"}
     async with ws_connect(baobab_app, f"{site}/@ws", headers=bearer) as ws:
-        await subscribe(ws)
+        await ws.subscribe()
     # a ticket works once, and only as a ticket
     resp = await client.with_token(token).get(f"{site}/@wstoken")
     assert resp.status_code == 200 and resp.headers["cache-control"] == "no-store"
     ticket = resp.json()["token"]
     async with ws_connect(baobab_app, f"{site}/@ws", query=f"ws_token={ticket}") as ws:
-        ack = await subscribe(ws)
+        ack = await ws.subscribe()
         assert ack["path"] == site
     body = await _refused(baobab_app, f"{site}/@ws", 401, query=f"ws_token={ticket}")
     assert "already used" in body["message"]
@@ -353,10 +340,10 @@ async def test_handshake_credentials(
     # the login cookie, from this site's pages only
     cookie = {"cookie": f"theme=dark; auth_token={token}"}
     async with ws_connect(baobab_app, f"{site}/@ws", headers=cookie) as ws:
-        await subscribe(ws)
+        await ws.subscribe()
     same = {**cookie, "origin": "http://baobab.test"}
     async with ws_connect(baobab_app, f"{site}/@ws", headers=same) as ws:
-        await subscribe(ws)
+        await ws.subscribe()
     await _refused(
         baobab_app, f"{site}/@ws", 403, headers={**cookie, "origin": "https://evil.example"}
     )
@@ -383,20 +370,20 @@ async def test_notifications_for_reviewers_and_owners(
         ws_connect(baobab_app, f"{site}/@ws", headers=user("member")) as bystander,
     ):
         assert (await author.post(f"{path}/@workflow/submit")).status_code == 200
-        note = await event(reviewer)  # no subscription needed
+        note = await reviewer.event()  # no subscription needed
         assert note["type"] == "notification" and note["reason"] == "review"
         assert note["@id"].endswith("/draft") and note["new_state"] == "pending"
         assert note["actor"] == "contributor"
         reviewers = client.as_user("reviewer")
         assert (await reviewers.post(f"{path}/@workflow/publish")).status_code == 200
-        note = await event(owner)
+        note = await owner.event()
         assert (note["type"], note["reason"]) == ("notification", "published")
         assert (await author.post(f"{path}/@workflow/retract")).status_code == 200
         assert (await author.post(f"{path}/@workflow/submit")).status_code == 200
         assert (await reviewers.post(f"{path}/@workflow/reject")).status_code == 200
-        note = await event(owner)  # not for their own retraction: the rejection
+        note = await owner.event()  # not for their own retraction: the rejection
         assert (note["reason"], note["transition"]) == ("rejected", "reject")
-        note = await event(reviewer)  # the second submission; never its own actions
+        note = await reviewer.event()  # the second submission; never its own actions
         assert (note["reason"], note["transition"]) == ("review", "submit")
         assert reviewer.pending() == 0 and bystander.pending() == 0
 
@@ -411,7 +398,7 @@ async def test_roles_changes_reach_open_sockets(
     assert resp.status_code == 201, resp.text
     bob = basic("bob", "bob-password-1")
     async with ws_connect(baobab_app, f"{site}/@ws", headers=bob) as ws:
-        await subscribe(ws)
+        await ws.subscribe()
         await doc(client, site, "hidden")
         resp = await client.patch(f"{site}/@users/bob", json={"roles": ["baobab.Reader"]})
         assert resp.status_code == 204, resp.text
@@ -440,12 +427,12 @@ async def test_sockets_close_when_their_token_ends(
         ws_connect(baobab_app, f"{site}/@ws", query=f"ws_token={ticket}") as b,
         ws_connect(baobab_app, f"{site}/@ws", headers=user("editor")) as basic_auth,
     ):
-        await subscribe(basic_auth)
+        await basic_auth.subscribe()
         assert (await client.with_token(token).post("/@logout")).status_code == 204
         for ws in (a, b):  # the socket opened with the token, and the one with its ticket
             assert "logged out" in await closed_with(ws, 4001)
         await doc(client, site, "still")  # Basic credentials have no token to end
-        assert (await event(basic_auth))["@id"].endswith("/still")
+        assert (await basic_auth.event())["@id"].endswith("/still")
     app = BaobabApp(make_settings(tmp_path / "expiry", "filestorage", auth={"token_expiry": 1}))
     await app.startup()
     try:
@@ -462,7 +449,7 @@ async def test_shutdown_closes_sockets_with_1001(tmp_path: Path) -> None:
     app = await _own_app(tmp_path)
     try:
         async with ws_connect(app, "/db/@ws", headers=ROOT) as ws:
-            await subscribe(ws)
+            await ws.subscribe()
             await app.shutdown()
             assert "shutting down" in await closed_with(ws, 1001)
     finally:

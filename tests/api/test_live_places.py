@@ -22,19 +22,6 @@ MEMBER = basic("member", TEST_USERS["member"][0])
 BASE = "http://baobab.test"
 
 
-async def subscribe(ws: WebSocket, **frame: Any) -> dict[str, Any]:
-    await ws.send_json({"type": "subscribe", "id": "sub", **frame})
-    ack = await ws.receive_json()
-    assert ack["type"] == "ack" and ack["id"] == "sub", ack
-    return ack
-
-
-async def event(ws: WebSocket) -> dict[str, Any]:
-    frame = await ws.receive_json()
-    assert frame["type"] in ("event", "notification", "gap"), frame
-    return frame
-
-
 async def places(client: BaobabClient, site: str) -> tuple[str, str]:
     hq = await add(client, site, "Folder", "hq")
     open_ = await add(client, site, "Folder", "open")
@@ -56,10 +43,10 @@ async def test_a_move_out_of_a_hidden_folder_does_not_name_it(
     hq, open_ = await places(client, site)
     memo = await add(client, hq, "Document", "memo")
     async with ws_connect(baobab_app, f"{site}/@ws", headers=MEMBER) as ws:
-        await subscribe(ws)
+        await ws.subscribe()
         resp = await client.post(f"{memo}/@move", json={"destination": open_})
         assert resp.status_code == 200, resp.text
-        frame = await event(ws)
+        frame = await ws.event()
     assert (frame["event"], frame["@id"]) == ("moved", f"{BASE}{open_}/memo")
     assert "old_@id" not in frame and not mentions(frame, hq)
 
@@ -71,9 +58,9 @@ async def test_a_move_the_receiver_saw_on_both_sides_keeps_old_id(
     inner = await add(client, open_, "Folder", "inner")
     doc = await add(client, open_, "Document", "doc")
     async with ws_connect(baobab_app, f"{site}/@ws", headers=MEMBER) as ws:
-        await subscribe(ws)
+        await ws.subscribe()
         await client.post(f"{doc}/@move", json={"destination": inner})
-        frame = await event(ws)
+        frame = await ws.event()
     assert frame["old_@id"] == f"{BASE}{doc}" and frame["@id"] == f"{BASE}{inner}/doc"
 
 
@@ -85,10 +72,10 @@ async def test_a_subscription_at_a_hidden_place_learns_nothing_leaving_it(
     fence = await add(client, hq, "Document", "fence")
     await share(client, fence, "member", "baobab.Reader")  # seen, in a folder that is not
     async with ws_connect(baobab_app, f"{site}/@ws", headers=MEMBER) as ws:
-        await subscribe(ws, path=hq)  # a guessed path is accepted: it must tell nothing
+        await ws.subscribe(path=hq)  # a guessed path is accepted: it must tell nothing
         await client.post(f"{memo}/@move", json={"destination": open_})
         await client.patch(fence, json={"title": "fence"})
-        frame = await event(ws)
+        frame = await ws.event()
     assert (frame["event"], frame["@id"]) == ("modified", f"{BASE}{fence}")
 
 
@@ -98,9 +85,9 @@ async def test_a_move_into_a_hidden_folder_is_a_removal_naming_only_the_old_plac
     hq, open_ = await places(client, site)
     doc = await add(client, open_, "Document", "doc")
     async with ws_connect(baobab_app, f"{site}/@ws", headers=MEMBER) as ws:
-        await subscribe(ws)
+        await ws.subscribe()
         await client.post(f"{doc}/@move", json={"destination": hq})
-        frame = await event(ws)
+        frame = await ws.event()
     assert (frame["event"], frame["@id"]) == ("removed", f"{BASE}{doc}")
     assert frame["parent"] == {"@id": f"{BASE}{open_}"}
     assert not mentions(frame, hq)
@@ -115,10 +102,10 @@ async def test_a_subscription_at_a_hidden_place_learns_nothing_entering_it(
     fence = await add(client, hq, "Document", "fence")
     await share(client, fence, "member", "baobab.Reader")
     async with ws_connect(baobab_app, f"{site}/@ws", headers=MEMBER) as ws:
-        await subscribe(ws, path=hq)
+        await ws.subscribe(path=hq)
         await client.post(f"{doc}/@move", json={"destination": hq})
         await client.patch(fence, json={"title": "fence"})
-        frame = await event(ws)
+        frame = await ws.event()
     assert (frame["event"], frame["@id"]) == ("modified", f"{BASE}{fence}")
 
 
@@ -129,12 +116,12 @@ async def test_a_copy_names_its_original_only_to_who_could_view_it(
     memo = await add(client, hq, "Document", "memo")
     seen = await add(client, open_, "Document", "seen")
     async with ws_connect(baobab_app, f"{site}/@ws", headers=MEMBER) as ws:
-        await subscribe(ws)
+        await ws.subscribe()
         resp = await client.post(f"{memo}/@copy", json={"destination": open_})
         assert resp.status_code == 201, resp.text
-        hidden_original = await event(ws)
+        hidden_original = await ws.event()
         await client.post(f"{seen}/@copy", json={})
-        seen_original = await event(ws)
+        seen_original = await ws.event()
     assert (hidden_original["event"], hidden_original["@id"]) == ("copied", f"{BASE}{open_}/memo")
     assert "original" not in hidden_original and not mentions(hidden_original, hq)
     assert seen_original["original"] == seen
@@ -149,19 +136,19 @@ async def test_since_replays_withhold_the_same_places(
     memo = await add(client, hq, "Document", "memo")
     draft = await add(client, hq, "Document", "draft")
     async with ws_connect(baobab_app, f"{site}/@ws", headers=MEMBER) as ws:
-        since = (await subscribe(ws))["cursor"]
+        since = (await ws.subscribe())["cursor"]
     await client.post(f"{memo}/@move", json={"destination": open_})
     await client.post(f"{draft}/@copy", json={"destination": open_})
     await share(client, hq, "member", "baobab.Reader")  # too late to count for those events
     async with ws_connect(baobab_app, f"{site}/@ws", headers=MEMBER) as ws:
-        await subscribe(ws, since=since)
+        await ws.subscribe(since=since)
         moved, copied, shared = await ws.frames(3)
         await ws.send_json({"type": "subscribe", "id": 2, "path": hq, "since": since})
         assert (await ws.receive_json())["type"] == "ack"
         # what the hq subscription replays: the grant on hq, not memo leaving it
-        assert (await event(ws))["event"] == "sharing"
+        assert (await ws.event())["event"] == "sharing"
         await client.patch(f"{open_}/memo", json={"title": "fence"})
-        fence = await event(ws)
+        fence = await ws.event()
     assert (moved["event"], copied["event"]) == ("moved", "copied")
     assert "old_@id" not in moved and "original" not in copied
     assert not mentions(moved, hq) and not mentions(copied, hq)
@@ -199,7 +186,7 @@ async def _paths(client: BaobabClient, path: str) -> list[tuple[str, bool]]:
 
 async def _until(ws: WebSocket, fence: str) -> list[dict[str, Any]]:
     got = []
-    while (frame := await event(ws))["@id"] != f"{BASE}{fence}":
+    while (frame := await ws.event())["@id"] != f"{BASE}{fence}":
         got.append(frame)
     return got
 
@@ -224,9 +211,9 @@ async def test_random_moves_and_copies_name_only_places_the_receiver_could_view(
         ws_connect(baobab_app, f"{site}/@ws", headers=MEMBER) as ws,
         ws_connect(baobab_app, f"{site}/@ws", headers=MEMBER) as guessing,
     ):
-        await subscribe(ws)
+        await ws.subscribe()
         for path in [*hidden[:5], fence]:  # guessed hidden folders, and the fence alone
-            await subscribe(guessing, path=path)
+            await guessing.subscribe(path=path)
         for step in range(8):
             everything = [(p, f) for p, f in await _paths(client, site) if p != fence]
             source, _ = rng.choice([(p, f) for p, f in everything if p not in (hq, open_)])

@@ -68,6 +68,19 @@ class WebSocket:
             raise Closed(self.close_code, message.get("reason", ""))
         return orjson.loads(message.get("text") or message.get("bytes") or b"")
 
+    async def subscribe(self, **frame: Any) -> dict[str, Any]:
+        """Send a ``subscribe`` frame (id ``"sub"``) and return its ``ack``."""
+        await self.send_json({"type": "subscribe", "id": "sub", **frame})
+        ack: dict[str, Any] = await self.receive_json()
+        assert ack["type"] == "ack" and ack["id"] == "sub", ack
+        return ack
+
+    async def event(self) -> dict[str, Any]:
+        """The next pushed frame, which must be an event, a notification or a gap."""
+        frame: dict[str, Any] = await self.receive_json()
+        assert frame["type"] in ("event", "notification", "gap"), frame
+        return frame
+
     async def frames(self, count: int, timeout: float = TIMEOUT) -> list[Any]:
         return [await self.receive_json(timeout) for _ in range(count)]
 
