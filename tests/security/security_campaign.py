@@ -934,7 +934,10 @@ class Campaign:
         if only before, nothing otherwise."""
         before, after = run.after, run.final
         self.frame_places(run, (before, after), login, frames, prop)
-        for node, kinds in run.changes:
+        merged: dict[tuple[str, ...], tuple[Node, set[str]]] = {}
+        for node, kinds in run.changes:  # a node changed twice may get the frames of both
+            merged.setdefault(node.path, (node, set()))[1].update(kinds)
+        for node, kinds in merged.values():
             could = view(before, node.path, before.principal(login))
             can = view(after, node.path, after.principal(login))
             url = self._url(run.site, node.path)
