@@ -20,10 +20,10 @@ import asyncio
 
 from baobab.asgi.state import AppState
 from baobab.blobs.multipart import boundary_of, spool_form
-from baobab.blobs.spool import Spooled, spool_body
+from baobab.blobs.spool import Spooled, spool_body, stream_body, too_large
 from baobab.config.registry import Registry
 from baobab.config.settings import RequestSettings
-from baobab.errors import BadRequest, IncompleteBody, PayloadTooLarge, RequestTimeout
+from baobab.errors import BadRequest, RequestTimeout
 from baobab.inputs import non_negative
 from baobab.request import Request, StreamBody, is_file
 from baobab.types import Message, Receive
@@ -66,31 +66,19 @@ async def read_body(receive: Receive, headers: dict[str, str], settings: Request
     limit, total, idle = settings.max_body_size, settings.memory_body_timeout, settings.body_timeout
     declared = _declared_length(headers)
     if declared is not None and declared > limit:
-        raise PayloadTooLarge(
-            f"The body is {declared} bytes; at most {limit} are accepted",
-            details={"limit": limit},
-        )
+        raise too_large(limit, declared)
     chunks: list[bytes] = []
-    size = 0
     loop = asyncio.get_running_loop()
     end = loop.time() + total
     try:
         async with asyncio.timeout_at(min(end, loop.time() + idle)) as timer:
-            while True:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    raise IncompleteBody(details={"received": size})
-                chunk = message.get("body", b"")
-                if chunk:
-                    size += len(chunk)
-                    if size > limit:
-                        raise PayloadTooLarge(
-                            f"The body is larger than {limit} bytes", details={"limit": limit}
-                        )
-                    chunks.append(chunk)
-                if not message.get("more_body", False):
-                    return b"".join(chunks)
+
+            def keep(chunk: bytes) -> None:
+                chunks.append(chunk)
                 timer.reschedule(min(end, loop.time() + idle))
+
+            await stream_body(receive, keep, limit)
+            return b"".join(chunks)
     except TimeoutError:
         if loop.time() < end:
             raise RequestTimeout(
