@@ -169,12 +169,11 @@ class Throttle:
         settings: ThrottleSettings,
         store: Store,
         *,
-        shared: bool,
         proxies: Sequence[str] = (),
     ) -> None:
         self.settings = settings
         self.store = store
-        self.shared = shared  # the store is remote (Redis): reach it from a worker thread
+        self.shared = isinstance(store, RedisStore)  # remote: reach it from a worker thread
         # the reverse proxies whose X-Forwarded-For is believed (server.forwarded_allow_ips)
         self.any_proxy = "*" in proxies
         self.trusted = [ipaddress.ip_network(p, strict=False) for p in proxies if p != "*"]
@@ -183,10 +182,8 @@ class Throttle:
     def from_settings(cls, settings: Settings) -> Throttle:
         redis_url = settings.pubsub.redis
         proxies = settings.server.forwarded_allow_ips
-        if redis_url:
-            store: Store = RedisStore(redis_url, settings.pubsub.prefix)
-            return cls(settings.auth.throttle, store, shared=True, proxies=proxies)
-        return cls(settings.auth.throttle, MemoryStore(), shared=False, proxies=proxies)
+        store: Store = RedisStore(redis_url, settings.pubsub.prefix) if redis_url else MemoryStore()
+        return cls(settings.auth.throttle, store, proxies=proxies)
 
     def client(self, peer: Sequence[Any] | None, forwarded: str | None) -> str:
         """The address a request counts against (see :func:`client_address`)."""
@@ -212,5 +209,5 @@ class Throttle:
             self.store.fail(key, limit, self.settings.window, self.settings.lockout)
 
     def close(self) -> None:
-        if isinstance(self.store, RedisStore):
+        if isinstance(self.store, RedisStore):  # narrowed for the type checker
             self.store.close()
