@@ -24,6 +24,7 @@ __all__ = [
     "IncompleteBody",
     "InsufficientStorage",
     "InvalidId",
+    "InvalidQuery",
     "MalformedJSON",
     "MethodNotAllowed",
     "NotAllowedType",
@@ -79,6 +80,17 @@ class RegistrationConflict(ConfigError):
 
 class BadRequest(BaobabError, ValueError):
     default_message = "Bad request"
+
+
+class InvalidQuery(BadRequest):
+    """A catalog query the server cannot run as asked; ``details["parameter"]`` names the
+    query parameter (or querystring criterion) at fault."""
+
+    default_message = "Invalid query"
+
+    def __init__(self, message: str, parameter: str) -> None:
+        super().__init__(message, details={"parameter": parameter})
+        self.parameter = parameter
 
 
 class MalformedJSON(BadRequest):

@@ -28,6 +28,7 @@ import orjson
 from baobab.blobs.checksums import Checksum
 from baobab.blobs.multipart import Form
 from baobab.blobs.spool import Spooled
+from baobab.catalog.follow import follow
 from baobab.config.registry import Registry
 from baobab.config.settings import Settings
 from baobab.database.transactions import NeedsMore
@@ -136,7 +137,7 @@ class Request:
 
     method: str
     path: str
-    query: dict[str, str]
+    query: dict[str, str]  # the last value of each name; ``query_items``: all, in order
     headers: dict[str, str]  # lower-case names
     body: bytes
     base_url: str
@@ -157,6 +158,7 @@ class Request:
     offloaded: dict[Any, Any] = field(default_factory=dict)  # Offload results by key
     websocket: bool = False  # the handshake of a WebSocket (``@ws``), not an HTTP request
     client: str = ""  # the client's address (the peer, or a trusted proxy's X-Forwarded-For)
+    query_items: tuple[tuple[str, str], ...] = ()
     _unit: UnitOfWork | None = None
     _json: Any = None
     _checker: Checker | None = None
@@ -222,12 +224,14 @@ class Request:
         raise NeedsMore(Offload(key, fn))
 
     def notify(self, event: Event) -> None:
-        """Raise ``event`` in this attempt (see :class:`~baobab.events.outbox.Outbox`)."""
+        """Raise ``event`` in this attempt (see :class:`~baobab.events.outbox.Outbox`); an
+        object event also queues what it changed for the catalog (:mod:`baobab.catalog`)."""
         self.unit.notify(event)
+        follow(event, self.registry)
 
     def notify_object(self, event: type[ObjectEvent], obj: Any, **extra: Any) -> None:
         """Raise an object event about ``obj`` by the request's principal."""
-        self.unit.notify(object_event(event, obj, self.principal.id, **extra))
+        self.notify(object_event(event, obj, self.principal.id, **extra))
 
     def notify_principals(self, *ids: str, accounts: Iterable[str] | None = None) -> None:
         """Raise :class:`~baobab.events.PrincipalsChanged` for these users or groups of the

@@ -49,11 +49,14 @@ def new_request(
 ) -> Request:
     """The :class:`Request` for an HTTP request or a WebSocket handshake; ``base_url`` from
     ``state.urls`` (:mod:`baobab.asgi.urls`), checked before anything else."""
-    query = scope.get("query_string", b"").decode("latin-1")
+    items = tuple(
+        parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    )
     return Request(
         method=method,
         path=scope["path"],
-        query=dict(parse_qsl(query, keep_blank_values=True)),
+        query=dict(items),
+        query_items=items,
         headers=headers,
         body=body,
         base_url=base_url,

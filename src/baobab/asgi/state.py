@@ -40,6 +40,7 @@ BUILTIN_PACKAGES = (
     "baobab.security.vocabulary",
     "baobab.content.behaviours",
     "baobab.content.types",
+    "baobab.catalog.indexes",
     "baobab.services",
 )
 

@@ -17,15 +17,20 @@ from typing import Any, TypeVar
 __all__ = [
     "BODY_MODES",
     "DECLARATIONS_ATTR",
+    "INDEX_KINDS",
     "BehaviourInfo",
+    "ColumnInfo",
     "ContentTypeInfo",
     "Declaration",
+    "IndexInfo",
     "Permission",
     "Role",
     "ServiceInfo",
     "SubscriberInfo",
     "behaviour",
+    "catalog_index",
     "content_type",
+    "metadata_column",
     "service",
     "subscriber",
 ]
@@ -114,6 +119,36 @@ class SubscriberInfo:
     is_async: bool  # a coroutine function: runs on the loop after the commit
 
 
+# The kinds of catalog index (``@catalog_index(kind=...)``) and what a query may ask of them:
+# - "field": one value per object (str, int, bool, datetime), equality, ranges and sorting;
+# - "keyword": a list of values per object, matched by any or all of them;
+# - "date": a datetime per object, indexed to the minute, ranges and sorting;
+# - "text": full text, word split and case folded, with AND/OR/NOT, phrases and globs.
+INDEX_KINDS = ("field", "keyword", "date", "text")
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """A catalog index: ``value(obj)`` is what it holds for ``obj`` (None: not indexed)."""
+
+    name: str
+    kind: str
+    value: Callable[[Any, Any], Any]  # value(obj, registry)
+    title: str = ""
+    description: str = ""
+    type: type = str  # of a field index's values (str, int, float or bool): query values
+    # are converted to it, and refused with a 400 when they do not convert
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    """A catalog metadata column: ``value(obj)``, stored with each entry (JSON-serializable)
+    so search results serialize without loading the objects."""
+
+    name: str
+    value: Callable[[Any, Any], Any]  # value(obj, registry)
+
+
 @dataclass(frozen=True)
 class Declaration:
     """What a decorator recorded, and where (for conflict reports)."""
@@ -192,6 +227,39 @@ def subscriber(event: type[Any], *, context: Any = None) -> Callable[[T], T]:
             is_async=inspect.iscoroutinefunction(handler),
         )
         return _attach(handler, Declaration("subscriber", info, where))
+
+    return decorate
+
+
+def catalog_index(
+    name: str,
+    *,
+    kind: str = "field",
+    title: str = "",
+    description: str = "",
+    type: type = str,
+) -> Callable[[T], T]:
+    """Declare a catalog index named ``name`` on a function ``value(obj, registry)``.
+
+    ``kind`` is one of :data:`INDEX_KINDS`. Every container's catalog gets the index (an
+    existing catalog gains it empty: ``baobab reindex-catalog`` fills it)."""
+    where = _where()
+
+    def decorate(fn: T) -> T:
+        info = IndexInfo(name, kind, fn, title or name, description, type)  # type: ignore[arg-type]
+        return _attach(fn, Declaration("index", info, where))
+
+    return decorate
+
+
+def metadata_column(name: str) -> Callable[[T], T]:
+    """Declare a catalog metadata column named ``name`` on a function ``value(obj,
+    registry)``; its values must be JSON (str, numbers, bools, None, lists, dicts)."""
+    where = _where()
+
+    def decorate(fn: T) -> T:
+        info = ColumnInfo(name, fn)  # type: ignore[arg-type]
+        return _attach(fn, Declaration("column", info, where))
 
     return decorate
 

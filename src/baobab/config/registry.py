@@ -16,8 +16,11 @@ from zope.interface.interface import InterfaceClass
 
 from baobab.config.declarations import (
     BODY_MODES,
+    INDEX_KINDS,
     BehaviourInfo,
+    ColumnInfo,
     ContentTypeInfo,
+    IndexInfo,
     Permission,
     Role,
     ServiceInfo,
@@ -41,6 +44,8 @@ class Registry:
         self._where: dict[tuple[str, Any], str] = {}
         self._lookup_cache: dict[tuple[type[Any], str, str], ServiceInfo | None] = {}
         self._subscribers: list[SubscriberInfo] = []
+        self.indexes: dict[str, IndexInfo] = {}  # catalog indexes by name
+        self.columns: dict[str, ColumnInfo] = {}  # catalog metadata columns by name
         self._subscriber_cache: dict[tuple[type[Any], type[Any]], list[SubscriberInfo]] = {}
         # (permission, what names it, where): checked once every scan is done, since a
         # declaration may name a permission that a later add-on declares.
@@ -114,6 +119,19 @@ class Registry:
         self._claim("subscriber", (handler, info.event, repr(info.context)), where)
         self._subscribers.append(info)
         self._subscriber_cache.clear()
+
+    def add_index(self, info: IndexInfo, where: str) -> None:
+        if info.kind not in INDEX_KINDS:
+            raise ConfigError(
+                f"{where}: index {info.name!r} has unknown kind {info.kind!r} "
+                f"(one of {', '.join(INDEX_KINDS)})"
+            )
+        self._claim("index", info.name, where)
+        self.indexes[info.name] = info
+
+    def add_column(self, info: ColumnInfo, where: str) -> None:
+        self._claim("column", info.name, where)
+        self.columns[info.name] = info
 
     # permission ids named by declarations -------------------------------------------------
     def uses_permission(self, permission: str, what: str, where: str) -> None:

@@ -36,6 +36,10 @@ def _register(registry: Registry, declaration: Declaration) -> None:
         registry.add_service(declaration.info, declaration.where)
     elif declaration.kind == "subscriber":
         registry.add_subscriber(declaration.info, declaration.where)
+    elif declaration.kind == "index":
+        registry.add_index(declaration.info, declaration.where)
+    elif declaration.kind == "column":
+        registry.add_column(declaration.info, declaration.where)
     else:  # pragma: no cover - declarations are only built by our decorators
         raise ConfigError(f"Unknown declaration kind {declaration.kind!r}")
 

@@ -42,7 +42,12 @@ class Folder(resources.Folder):
 
 
 class DocumentSchema:
-    text = Text(title="Text", description="The body of the document", max_length=10_000_000)
+    text = Text(
+        title="Text",
+        description="The body of the document",
+        max_length=10_000_000,
+        searchable=True,
+    )
 
 
 @content_type("Document", schema=DocumentSchema, title="Document", description="A page")

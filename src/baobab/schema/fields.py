@@ -61,6 +61,7 @@ class Field:
         readonly: bool = False,
         read_permission: str | None = None,
         write_permission: str | None = None,
+        searchable: bool = False,
     ) -> None:
         self.name = ""
         self.where = _declared_at(self)  # "file:line", for errors found at start-up
@@ -73,6 +74,7 @@ class Field:
         self.required = required
         self.default = default
         self.readonly = readonly  # kept by the server; clients may not write it
+        self.searchable = searchable  # its text goes into the catalog's SearchableText
 
     def __set_name__(self, owner: type[Any], name: str) -> None:
         self.name = name

@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from baobab.catalog.query import SECURITY_INDEX
+from baobab.catalog.queue import IndexQueue, queue_for
 from baobab.content.resources import Folder, Resource
 from baobab.security.policy import MANAGER, VIEW, SecurityPolicy, effective_local_roles
 from baobab.security.principals import user_token
@@ -49,8 +51,14 @@ def _merge(
     return merged
 
 
+_SECURITY = (SECURITY_INDEX,)
+
+
 def _walk(
-    obj: Resource, inherited: Mapping[str, frozenset[str]], parent_view: frozenset[str]
+    obj: Resource,
+    inherited: Mapping[str, frozenset[str]],
+    parent_view: frozenset[str],
+    queue: IndexQueue | None,
 ) -> int:
     local = _merge(obj._local_roles, inherited, obj._inherit_roles)
     view = _view_roles_here(obj, parent_view)
@@ -62,15 +70,18 @@ def _walk(
             parent._index_child(obj.__name__, obj._allowed, new)
         obj._allowed = new
         changed = 1
+        if queue is not None:
+            queue.index(obj, only=_SECURITY)
     if isinstance(obj, Folder):
         for child in obj.values():
-            changed += _walk(child, local, view)
+            changed += _walk(child, local, view, queue)
     return changed
 
 
 def reindex(policy: SecurityPolicy, obj: Resource) -> int:
-    """Recompute ``obj``'s tokens and its descendants'; the number of objects changed."""
+    """Recompute ``obj``'s tokens and its descendants'; the number of objects changed.
+    Those whose tokens changed are queued for the catalog's ``allowedRolesAndUsers``."""
     parent = obj.__parent__
     inherited = effective_local_roles(parent) if parent is not None else {}
     parent_view = policy.roles_granting(VIEW, parent)
-    return _walk(obj, inherited, parent_view)
+    return _walk(obj, inherited, parent_view, queue_for(obj, policy.registry))

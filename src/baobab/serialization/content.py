@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from itertools import islice
 from typing import Any
 from urllib.parse import urlencode
@@ -83,17 +83,23 @@ def batch_window(request: Request) -> tuple[int, int]:
 
 
 def batching(
-    url: str, start: int, size: int, total: int, query: dict[str, str] | None = None
+    url: str,
+    start: int,
+    size: int,
+    total: int,
+    query: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
 ) -> dict[str, str] | None:
     """plone.restapi's ``batching`` links (``@id``, first, last, next, prev) for a page of
     ``size`` from ``start`` in ``total``; None when everything fits on the first page.
-    ``query`` parameters other than the batch's are kept in the links."""
+    ``query`` parameters (a mapping, or pairs: a name may repeat) other than the batch's are
+    kept in the links."""
     if total <= size and not start:
         return None
-    kept = {k: v for k, v in (query or {}).items() if k not in ("b_start", "b_size")}
+    pairs = query.items() if isinstance(query, Mapping) else (query or ())
+    kept = [(k, v) for k, v in pairs if k not in ("b_start", "b_size")]
 
     def link(b_start: int) -> str:
-        return f"{url}?{urlencode({**kept, 'b_start': b_start, 'b_size': size})}"
+        return f"{url}?{urlencode([*kept, ('b_start', b_start), ('b_size', size)])}"
 
     links = {"@id": link(start), "first": link(0), "last": link(max(0, (total - 1) // size * size))}
     if start + size < total:

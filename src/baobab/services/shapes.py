@@ -27,6 +27,7 @@ __all__ = [
     "IF_MATCH",
     "IF_NONE_MATCH",
     "RANGE",
+    "SEARCH_RESULTS",
     "SUMMARY",
     "TUS_RESUMABLE",
     "TYPE_SCHEMA",
@@ -323,6 +324,9 @@ GROUP: dict[str, Any] = {
     },
 }
 GROUP_LIST = _listing(GROUP)
+# a search result: the summary's keys, plus the metadata columns asked for (any JSON), or
+# with ``fullobjects`` the object as GET shows it
+SEARCH_RESULTS = _listing({"type": "object", "required": ["@id"], "additionalProperties": True})
 _GROUP_PROPERTIES = {
     "title": {"type": "string", "maxLength": 500},
     "description": {"type": "string", "maxLength": 500},

@@ -1,0 +1,227 @@
+"""Catalog queries: a small typed model, how values are converted, and how a query runs.
+
+A :class:`Search` is what every query language here translates into (plone.restapi's
+``@search`` parameters, its ``@querystring`` criteria): terms on indexes, a path, UIDs, a
+sort. :func:`execute` runs it on one catalog, always intersected with the sets of the
+caller's principal tokens in ``allowedRolesAndUsers``: there is no way to ask for a search
+without it. (A Manager is no exception to the rule, only to its effect: every object's
+allowed tokens include ``Manager``.)
+
+Terms are applied smallest first (hypatia's indexes answer with BTrees sets; intersections
+are C loops), a full-text term keeps its relevance weights for the default sort.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import BTrees
+from hypatia.text.parsetree import ParseError
+
+from baobab.catalog.store import Catalog, date_key
+from baobab.config.declarations import IndexInfo
+from baobab.errors import InvalidQuery
+
+__all__ = [
+    "SECURITY_INDEX",
+    "Results",
+    "Search",
+    "Term",
+    "convert",
+    "execute",
+    "parse_date",
+]
+
+FAMILY = BTrees.family64
+SECURITY_INDEX = "allowedRolesAndUsers"
+_TRUE = frozenset({"true", "1", "yes", "on", "True"})
+_FALSE = frozenset({"false", "0", "no", "off", "False"})
+
+
+@dataclass(frozen=True)
+class Term:
+    """One condition on one index.
+
+    ``op``: ``"any"`` (one of ``values``), ``"all"`` (every one, keywords), ``"none"`` (none
+    of them), ``"range"`` (``low``/``high``, either None for open), ``"text"`` (a full-text
+    query in ``values[0]``). ``parameter``: what the client wrote, for error messages.
+    """
+
+    index: str
+    op: str
+    values: tuple[Any, ...] = ()
+    low: Any = None
+    high: Any = None
+    parameter: str = ""
+
+
+@dataclass
+class Search:
+    terms: list[Term] = field(default_factory=list)
+    paths: tuple[str, ...] = ()  # empty: the whole catalog
+    depth: int = -1
+    uids: tuple[str, ...] | None = None
+    sort_on: str | None = None
+    reverse: bool = False
+    sort_limit: int | None = None
+
+
+@dataclass(frozen=True)
+class Results:
+    total: int  # how many match
+    docids: list[int]  # the window asked for, in order
+
+
+def parse_date(raw: Any, parameter: str) -> dt.datetime:
+    """An ISO 8601 date or date-time (naive means UTC), or a 400 naming ``parameter``."""
+    if isinstance(raw, dt.datetime):
+        value = raw
+    elif isinstance(raw, dt.date):
+        value = dt.datetime(raw.year, raw.month, raw.day)
+    elif isinstance(raw, str):
+        text = raw.strip().replace("/", "-")
+        if text.endswith("Z"):
+            text = text[:-1] + "+00:00"
+        try:
+            value = dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise InvalidQuery(
+                f"{parameter}: {raw!r} is not a date (ISO 8601, e.g. 2026-12-03 or "
+                "2026-12-03T17:00:00Z)",
+                parameter,
+            ) from None
+    else:
+        raise InvalidQuery(f"{parameter}: a date is expected", parameter)
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+def convert(info: IndexInfo, raw: Any, parameter: str) -> Any:
+    """A query value for ``info``'s index, converted to what it holds; 400 if it cannot."""
+    if info.kind == "date":
+        return date_key(parse_date(raw, parameter))
+    wanted = info.type
+    if wanted is bool:
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw in _TRUE | _FALSE:
+            return raw in _TRUE
+        raise InvalidQuery(f"{parameter}: true or false is expected, not {raw!r}", parameter)
+    if wanted is int or wanted is float:
+        if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+            raise InvalidQuery(f"{parameter}: a number is expected, not {raw!r}", parameter)
+        try:
+            number = wanted(raw)
+        except (TypeError, ValueError, OverflowError):
+            raise InvalidQuery(
+                f"{parameter}: a number is expected, not {raw!r}", parameter
+            ) from None
+        if wanted is int and abs(number) >= 2**63:
+            raise InvalidQuery(f"{parameter}: {raw!r} is out of range", parameter)
+        return number
+    if not isinstance(raw, str):
+        raise InvalidQuery(f"{parameter}: a string is expected, not {raw!r}", parameter)
+    return raw
+
+
+def _apply(catalog: Catalog, term: Term) -> Any:
+    index = catalog.indexes.get(term.index)
+    if index is None:  # declared since the catalog was built: nothing is indexed yet
+        return FAMILY.IF.Set()
+    if term.op == "text":
+        try:
+            return index.apply(term.values[0])
+        except ParseError as exc:
+            raise InvalidQuery(
+                f"{term.parameter}: {exc} (a full-text query needs a word that is not a "
+                "common word or punctuation)",
+                term.parameter,
+            ) from None
+    if term.op == "range":
+        return index.applyInRange(term.low, term.high)
+    if term.op == "all":
+        return index.applyAll(list(term.values))
+    if term.op == "none":
+        return index.applyNotAny(list(term.values))
+    return index.applyAny(list(term.values))
+
+
+def _intersect(sets: list[Any]) -> Any:
+    if not sets:
+        return None
+    sets.sort(key=len)
+    result = sets[0]
+    for other in sets[1:]:
+        if not result:
+            break
+        result = FAMILY.IF.intersection(result, other)
+    return result
+
+
+def _sort(catalog: Catalog, search: Search, result: Any, limit: int | None) -> list[int]:
+    index = None if search.sort_on is None else catalog.indexes.get(search.sort_on)
+    if index is None:  # no sort: docid order
+        return list(itertools.islice(iter(result), limit))
+    ordered = list(index.sort(result, reverse=search.reverse, limit=limit, raise_unsortable=False))
+    wanted = len(result) if limit is None else min(limit, len(result))
+    if len(ordered) < wanted:  # entries without a value in the sort index go last
+        seen = FAMILY.IF.Set(ordered)
+        ordered.extend(d for d in result if d not in seen)
+        ordered = ordered[:wanted]
+    return ordered
+
+
+def _matches(catalog: Catalog, search: Search, security: Any, tokens: Sequence[str]) -> Any:
+    """The docids matching ``search`` that ``tokens`` may View; weighted by relevance (a
+    mapping docid → score) when the search has a full-text term."""
+    sets: list[Any] = [security.applyAny(list(tokens))]
+    weighted = None
+    if search.paths:
+        sets.append(catalog.paths.search(search.paths, search.depth))
+    if search.uids is not None:
+        found = (catalog.docid_of(uid) for uid in search.uids)
+        sets.append(FAMILY.IF.Set(d for d in found if d is not None))
+    for term in search.terms:
+        applied = _apply(catalog, term)
+        if term.op != "text":
+            sets.append(applied)
+            continue
+        if weighted is not None:
+            applied = FAMILY.IF.weightedIntersection(weighted, applied)[1]
+        weighted = applied
+        if not weighted:
+            return weighted
+    result = _intersect(sets)
+    if weighted is not None:
+        return FAMILY.IF.weightedIntersection(weighted, result)[1]
+    return result
+
+
+def execute(
+    catalog: Catalog,
+    search: Search,
+    tokens: Sequence[str],
+    start: int = 0,
+    size: int | None = None,
+) -> Results:
+    """The matches of ``search`` that a principal holding ``tokens`` may View: how many,
+    and the docids of the window ``[start, start + size)`` in the order asked."""
+    security = catalog.indexes.get(SECURITY_INDEX)
+    if security is None:
+        return Results(0, [])
+    result = _matches(catalog, search, security, tokens)
+    if not result:
+        return Results(0, [])
+    total = len(result)
+    if search.sort_limit is not None:
+        total = min(total, search.sort_limit)
+    end = total if size is None else min(total, start + size)
+    if start >= end:
+        return Results(total, [])
+    if search.sort_on is None and hasattr(result, "items"):  # relevance, best first
+        ranked = sorted(result.items(), key=lambda pair: -pair[1])
+        return Results(total, [docid for docid, _ in ranked[start:end]])
+    return Results(total, _sort(catalog, search, result, end)[start:end])

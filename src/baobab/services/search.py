@@ -1,0 +1,149 @@
+"""``@search``: plone.restapi's catalog search on any folderish object of a container.
+
+The query is the context's subtree unless ``path.query`` says otherwise, and always only
+what the caller may View (:mod:`baobab.catalog.query`). Each result is the catalog's
+metadata (no object loaded), or with ``fullobjects`` the object as GET shows it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from baobab.catalog.params import PRESENTATION, parse_search, sortable_indexes
+from baobab.catalog.query import Search, execute
+from baobab.catalog.queue import container_of
+from baobab.catalog.store import catalog_of
+from baobab.config.declarations import service
+from baobab.config.registry import Registry
+from baobab.content.interfaces import IFolderish
+from baobab.errors import InvalidQuery, NotFound
+from baobab.location import resource_path, split_path
+from baobab.request import Request, Response, json_response
+from baobab.security.vocabulary import VIEW
+from baobab.serialization.content import batch_window, batching, serialize
+from baobab.services import shapes
+
+__all__ = ["run_search", "search"]
+
+# always in a result; ``metadata_fields`` adds columns, ``_all`` every one
+SUMMARY = ("@id", "@type", "id", "UID", "title", "description", "review_state", "is_folderish")
+_FROM_COLUMN = {"@type": "portal_type"}
+
+
+def _fields(request: Request) -> tuple[str, ...]:
+    registry: Registry = request.registry
+    wanted: list[str] = []
+    for name, value in request.query_items:
+        if name.split(":", 1)[0] != "metadata_fields":
+            continue
+        if value == "_all":
+            wanted.extend(registry.columns)
+        elif value in registry.columns:
+            wanted.append(value)
+        else:
+            raise InvalidQuery(
+                f"Unknown metadata field {value!r} (the columns: "
+                f"{', '.join(sorted(registry.columns))}, or _all)",
+                "metadata_fields",
+            )
+    return tuple(dict.fromkeys(wanted))
+
+
+def _flag(request: Request, name: str) -> bool:
+    value = request.query.get(name)
+    if value is None:
+        return False
+    if value.lower() in ("", "1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise InvalidQuery(f"{name} is true or false, not {value!r}", name)
+
+
+def _item(request: Request, record: dict[str, Any], path: str, extra: tuple[str, ...]) -> Any:
+    item: dict[str, Any] = {"@id": request.url_for(path)}
+    for name in SUMMARY[1:]:
+        item[name] = record.get(_FROM_COLUMN.get(name, name))
+    for name in extra:
+        item[name] = record.get(name)
+    return item
+
+
+def run_search(request: Request, search: Search, url: str) -> dict[str, Any]:
+    """The batch of ``search``'s results as ``@search`` answers it."""
+    start, size = batch_window(request)
+    extra = _fields(request)
+    full = _flag(request, "fullobjects")
+    container = container_of(request.context)
+    catalog = None if container is None else catalog_of(container)
+    if catalog is None:
+        raise NotFound("Search a container or a folder in one")
+    results = execute(catalog, search, sorted(request.principal.tokens), start, size)
+    items = []
+    for docid in results.docids:
+        path = catalog.paths.path_of(docid) or ""
+        if full:
+            obj = _resolve(container, path)
+            items.append(serialize(obj, request, request.url_for(path)))
+        else:
+            items.append(_item(request, catalog.metadata.get(docid, {}), path, extra))
+    out: dict[str, Any] = {"@id": url, "items": items, "items_total": results.total}
+    links = batching(url, start, size, results.total, request.query_items)
+    if links is not None:
+        out["batching"] = links
+    return out
+
+
+def _resolve(container: Any, path: str) -> Any:
+    obj = container
+    for name in split_path(path)[len(split_path(resource_path(container))) :]:
+        obj = obj[name]
+    return obj
+
+
+@service(
+    method="GET",
+    name="@search",
+    context=IFolderish,
+    permission=VIEW.id,
+    summary="Search the catalog",
+    description="plone.restapi's query language: any index by name (repeat it for several "
+    "values), `name.query`/`name.range` (min, max, min:max)/`name.operator` (and, or)/"
+    "`name.not`, `path.query`/`path.depth`, `SearchableText`, `sort_on`, `sort_order`, "
+    "`sort_limit`, `b_start`/`b_size`, `metadata_fields` (or `_all`), `fullobjects`. Only what "
+    "the caller may View; an unknown index, option or malformed value is a 400 naming it.",
+    params=(
+        {"name": "SearchableText", "in": "query", "schema": {"type": "string"}},
+        {"name": "portal_type", "in": "query", "schema": {"type": "string"}},
+        {"name": "review_state", "in": "query", "schema": {"type": "string"}},
+        {"name": "path.query", "in": "query", "schema": {"type": "string"}},
+        {"name": "path.depth", "in": "query", "schema": {"type": "integer", "minimum": -1}},
+        {"name": "sort_on", "in": "query", "schema": {"type": "string"}},
+        {
+            "name": "sort_order",
+            "in": "query",
+            "schema": {"type": "string", "enum": ["ascending", "descending", "reverse"]},
+        },
+        {"name": "sort_limit", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+        {"name": "b_start", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+        {"name": "b_size", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+        {"name": "metadata_fields", "in": "query", "schema": {"type": "string"}},
+        {"name": "fullobjects", "in": "query", "schema": {"type": "string"}},
+    ),
+    responses={200: shapes.SEARCH_RESULTS},
+)
+def search(request: Request) -> Response:
+    context = request.context
+    container = container_of(context)
+    if container is None:
+        raise NotFound("Search a container or a folder in one")
+    path = resource_path(context)
+    query = parse_search(
+        ((k, v) for k, v in request.query_items if k.split(":", 1)[0] not in PRESENTATION),
+        request.registry,
+        path,
+        resource_path(container),
+    )
+    if query.sort_on is None and request.query.get("sort_on"):
+        raise InvalidQuery(f"Cannot sort on it: {sortable_indexes(request.registry)}", "sort_on")
+    return json_response(run_search(request, query, request.view_url("@search")))

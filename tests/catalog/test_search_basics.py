@@ -1,0 +1,58 @@
+"""``@search`` end to end on the in-process app: indexing follows every change, results are
+filtered by who may View, and bad queries are 400s naming the parameter."""
+
+from __future__ import annotations
+
+from baobab.testing import BaobabClient, add, assert_envelope, share
+
+
+async def ids(client: BaobabClient, path: str, **params: object) -> list[str]:
+    resp = await client.get(f"{path}/@search", params=params)
+    assert resp.status_code == 200, resp.text
+    return sorted(item["@id"].rsplit("/", 1)[1] for item in resp.json()["items"])
+
+
+async def test_create_patch_delete_are_found_at_once(client: BaobabClient, site: str) -> None:
+    folder = await add(client, site, "Folder", "news")
+    doc = await add(client, folder, "Document", "hello", title="Hello world", text="baobab tree")
+    assert await ids(client, site, portal_type="Document") == ["hello"]
+    assert await ids(client, site, SearchableText="baobab") == ["hello"]
+    resp = await client.patch(doc, json={"title": "Goodbye"})
+    assert resp.status_code == 204
+    assert await ids(client, site, SearchableText="hello") == ["hello"]  # the id is indexed
+    assert await ids(client, site, SearchableText="goodbye") == ["hello"]
+    assert await ids(client, site, SearchableText="world") == []
+    assert await ids(client, folder) == ["hello", "news"]  # depth -1 includes the folder
+    assert await ids(client, site, **{"path.query": folder, "path.depth": 1}) == ["hello"]
+    assert (await client.delete(doc)).status_code == 204
+    assert await ids(client, site) == ["news"]
+
+
+async def test_results_are_filtered_by_view(client: BaobabClient, site: str) -> None:
+    private = await add(client, site, "Document", "private", title="secret")
+    public = await add(client, site, "Document", "public", title="secret too")
+    await client.post(f"{public}/@workflow/publish")
+    member = client.as_user("member")
+    assert await ids(member, site, SearchableText="secret") == ["public"]
+    await share(client, private, "member", "baobab.Reader")
+    assert await ids(member, site, SearchableText="secret") == ["private", "public"]
+    assert await ids(client, site, SearchableText="secret") == ["private", "public"]
+
+
+async def test_bad_queries_are_400_naming_the_parameter(client: BaobabClient, site: str) -> None:
+    await add(client, site, "Document", "doc", title="Doc")
+    for params, parameter in [
+        ({"nosuchindex": "x"}, "nosuchindex"),
+        ({"sort_on": "SearchableText"}, "sort_on"),
+        ({"modified.query": "yesterday", "modified.range": "min"}, "modified.query"),
+        ({"modified.query": "2020-01-01", "modified.range": "sideways"}, "modified.range"),
+        ({"is_folderish": "maybe"}, "is_folderish"),
+        ({"SearchableText": "!!!"}, "SearchableText"),
+        ({"path.depth": "x"}, "path.depth"),
+        ({"b_start": "-1"}, "b_start"),
+        ({"b_size": "100000"}, "b_size"),
+        ({"metadata_fields": "nope"}, "metadata_fields"),
+    ]:
+        resp = await client.get(f"{site}/@search", params=params)
+        body = assert_envelope(resp, 400)
+        assert parameter in str(body), (params, body)
