@@ -14,6 +14,7 @@ from baobab.asgi.cors import Cors
 from baobab.asgi.publish import Publisher
 from baobab.asgi.urls import PublicUrls
 from baobab.blobs.spool import clean_spool
+from baobab.catalog.rebuild import prepare_catalogs
 from baobab.config.registry import Registry
 from baobab.config.scan import scan
 from baobab.config.settings import Settings, load_settings
@@ -100,7 +101,11 @@ def start(settings: Settings | None = None) -> AppState:
         logger.warning("removed %d unfinished upload(s) left in %s", removed, settings.spool_path)
     registry = build_registry(settings)
     workflows = Workflows.build(settings.workflows, registry)
-    databases = Databases.open(settings, setup=_ensure_root)
+    databases = Databases.open(
+        settings,
+        setup=_ensure_root,
+        upgrade=lambda name, db: prepare_catalogs(db, name, registry),
+    )
     authenticator = Authenticator(settings, secrets)
     live = Live(settings, databases.system, databases.last_tids())
     return AppState(

@@ -70,6 +70,10 @@ def _values(info_values: Mapping[str, Any]) -> SimpleNamespace:
 
 
 class Catalog(Persistent):
+    # True from the creation of a catalog for a container that already held content until
+    # its first build ends (baobab.catalog.rebuild): a start-up finds it and builds it again
+    incomplete = False
+
     def __init__(self) -> None:
         self.docids: Any = FAMILY.OI.BTree()
         self.metadata: Any = FAMILY.IO.BTree()

@@ -1,5 +1,5 @@
-"""``baobab serve``, ``check-config``, ``hash-password`` and ``reindex-security``: argument
-parsing and exit codes only."""
+"""``baobab serve``, ``check-config``, ``hash-password``, ``reindex-security`` and
+``reindex-catalog`` (:mod:`baobab.cli.catalog`): argument parsing and exit codes only."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 
 from baobab.asgi.state import start, stop
+from baobab.cli import catalog
 from baobab.config.settings import Settings, check_settings, load_settings
 from baobab.database.storage import check_not_in_use
 from baobab.database.transactions import ROOT_KEY
@@ -46,9 +47,11 @@ def _parser() -> argparse.ArgumentParser:
     repair = sub.add_parser(
         "reindex-security",
         help="put content without a workflow state in its initial state and recompute every "
-        "object's allowed-principal tokens (stop the server first for FileStorage)",
+        "object's allowed-principal tokens, and the catalog's allowedRolesAndUsers (stop the "
+        "server first for FileStorage)",
     )
     repair.add_argument("--config", "-c", help="JSON configuration file")
+    catalog.add_parser(sub)
     return parser
 
 
@@ -144,6 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args)
         if args.command == "reindex-security":
             return _reindex_security(args)
+        if args.command == "reindex-catalog":
+            return catalog.reindex_catalog(args)
         if args.command == "check-config":
             load_settings(args.config)
             print(f"{args.config}: valid")

@@ -49,10 +49,16 @@ class Databases(Mapping[str, ZODB.DB]):
         self.run = self.bridge.run
 
     @classmethod
-    def open(cls, settings: Settings, setup: Callable[[str, Any], bool] | None = None) -> Databases:
+    def open(
+        cls,
+        settings: Settings,
+        setup: Callable[[str, Any], bool] | None = None,
+        upgrade: Callable[[str, ZODB.DB], None] | None = None,
+    ) -> Databases:
         """Open every configured database (blocking: a network storage connects), and run
         ``setup(name, conn)`` in a transaction in each (it returns whether it wrote, to
-        commit). If anything fails, what was opened is closed again.
+        commit), then ``upgrade(name, db)``, which runs its own transactions (work too big
+        for one). If anything fails, what was opened is closed again.
 
         Each database is opened and set up under its start-up lock (``bootstrap_lock``):
         workers and hosts starting at once on an empty PostgreSQL database take turns to
@@ -62,13 +68,14 @@ class Databases(Mapping[str, ZODB.DB]):
             for name, options in settings.databases.items():
                 with bootstrap_lock(name, options):
                     db = open_database(settings, name, opened)
-                    if setup is None:
-                        continue
+                    if setup is not None:
 
-                    def work(conn: Any, name: str = name) -> tuple[None, bool]:
-                        return None, setup(name, conn)
+                        def work(conn: Any, name: str = name) -> tuple[None, bool]:
+                            return None, setup(name, conn)
 
-                    run_in_transaction(db, work, retries=settings.request.conflict_retries)
+                        run_in_transaction(db, work, retries=settings.request.conflict_retries)
+                    if upgrade is not None:
+                        upgrade(name, db)
         except BaseException:
             for database in opened.values():
                 database.close()

@@ -8,11 +8,14 @@
   ``__ac_local_roles_block__``. What the copy leaves out is decided before (``subtree.py``);
 - moved: inherited roles and acquired permissions may differ at the new place: reindex;
 - repaired (``baobab reindex-security``): objects stored before their type had a workflow
-  enter its initial state, and every allowed-token set and folder index is recomputed.
+  enter its initial state, and every allowed-token set and folder index is recomputed; the
+  catalog entries of what changed are queued (tokens by :func:`reindex`, the whole entry of
+  an object that entered a state) and written when the transaction commits.
 """
 
 from __future__ import annotations
 
+from baobab.catalog.queue import queue_for
 from baobab.content.resources import Folder, Resource
 from baobab.security import vocabulary
 from baobab.security.indexing import reindex
@@ -52,10 +55,14 @@ def repair(policy: SecurityPolicy, obj: Resource, actor: str = "system") -> int:
     """Bring ``obj``'s subtree up to date with the workflows and the token indexes; the
     number of objects that entered a workflow state."""
     entered = 0
+    queue = queue_for(obj, policy.registry)
     stack: list[Resource] = [obj]
     while stack:
         node = stack.pop()
-        entered += enter_initial_state(policy, node, actor)
+        if enter_initial_state(policy, node, actor):
+            entered += 1
+            if queue is not None:  # its review_state, index and column
+                queue.index(node)
         if isinstance(node, Folder):
             node._token_index()  # folders stored before the index existed get one
             stack.extend(node.values())
