@@ -410,7 +410,7 @@ def _startup_report(doing: str, every: float = 10.0) -> Report:
 
 
 def prepare_catalogs(
-    db: ZODB.DB, database: str, registry: Registry, *, fill_limit: int = STARTUP_FILL_LIMIT
+    db: ZODB.DB, database: str, registry: Registry, *, fill_limit: int | None = None
 ) -> None:
     """At start-up (under the start-up lock): build the catalog of each container stored
     before catalogs existed (or whose first build was interrupted); fill the indexes an
@@ -419,10 +419,11 @@ def prepare_catalogs(
     def survey(conn: Any) -> tuple[list[_Survey], bool]:
         return _survey(conn, registry), False
 
+    limit = STARTUP_FILL_LIMIT if fill_limit is None else fill_limit
     for found in run_in_transaction(db, survey, retries=RETRIES):
         path = f"/{database}/{found.name}"
         lacking = ", ".join(found.lacking)
-        if not found.missing and found.entries > fill_limit:
+        if not found.missing and found.entries > limit:
             logger.warning(
                 "the catalog of %s lacks the index(es) %s (declared since it was built): "
                 "queries on them find only objects written since; fill them with "
