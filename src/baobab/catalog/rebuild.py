@@ -30,6 +30,7 @@ transactions (the catalog follows every write), so the walk may miss them withou
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -63,6 +64,7 @@ FAMILY = BTrees.family64
 BATCH = 500  # objects indexed per write transaction
 COUNT_BATCH = 5000  # children visited per read transaction while counting
 RETRIES = 10  # conflict replays of one batch before it is halved
+STALL = 120.0  # seconds without a committed batch before the rebuild gives up
 # a catalog lacking an index is filled at start-up if it holds at most this many entries
 # (a few seconds); a larger one gets a warning naming the command
 STARTUP_FILL_LIMIT = 5000
@@ -327,16 +329,22 @@ def rebuild(
         cursor: Cursor = [((), None)]
         seen = FAMILY.IF.TreeSet()
         check: list[int] = []
-        size = batch
+        size, failures, committed = batch, 0, time.monotonic()
         while cursor or check:
             try:
                 cursor, docids, removed = work.batch(cursor, check, size)
             except Conflict:
-                if size == 1:
+                if time.monotonic() - committed > STALL:
                     raise
-                size = max(1, size // 2)  # a hot spot: smaller batches conflict less
+                # a hot spot (or catalog structures splitting as they grow): smaller
+                # batches, after a pause that lets the servers' commits through
+                failures += 1
+                size = max(1, size // 2)
                 logger.info("%s: batch conflicted, now %d objects a batch", progress.path, size)
+                time.sleep(random.uniform(0, min(1.0, 0.05 * failures)))
                 continue
+            failures, committed = 0, time.monotonic()
+            size = min(batch, size * 2)
             seen.update(docids)
             check = docids
             progress.done += len(docids)

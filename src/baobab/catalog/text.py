@@ -17,8 +17,9 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
-from hypatia.text.lexicon import Lexicon, Splitter, StopWordRemover
+from hypatia.text import lexicon
 
+from baobab.catalog.resolving import Lexicon
 from baobab.config.registry import Registry
 from baobab.content.typeinfo import type_fields
 
@@ -46,7 +47,7 @@ class UnicodeFolder:
 
 
 def new_lexicon() -> Any:
-    return Lexicon(Splitter(), UnicodeFolder(), StopWordRemover())
+    return Lexicon(lexicon.Splitter(), UnicodeFolder(), lexicon.StopWordRemover())
 
 
 def _plain(value: Any) -> Iterable[str]:
