@@ -82,8 +82,8 @@ def run_search(request: Request, search: Search, url: str) -> dict[str, Any]:
     items = []
     for docid in results.docids:
         path = catalog.paths.path_of(docid) or ""
-        if full:
-            obj = _resolve(container, path)
+        obj = _resolve(container, path) if full else None
+        if obj is not None:
             items.append(serialize(obj, request, request.url_for(path)))
         else:
             items.append(_item(request, catalog.metadata.get(docid, {}), path, extra))
@@ -95,9 +95,12 @@ def run_search(request: Request, search: Search, url: str) -> dict[str, Any]:
 
 
 def _resolve(container: Any, path: str) -> Any:
+    """The object at ``path`` (None if the catalog is behind: then its metadata is shown)."""
     obj = container
     for name in split_path(path)[len(split_path(resource_path(container))) :]:
-        obj = obj[name]
+        obj = obj.get(name) if obj.folderish else None
+        if obj is None:
+            return None
     return obj
 
 
