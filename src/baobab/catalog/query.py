@@ -65,6 +65,7 @@ class Search:
     paths: tuple[str, ...] = ()  # empty: the whole catalog
     depth: int = -1
     uids: tuple[str, ...] | None = None
+    exclude_uids: tuple[str, ...] = ()  # never these (@querystring-search: the context)
     sort_on: str | None = None
     reverse: bool = False
     sort_limit: int | None = None
@@ -196,7 +197,10 @@ def _matches(catalog: Catalog, search: Search, security: Any, tokens: Sequence[s
             return weighted
     result = _intersect(sets)
     if weighted is not None:
-        return FAMILY.IF.weightedIntersection(weighted, result)[1]
+        result = FAMILY.IF.weightedIntersection(weighted, result)[1]
+    if search.exclude_uids and result:
+        found = (catalog.docid_of(uid) for uid in search.exclude_uids)
+        result = FAMILY.IF.difference(result, FAMILY.IF.Set(d for d in found if d is not None))
     return result
 
 
