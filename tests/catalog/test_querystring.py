@@ -27,24 +27,60 @@ async def world(client: BaobabClient, site: str) -> dict[str, str]:
     """site/news (Folder, published) with n1, n2 (Documents) and sub/deep; site/about
     (private); site/mine (the contributor's). Every document has an effective date."""
     news = await add(client, site, "Folder", "news", title="News")
-    n1 = await add(client, news, "Document", "n1", title="Alpha", subjects=["a", "b"],
-                   effective="2020-01-10T12:00:00Z", text="baobab forest")  # fmt: skip
-    n2 = await add(client, news, "Document", "n2", title="Beta", subjects=["b"],
-                   effective=iso(NOW - dt.timedelta(days=5)))  # fmt: skip
+    n1 = await add(
+        client,
+        news,
+        "Document",
+        "n1",
+        title="Alpha",
+        subjects=["a", "b"],
+        effective="2020-01-10T12:00:00Z",
+        text="baobab forest",
+    )
+    n2 = await add(
+        client,
+        news,
+        "Document",
+        "n2",
+        title="Beta",
+        subjects=["b"],
+        effective=iso(NOW - dt.timedelta(days=5)),
+    )
     sub = await add(client, news, "Folder", "sub", title="Sub")
-    deep = await add(client, sub, "Document", "deep", title="Deep",
-                     effective=iso(NOW - dt.timedelta(minutes=2)))  # fmt: skip
-    about = await add(client, site, "Document", "about", title="Gamma", subjects=["c"],
-                      effective=iso(NOW + dt.timedelta(days=3)),
-                      expires=iso(NOW + dt.timedelta(days=10)))  # fmt: skip
+    deep = await add(
+        client, sub, "Document", "deep", title="Deep", effective=iso(NOW - dt.timedelta(minutes=2))
+    )
+    about = await add(
+        client,
+        site,
+        "Document",
+        "about",
+        title="Gamma",
+        subjects=["c"],
+        effective=iso(NOW + dt.timedelta(days=3)),
+        expires=iso(NOW + dt.timedelta(days=10)),
+    )
     for path in (news, n1, n2):
         resp = await client.post(f"{path}/@workflow/publish")
         assert resp.status_code == 200, resp.text
     contributor = client.as_user("contributor")
-    mine = await add(contributor, site, "Document", "mine", title="Delta",
-                     effective=iso(NOW - dt.timedelta(days=400)))  # fmt: skip
-    return {"news": news, "n1": n1, "n2": n2, "sub": sub, "deep": deep, "about": about,
-            "mine": mine}  # fmt: skip
+    mine = await add(
+        contributor,
+        site,
+        "Document",
+        "mine",
+        title="Delta",
+        effective=iso(NOW - dt.timedelta(days=400)),
+    )
+    return {
+        "news": news,
+        "n1": n1,
+        "n2": n2,
+        "sub": sub,
+        "deep": deep,
+        "about": about,
+        "mine": mine,
+    }
 
 
 async def search(client: BaobabClient, path: str, *criteria: dict[str, Any], **body: Any) -> Any:
@@ -53,7 +89,9 @@ async def search(client: BaobabClient, path: str, *criteria: dict[str, Any], **b
     return resp.json()
 
 
-async def names(client: BaobabClient, path: str, *criteria: dict[str, Any], **body: Any) -> list[str]:  # fmt: skip
+async def names(
+    client: BaobabClient, path: str, *criteria: dict[str, Any], **body: Any
+) -> list[str]:
     found = await search(client, path, *criteria, **body)
     ids = [item["@id"].rsplit("/", 1)[1] for item in found["items"]]
     return ids if "sort_on" in body else sorted(ids)
@@ -69,23 +107,51 @@ DOCS = row("portal_type", "selection.any", ["Document"])
 async def test_selection_and_string_operations(client: BaobabClient, site: str) -> None:
     await world(client, site)
     assert await names(client, site, DOCS) == ["about", "deep", "mine", "n1", "n2"]
-    assert await names(client, site, row("portal_type", "selection.any", "Folder")) == ["news", "sub"]  # fmt: skip
-    assert await names(client, site, row("portal_type", "selection.is", ["Folder"])) == ["news", "sub"]  # fmt: skip
-    assert await names(client, site, row("portal_type", "selection.none", ["Document", "Container"])) == ["news", "sub"]  # fmt: skip
-    assert await names(client, site, DOCS, row("review_state", "selection.any", ["published"])) == ["n1", "n2"]  # fmt: skip
+    assert await names(client, site, row("portal_type", "selection.any", "Folder")) == [
+        "news",
+        "sub",
+    ]
+    assert await names(client, site, row("portal_type", "selection.is", ["Folder"])) == [
+        "news",
+        "sub",
+    ]
+    assert await names(
+        client, site, row("portal_type", "selection.none", ["Document", "Container"])
+    ) == ["news", "sub"]
+    assert await names(client, site, DOCS, row("review_state", "selection.any", ["published"])) == [
+        "n1",
+        "n2",
+    ]
     assert await names(client, site, row("Subject", "selection.any", ["a", "c"])) == ["about", "n1"]
     assert await names(client, site, row("Subject", "selection.all", ["a", "b"])) == ["n1"]
     assert await names(client, site, row("Subject", "list.contains", ["b"])) == ["n1", "n2"]
-    assert await names(client, site, DOCS, row("Subject", "selection.none", ["b"])) == ["about", "deep", "mine"]  # fmt: skip
+    assert await names(client, site, DOCS, row("Subject", "selection.none", ["b"])) == [
+        "about",
+        "deep",
+        "mine",
+    ]
     assert await names(client, site, row("getId", "string.is", "n2")) == ["n2"]
-    assert await names(client, site, DOCS, row("getId", "string.isNot", "n2")) == ["about", "deep", "mine", "n1"]  # fmt: skip
+    assert await names(client, site, DOCS, row("getId", "string.isNot", "n2")) == [
+        "about",
+        "deep",
+        "mine",
+        "n1",
+    ]
     assert await names(client, site, row("SearchableText", "string.contains", "forest")) == ["n1"]
     # on a field index, "contains" is equality, as in Plone
     assert await names(client, site, row("sortable_title", "string.contains", "beta")) == ["n2"]
     # an empty selection is no condition (Plone's catalog ignores an empty query)
-    assert await names(client, site, DOCS, row("Subject", "selection.any", [])) == ["about", "deep", "mine", "n1", "n2"]  # fmt: skip
+    assert await names(client, site, DOCS, row("Subject", "selection.any", [])) == [
+        "about",
+        "deep",
+        "mine",
+        "n1",
+        "n2",
+    ]
     # rows on different indexes combine with AND
-    assert await names(client, site, DOCS, row("Subject", "selection.any", ["b"]), row("getId", "string.is", "n2")) == ["n2"]  # fmt: skip
+    assert await names(
+        client, site, DOCS, row("Subject", "selection.any", ["b"]), row("getId", "string.is", "n2")
+    ) == ["n2"]
 
 
 async def test_current_user_int_and_boolean(client: BaobabClient, site: str) -> None:
@@ -104,8 +170,13 @@ async def test_current_user_int_and_boolean(client: BaobabClient, site: str) -> 
     assert "n1" in await names(client, site, in_news, row(pos, "int.lessThan", "0"))
     assert await names(client, site, in_news, row(pos, "int.is", 7)) == []
     assert await names(client, site, in_news, row(pos, "int.largerThan", 3)) == []
-    assert await names(client, news, row("is_folderish", "boolean.isTrue")) == ["sub"]  # not news: the context
-    assert await names(client, site, in_news, row("is_folderish", "boolean.isFalse")) == ["n1", "n2"]  # fmt: skip
+    assert await names(client, news, row("is_folderish", "boolean.isTrue")) == [
+        "sub"
+    ]  # not news: the context
+    assert await names(client, site, in_news, row("is_folderish", "boolean.isFalse")) == [
+        "n1",
+        "n2",
+    ]
 
 
 async def test_date_operations(client: BaobabClient, site: str) -> None:
@@ -117,48 +188,101 @@ async def test_date_operations(client: BaobabClient, site: str) -> None:
 
     # effective: mine -400 days, n1 2020-01-10, n2 -5 days, deep now, about +3 days
     assert await dates("date.lessThan", "2020/01/11") == ["n1"]
-    assert await dates("date.largerThan", iso(NOW - dt.timedelta(days=6))) == ["about", "deep", "n2"]  # fmt: skip
-    assert await dates("date.between", ["2020-01-01", iso(NOW - dt.timedelta(days=1))]) == ["mine", "n1", "n2"]  # fmt: skip
-    assert await dates("date.between", [iso(NOW - dt.timedelta(days=6)), ""]) == ["deep", "n2"]  # no end: now  # fmt: skip
-    assert await dates("date.between", [iso(NOW + dt.timedelta(days=4)), ""]) == ["about"]  # Plone sorts the pair  # fmt: skip
+    assert await dates("date.largerThan", iso(NOW - dt.timedelta(days=6))) == [
+        "about",
+        "deep",
+        "n2",
+    ]
+    assert await dates("date.between", ["2020-01-01", iso(NOW - dt.timedelta(days=1))]) == [
+        "mine",
+        "n1",
+        "n2",
+    ]
+    assert await dates("date.between", [iso(NOW - dt.timedelta(days=6)), ""]) == [
+        "deep",
+        "n2",
+    ]  # no end: now
+    assert await dates("date.between", [iso(NOW + dt.timedelta(days=4)), ""]) == [
+        "about"
+    ]  # Plone sorts the pair
     assert await dates("date.today") == ["deep"]
     assert await dates("date.beforeToday") == ["deep", "mine", "n1", "n2"]  # before now, as Plone
     assert await dates("date.afterToday") == ["about"]
-    assert await dates("date.lessThanRelativeDate", 5) == ["about", "deep"]  # within the next 5 days
+    assert await dates("date.lessThanRelativeDate", 5) == [
+        "about",
+        "deep",
+    ]  # within the next 5 days
     assert await dates("date.lessThanRelativeDate", "2") == ["deep"]
     assert await dates("date.largerThanRelativeDate", 7) == ["deep", "n2"]  # within the last 7 days
     assert await dates("date.beforeRelativeDate", 3) == ["mine", "n1", "n2"]  # before 3 days ago
     assert await dates("date.afterRelativeDate", 1) == ["about"]  # from tomorrow on
     assert await dates("date.afterRelativeDate", -500) == ["about", "deep", "mine", "n2"]
     # expires: only about has one; the others never expire
-    assert await names(client, site, DOCS, row("expires", "date.lessThanRelativeDate", 30)) == ["about"]  # fmt: skip
+    assert await names(client, site, DOCS, row("expires", "date.lessThanRelativeDate", 30)) == [
+        "about"
+    ]
     # server-kept dates: everything was created today
-    assert await names(client, site, DOCS, row("created", "date.today")) == ["about", "deep", "mine", "n1", "n2"]  # fmt: skip
+    assert await names(client, site, DOCS, row("created", "date.today")) == [
+        "about",
+        "deep",
+        "mine",
+        "n1",
+        "n2",
+    ]
     assert await names(client, site, DOCS, row("modified", "date.beforeRelativeDate", 1)) == []
     # two rows on one date index intersect (Plone merges them into one range)
-    assert await names(client, site, DOCS, row(eff, "date.largerThan", "2020-01-01"), row(eff, "date.lessThan", iso(NOW - dt.timedelta(days=1)))) == ["mine", "n1", "n2"]  # fmt: skip
+    assert await names(
+        client,
+        site,
+        DOCS,
+        row(eff, "date.largerThan", "2020-01-01"),
+        row(eff, "date.lessThan", iso(NOW - dt.timedelta(days=1))),
+    ) == ["mine", "n1", "n2"]
 
 
 async def test_paths(client: BaobabClient, site: str) -> None:
     w = await world(client, site)
-    assert await names(client, site, row("path", "string.absolutePath", "/news")) == ["deep", "n1", "n2", "news", "sub"]  # fmt: skip
-    assert await names(client, site, row("path", "string.absolutePath", f"{site}/news::1")) == ["n1", "n2", "sub"]  # fmt: skip
+    assert await names(client, site, row("path", "string.absolutePath", "/news")) == [
+        "deep",
+        "n1",
+        "n2",
+        "news",
+        "sub",
+    ]
+    assert await names(client, site, row("path", "string.absolutePath", f"{site}/news::1")) == [
+        "n1",
+        "n2",
+        "sub",
+    ]
     assert await names(client, site, row("path", "string.absolutePath", "/news/sub::0")) == ["sub"]
     assert await names(client, site, row("path", "string.path", "/news/sub")) == ["deep", "sub"]
     # several path rows: either place (the first row's depth holds for all, as in Plone)
-    assert await names(client, site, row("path", "string.absolutePath", "/news/sub"), row("path", "string.absolutePath", "/about::0")) == ["about", "deep", "sub"]  # fmt: skip
+    assert await names(
+        client,
+        site,
+        row("path", "string.absolutePath", "/news/sub"),
+        row("path", "string.absolutePath", "/about::0"),
+    ) == ["about", "deep", "sub"]
     uid = (await client.get(w["sub"])).json()["UID"]
     assert await names(client, site, row("path", "string.absolutePath", uid)) == ["deep", "sub"]
-    assert await names(client, site, row("path", "string.absolutePath", "0" * 32)) == []  # unknown UID
+    assert (
+        await names(client, site, row("path", "string.absolutePath", "0" * 32)) == []
+    )  # unknown UID
     assert await names(client, site, row("UID", "selection.any", [uid])) == ["sub"]
     # relative to the context (which is never in its own results)
     n1 = w["n1"]
     assert await names(client, n1, row("path", "string.relativePath", "..::1")) == ["n2", "sub"]
     assert await names(client, n1, row("path", "string.relativePath", "../sub")) == ["deep", "sub"]
     assert await names(client, n1, row("path", "string.relativePath", "../../about")) == ["about"]
-    assert await names(client, n1, row("path", "string.relativePath", "../nothing::1")) == ["n2", "sub"]  # fmt: skip
+    assert await names(client, n1, row("path", "string.relativePath", "../nothing::1")) == [
+        "n2",
+        "sub",
+    ]
     # '..' stops at the container
-    assert await names(client, w["news"], row("path", "string.relativePath", "../../../..::1")) == ["about", "mine"]  # fmt: skip
+    assert await names(client, w["news"], row("path", "string.relativePath", "../../../..::1")) == [
+        "about",
+        "mine",
+    ]
     assert await names(client, w["sub"], row("path", "string.relativePath", ".")) == ["deep"]
     # without a path row: the whole container, less the context
     assert await names(client, w["about"], DOCS) == ["deep", "mine", "n1", "n2"]
@@ -168,8 +292,20 @@ async def test_sort_limit_batches_and_what_is_shown(client: BaobabClient, site: 
     await world(client, site)
     by_title = {"sort_on": "sortable_title"}
     assert await names(client, site, DOCS, **by_title) == ["n1", "n2", "deep", "mine", "about"]
-    assert await names(client, site, DOCS, **by_title, sort_order="descending") == ["about", "mine", "deep", "n2", "n1"]  # fmt: skip
-    assert await names(client, site, DOCS, sort_on="effective", sort_order="ascending") == ["n1", "mine", "n2", "deep", "about"]  # fmt: skip
+    assert await names(client, site, DOCS, **by_title, sort_order="descending") == [
+        "about",
+        "mine",
+        "deep",
+        "n2",
+        "n1",
+    ]
+    assert await names(client, site, DOCS, sort_on="effective", sort_order="ascending") == [
+        "n1",
+        "mine",
+        "n2",
+        "deep",
+        "about",
+    ]
     limited = await search(client, site, DOCS, **by_title, limit=3)
     assert limited["items_total"] == 3 and len(limited["items"]) == 3
     page = await search(client, site, DOCS, **by_title, b_start=2, b_size=2)
@@ -177,8 +313,9 @@ async def test_sort_limit_batches_and_what_is_shown(client: BaobabClient, site: 
     assert page["items_total"] == 5
     assert set(page["batching"]) == {"@id", "first", "last", "next", "prev"}
     assert page["batching"]["last"].endswith("b_start=4&b_size=2")
-    shown = await search(client, site, row("getId", "string.is", "n1"),
-                         metadata_fields=["Subject", "effective"])  # fmt: skip
+    shown = await search(
+        client, site, row("getId", "string.is", "n1"), metadata_fields=["Subject", "effective"]
+    )
     (item,) = shown["items"]
     assert item["Subject"] == ["a", "b"] and item["effective"].startswith("2020-01-10T12:00")
     assert {"@id", "@type", "title", "description", "review_state"} <= set(item)
@@ -204,8 +341,10 @@ async def test_results_are_what_the_caller_may_view(client: BaobabClient, site: 
     # asking for a state does not widen what is seen: the one private document shared
     assert await names(member, site, row("review_state", "selection.any", ["private"])) == ["about"]
     # no criterion on the security index
-    resp = await member.post(f"{site}/@querystring-search",
-                             json={"query": [row("allowedRolesAndUsers", "selection.any", ["Anonymous"])]})  # fmt: skip
+    resp = await member.post(
+        f"{site}/@querystring-search",
+        json={"query": [row("allowedRolesAndUsers", "selection.any", ["Anonymous"])]},
+    )
     assert assert_envelope(resp, 400)["details"]["parameter"] == "query[0].i"
 
 
@@ -248,7 +387,9 @@ BAD: list[tuple[Any, str]] = [
 ]
 
 
-async def test_bad_criteria_are_400_naming_them(client: BaobabClient, site: str, unchanged: Any) -> None:  # fmt: skip
+async def test_bad_criteria_are_400_naming_them(
+    client: BaobabClient, site: str, unchanged: Any
+) -> None:
     await add(client, site, "Folder", "news")
     async with unchanged(site):
         for body, parameter in BAD:
@@ -257,7 +398,9 @@ async def test_bad_criteria_are_400_naming_them(client: BaobabClient, site: str,
             assert details["parameter"] == parameter, (body, resp.json())
         for query in ("", "%7Bnot json", quote(json.dumps({"query": [row("x", "y")]}))):
             resp = await client.get(f"{site}/@querystring-search?query={query}")
-            assert assert_envelope(resp, 400, "InvalidQuery")["details"]["parameter"].startswith("query")  # fmt: skip
+            assert assert_envelope(resp, 400, "InvalidQuery")["details"]["parameter"].startswith(
+                "query"
+            )
 
 
 async def test_querystring_describes_the_query_builder(client: BaobabClient, site: str) -> None:
@@ -270,8 +413,18 @@ async def test_querystring_describes_the_query_builder(client: BaobabClient, sit
     indexes = body["indexes"]
     assert "allowedRolesAndUsers" not in indexes and "UID" not in indexes
     for name, entry in indexes.items():
-        assert set(entry) == {"title", "description", "group", "enabled", "sortable", "operations",
-                              "operators", "vocabulary", "fetch_vocabulary", "values"}, name  # fmt: skip
+        assert set(entry) == {
+            "title",
+            "description",
+            "group",
+            "enabled",
+            "sortable",
+            "operations",
+            "operators",
+            "vocabulary",
+            "fetch_vocabulary",
+            "values",
+        }, name
         assert entry["operations"] and set(entry["operators"]) == set(entry["operations"])
         for o in entry["operations"]:
             assert o in OPERATIONS
@@ -280,7 +433,11 @@ async def test_querystring_describes_the_query_builder(client: BaobabClient, sit
     assert indexes["review_state"]["values"]["published"] == {"title": "Published [published]"}
     assert indexes["review_state"]["vocabulary"] == "plone.app.vocabularies.WorkflowStates"
     assert op("date.lessThanRelativeDate") in indexes["effective"]["operations"]
-    assert indexes["path"]["operations"] == [op("string.absolutePath"), op("string.path"), op("string.relativePath")]  # fmt: skip
+    assert indexes["path"]["operations"] == [
+        op("string.absolutePath"),
+        op("string.path"),
+        op("string.relativePath"),
+    ]
     assert indexes["Creator"]["operators"][op("string.currentUser")]["widget"] is None
     assert indexes["created"]["sortable"] and not indexes["SearchableText"]["sortable"]
     assert set(body["sortable_indexes"]) == {n for n, e in indexes.items() if e["sortable"]}
@@ -289,13 +446,25 @@ async def test_querystring_describes_the_query_builder(client: BaobabClient, sit
     samples = {"date": "2020-01-01", "int": 1, "path": "/news", "text": "doc"}
     for name, entry in indexes.items():
         for o in entry["operations"]:
-            kind = "date" if entry["group"] == "Dates" else "int" if name == "getObjPositionInParent" else "path" if name == "path" else "text" if name == "SearchableText" else None  # fmt: skip
+            kind = (
+                "date"
+                if entry["group"] == "Dates"
+                else "int"
+                if name == "getObjPositionInParent"
+                else "path"
+                if name == "path"
+                else "text"
+                if name == "SearchableText"
+                else None
+            )
             v: Any = samples.get(kind or "", ["x"] if "selection" in o else "x")
             if o.endswith(("RelativeDate",)):
                 v = 2
             elif o.endswith("between"):
                 v = ["2020-01-01", "2030-01-01"]
-            resp = await client.post(f"{doc}/@querystring-search", json={"query": [{"i": name, "o": o, "v": v}]})  # fmt: skip
+            resp = await client.post(
+                f"{doc}/@querystring-search", json={"query": [{"i": name, "o": o, "v": v}]}
+            )
             assert resp.status_code == 200, (name, o, resp.text)
     # anywhere in a container, not above
     assert (await client.get(f"{doc}/@querystring")).status_code == 200

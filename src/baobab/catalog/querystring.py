@@ -76,76 +76,71 @@ class Operation:
         }
 
 
-def _op(name: str, title: str, parser: str, widget: str | None, families: str, desc: str = "") -> Operation:  # fmt: skip
-    return Operation(name, title, desc, parser, widget, frozenset(families.split()))
+def _ops(names: str) -> tuple[str, ...]:
+    return tuple(PREFIX + name for name in names.split())
 
 
 _DATE = "date"
 _SELECT = "string keyword uid"
+# name, title, plone.app.querystring's parser, widget, the families it applies to, description
+_ROWS: tuple[tuple[str, str, str, str | None, str, str], ...] = (
+    ("boolean.isTrue", "Yes", "_isTrue", None, "bool", ""),
+    ("boolean.isFalse", "No", "_isFalse", None, "bool", ""),
+    ("int.is", "Equals", "_intEqual", "StringWidget", "int", ""),
+    ("int.lessThan", "Less than", "_intLessThan", "StringWidget", "int", ""),
+    ("int.largerThan", "Larger than", "_intLargerThan", "StringWidget", "int", ""),
+    ("intselection.is", "Is", "_intEqual", "MultipleSelectionWidget", "int", _TIP),
+    ("date.lessThan", "Before date", "_dateLessThan", "DateWidget", _DATE, _DATE_TIP),
+    ("date.largerThan", "After date", "_dateLargerThan", "DateWidget", _DATE, _DATE_TIP),
+    ("date.between", "Between dates", "_dateBetween", "DateRangeWidget", _DATE, _DATE_TIP),
+    ("date.lessThanRelativeDate", "Within next", "_lessThanRelativeDate",
+     "RelativeDateWidget", _DATE, _DAYS),
+    ("date.largerThanRelativeDate", "Within last", "_moreThanRelativeDate",
+     "RelativeDateWidget", _DATE, _DAYS),
+    ("date.today", "Today", "_today", None, _DATE, "The current day"),
+    ("date.beforeToday", "Before today", "_beforeToday", None, _DATE, "Before the current day"),
+    ("date.afterToday", "After today", "_afterToday", None, _DATE, "After the current day"),
+    ("date.beforeRelativeDate", "Before relative Date", "_beforeRelativeDate",
+     "RelativeDateWidget", _DATE, "Before N days in the past"),
+    ("date.afterRelativeDate", "After relative Date", "_afterRelativeDate",
+     "RelativeDateWidget", _DATE, "After N days in the future"),
+    ("list.contains", "Contains", "_contains", "ReferenceWidget", _SELECT, ""),
+    ("string.contains", "Contains", "_contains", "StringWidget", "text string", ""),
+    ("string.currentUser", "Current logged in user", "_currentUser", None, "string keyword",
+     "The user viewing the querystring results"),
+    ("string.is", "Is", "_equal", "StringWidget", _SELECT, _TIP),
+    ("string.isNot", "Is not", "_excludes", "StringWidget", _SELECT, _TIP),
+    ("selection.is", "Is", "_equal", "MultipleSelectionWidget", _SELECT, _TIP),
+    ("selection.any", "Matches any of", "_contains", "MultipleSelectionWidget", _SELECT, _TIP),
+    ("selection.none", "Matches none of", "_excludes", "MultipleSelectionWidget", _SELECT, _TIP),
+    ("selection.all", "Matches all of", "_all", "MultipleSelectionWidget", "string keyword",
+     _TIP),
+    ("string.absolutePath", "Absolute path", "_absolutePath", "ReferenceWidget", "path",
+     "Location in the site structure"),
+    ("string.path", "Navigation path", "_navigationPath", "ReferenceWidget", "path",
+     "Location in the navigation structure"),
+    ("string.relativePath", "Relative path", "_relativePath", "RelativePathWidget", "path",
+     "Use '../' to navigate to parent objects."),
+)  # fmt: skip
 OPERATIONS: dict[str, Operation] = {
-    op.id: op
-    for op in (
-        _op("boolean.isTrue", "Yes", "_isTrue", None, "bool"),
-        _op("boolean.isFalse", "No", "_isFalse", None, "bool"),
-        _op("int.is", "Equals", "_intEqual", "StringWidget", "int"),
-        _op("int.lessThan", "Less than", "_intLessThan", "StringWidget", "int"),
-        _op("int.largerThan", "Larger than", "_intLargerThan", "StringWidget", "int"),
-        _op("intselection.is", "Is", "_intEqual", "MultipleSelectionWidget", "int", _TIP),
-        _op("date.lessThan", "Before date", "_dateLessThan", "DateWidget", _DATE, _DATE_TIP),
-        _op("date.largerThan", "After date", "_dateLargerThan", "DateWidget", _DATE, _DATE_TIP),
-        _op("date.between", "Between dates", "_dateBetween", "DateRangeWidget", _DATE, _DATE_TIP),
-        _op("date.lessThanRelativeDate", "Within next", "_lessThanRelativeDate",
-            "RelativeDateWidget", _DATE, _DAYS),
-        _op("date.largerThanRelativeDate", "Within last", "_moreThanRelativeDate",
-            "RelativeDateWidget", _DATE, _DAYS),
-        _op("date.today", "Today", "_today", None, _DATE, "The current day"),
-        _op("date.beforeToday", "Before today", "_beforeToday", None, _DATE,
-            "Before the current day"),
-        _op("date.afterToday", "After today", "_afterToday", None, _DATE, "After the current day"),
-        _op("date.beforeRelativeDate", "Before relative Date", "_beforeRelativeDate",
-            "RelativeDateWidget", _DATE, "Before N days in the past"),
-        _op("date.afterRelativeDate", "After relative Date", "_afterRelativeDate",
-            "RelativeDateWidget", _DATE, "After N days in the future"),
-        _op("list.contains", "Contains", "_contains", "ReferenceWidget", _SELECT),
-        _op("string.contains", "Contains", "_contains", "StringWidget", "text string"),
-        _op("string.currentUser", "Current logged in user", "_currentUser", None,
-            "string keyword", "The user viewing the querystring results"),
-        _op("string.is", "Is", "_equal", "StringWidget", _SELECT, _TIP),
-        _op("string.isNot", "Is not", "_excludes", "StringWidget", _SELECT, _TIP),
-        _op("selection.is", "Is", "_equal", "MultipleSelectionWidget", _SELECT, _TIP),
-        _op("selection.any", "Matches any of", "_contains", "MultipleSelectionWidget", _SELECT,
-            _TIP),
-        _op("selection.none", "Matches none of", "_excludes", "MultipleSelectionWidget", _SELECT,
-            _TIP),
-        _op("selection.all", "Matches all of", "_all", "MultipleSelectionWidget",
-            "string keyword", _TIP),
-        _op("string.absolutePath", "Absolute path", "_absolutePath", "ReferenceWidget", "path",
-            "Location in the site structure"),
-        _op("string.path", "Navigation path", "_navigationPath", "ReferenceWidget", "path",
-            "Location in the navigation structure"),
-        _op("string.relativePath", "Relative path", "_relativePath", "RelativePathWidget", "path",
-            "Use '../' to navigate to parent objects."),
-    )
-}  # fmt: skip
+    PREFIX + name: Operation(name, title, desc, parser, widget, frozenset(families.split()))
+    for name, title, parser, widget, families, desc in _ROWS
+}
 
-_DATE_OPS = tuple(
-    PREFIX + n
-    for n in (
+# what the query builder lists for an index of each family (an operation of the family that
+# is not listed is still accepted)
+_DEFAULT_OPS: dict[str, tuple[str, ...]] = {
+    "string": _ops("string.is string.isNot selection.any selection.none"),
+    "keyword": _ops("selection.any selection.all selection.none"),
+    "int": _ops("int.is int.lessThan int.largerThan"),
+    "bool": _ops("boolean.isTrue boolean.isFalse"),
+    "date": _ops(
         "date.lessThan date.largerThan date.between date.lessThanRelativeDate "
         "date.largerThanRelativeDate date.today date.beforeToday date.afterToday "
         "date.beforeRelativeDate date.afterRelativeDate"
-    ).split()
-)
-# what the query builder offers for an index of each family (any family's operation is
-# accepted, these are the ones listed)
-_DEFAULT_OPS: dict[str, tuple[str, ...]] = {
-    "string": tuple(PREFIX + n for n in ("string.is", "string.isNot", "selection.any", "selection.none")),  # fmt: skip
-    "keyword": tuple(PREFIX + n for n in ("selection.any", "selection.all", "selection.none")),
-    "int": tuple(PREFIX + n for n in ("int.is", "int.lessThan", "int.largerThan")),
-    "bool": (PREFIX + "boolean.isTrue", PREFIX + "boolean.isFalse"),
-    "date": _DATE_OPS,
-    "text": (PREFIX + "string.contains",),
-    "path": tuple(PREFIX + n for n in ("string.absolutePath", "string.path", "string.relativePath")),  # fmt: skip
+    ),
+    "text": _ops("string.contains"),
+    "path": _ops("string.absolutePath string.path string.relativePath"),
 }
 
 
@@ -166,7 +161,7 @@ class Field:
 FIELDS: dict[str, Field] = {
     "path": Field("Location", "The location of an item", "Metadata"),
     "getId": Field("Short name (id)", "The short name of an item (used in the url)", "Metadata",
-                   (PREFIX + "string.is", PREFIX + "string.isNot")),
+                   _ops("string.is string.isNot")),
     "created": Field("Creation date", "The date an item was created", "Dates"),
     "modified": Field("Modification date", "The time and date an item was last modified",
                       "Dates"),
@@ -174,18 +169,17 @@ FIELDS: dict[str, Field] = {
                        "Dates"),
     "expires": Field("Expiration date", "The time and date an item was expired", "Dates"),
     "Creator": Field("Creator", "The person that created an item", "Metadata",
-                     (PREFIX + "string.currentUser", PREFIX + "selection.any",
-                      PREFIX + "selection.none"), vocabulary="plone.app.vocabularies.Users"),
+                     _ops("string.currentUser selection.any selection.none"),
+                     vocabulary="plone.app.vocabularies.Users"),
     "portal_type": Field("Type", "An item's type (e.g. Event)", "Metadata",
-                         (PREFIX + "selection.any", PREFIX + "selection.none"),
+                         _ops("selection.any selection.none"),
                          vocabulary="plone.app.vocabularies.ReallyUserFriendlyTypes"),
     "review_state": Field("Review state", "An item's workflow state (e.g.published)", "Metadata",
-                          (PREFIX + "selection.any", PREFIX + "selection.none"),
+                          _ops("selection.any selection.none"),
                           vocabulary="plone.app.vocabularies.WorkflowStates"),
     "SearchableText": Field("Searchable text", "Text search of an item's contents", "Text"),
     "sortable_title": Field("Sortable Title", "The item's title, transformed for sorting", "Text",
-                            (PREFIX + "string.contains", PREFIX + "string.is",
-                             PREFIX + "string.isNot"), enabled=False),
+                            _ops("string.contains string.is string.isNot"), enabled=False),
     "Subject": Field("Tag", "Tags are used for organization of content", "Text",
                      vocabulary="plone.app.vocabularies.Keywords"),
     "getObjPositionInParent": Field("Order in folder", "The order of an item in its parent folder",
@@ -290,9 +284,13 @@ def _range(index: str, low: dt.datetime | None, high: dt.datetime | None, parame
 def _date_term(index: str, name: str, raw: Any, now: dt.datetime, parameter: str) -> Term:
     today = _day_start(now)
     if name == "date.lessThan":
-        return _range(index, None, parse_date(_strings(raw, parameter, single=True)[0], parameter), parameter)  # fmt: skip
+        return _range(
+            index, None, parse_date(_strings(raw, parameter, single=True)[0], parameter), parameter
+        )
     if name == "date.largerThan":
-        return _range(index, parse_date(_strings(raw, parameter, single=True)[0], parameter), None, parameter)  # fmt: skip
+        return _range(
+            index, parse_date(_strings(raw, parameter, single=True)[0], parameter), None, parameter
+        )
     if name == "date.between":
         if not isinstance(raw, list) or len(raw) != 2:
             raise InvalidQuery(f"{parameter}: a list of two dates is expected", parameter)
@@ -335,8 +333,9 @@ def _uids(ctx: _Context, search: Search, raw: Any, name: str, parameter: str) ->
     search.uids = tuple(sorted(wanted))
 
 
-def _term(ctx: _Context, index: str, fam: str, name: str, raw: Any, parameter: str) -> Term | None:
+def _term(ctx: _Context, index: str, name: str, raw: Any, parameter: str) -> Term | None:
     info = ctx.registry.indexes[index]
+    fam = family(info)
     if fam == "date":
         return _date_term(index, name, raw, ctx.now, parameter)
     if name == "boolean.isTrue":
@@ -344,9 +343,11 @@ def _term(ctx: _Context, index: str, fam: str, name: str, raw: Any, parameter: s
     if name == "boolean.isFalse":
         return Term(index, "any", (False,), parameter=parameter)
     if name == "string.currentUser":
-        return Term(index, "any", () if ctx.user_id is None else (ctx.user_id,), parameter=parameter)  # fmt: skip
+        return Term(
+            index, "any", () if ctx.user_id is None else (ctx.user_id,), parameter=parameter
+        )
     if fam == "text":
-        return Term(index, "text", (_strings(raw, parameter, single=True)[0],), parameter=parameter)  # fmt: skip
+        return Term(index, "text", (_strings(raw, parameter, single=True)[0],), parameter=parameter)
     if name in ("int.lessThan", "int.largerThan"):
         (value,) = _values(info, raw, parameter, single=True)
         if name == "int.lessThan":
@@ -392,7 +393,9 @@ def _path(ctx: _Context, search: Search, name: str, raw: Any, parameter: str) ->
         value, _, tail = value.partition("::")
         number = decimal(tail[1:] if tail.startswith("-") else tail)
         if number is None or (tail.startswith("-") and number != 1):
-            raise InvalidQuery(f"{parameter}: the depth after '::' is a number, not {tail!r}", parameter)  # fmt: skip
+            raise InvalidQuery(
+                f"{parameter}: the depth after '::' is a number, not {tail!r}", parameter
+            )
         depth = -1 if tail.startswith("-") else number
     root = resource_path(ctx.container)
     if name == "string.relativePath":
@@ -419,7 +422,9 @@ def _row(ctx: _Context, search: Search, number: int, row: Any, fields: Mapping[s
     unknown = set(row) - {"i", "o", "v"}
     if unknown:
         key = sorted(unknown)[0]
-        raise InvalidQuery(f"{where}: unknown key {key!r} (a criterion has i, o and v)", f"{where}.{key}")  # fmt: skip
+        raise InvalidQuery(
+            f"{where}: unknown key {key!r} (a criterion has i, o and v)", f"{where}.{key}"
+        )
     index, op_id, raw = row.get("i"), row.get("o"), row.get("v")
     if not isinstance(index, str) or index not in fields:
         raise InvalidQuery(
@@ -442,7 +447,7 @@ def _row(ctx: _Context, search: Search, number: int, row: Any, fields: Mapping[s
     elif fam == "uid":
         _uids(ctx, search, raw, op.name, parameter)
     else:
-        term = _term(ctx, index, fam, op.name, raw, parameter)
+        term = _term(ctx, index, op.name, raw, parameter)
         if term is not None:
             search.terms.append(term)
 

@@ -26,7 +26,6 @@ from baobab.config.declarations import service
 from baobab.content.interfaces import IResource
 from baobab.errors import InvalidQuery, NotFound
 from baobab.inputs import decimal
-from baobab.location import resource_path
 from baobab.request import Request, Response, json_response
 from baobab.security.vocabulary import VIEW
 from baobab.services import shapes
@@ -98,12 +97,17 @@ QUERYSTRING_SEARCH = {
     "properties": {
         "query": {"type": "array", "items": _CRITERION, "minItems": 1},
         "sort_on": {"type": ["string", "null"]},
-        "sort_order": {"type": ["string", "null"], "enum": ["ascending", "descending", "reverse", None]},  # fmt: skip
+        "sort_order": {
+            "type": ["string", "null"],
+            "enum": ["ascending", "descending", "reverse", None],
+        },
         "sort_order_boolean": {"description": "ignored (Volto sends it)"},
         "b_start": {"type": "integer", "minimum": 0},
         "b_size": {"type": "integer", "minimum": 1},
         "limit": {"type": ["integer", "null"], "minimum": 0},
-        "metadata_fields": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},  # fmt: skip
+        "metadata_fields": {
+            "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]
+        },
         "fullobjects": {"type": "boolean"},
     },
 }
@@ -193,7 +197,9 @@ def _controls(request: Request, search: Search, data: dict[str, Any]) -> None:
     if sort_on is not None:
         sortable = sortable_indexes(request.registry)
         if sort_on not in sortable:
-            raise InvalidQuery(f"Cannot sort on {sort_on!r}: one of {', '.join(sortable)}", "sort_on")  # fmt: skip
+            raise InvalidQuery(
+                f"Cannot sort on {sort_on!r}: one of {', '.join(sortable)}", "sort_on"
+            )
         search.sort_on = sort_on
     order = data.get("sort_order")
     if order is not None:
@@ -232,9 +238,7 @@ def _run(
     unknown = set(data) - _KEYS - _IGNORED
     if unknown:
         key = sorted(unknown)[0]
-        raise InvalidQuery(
-            f"Unknown key {key!r}: the body takes {', '.join(sorted(_KEYS))}", key
-        )
+        raise InvalidQuery(f"Unknown key {key!r}: the body takes {', '.join(sorted(_KEYS))}", key)
     container = _container(request)
     context = request.context
     search = parse_criteria(
@@ -297,7 +301,9 @@ def querystring_search_get(request: Request) -> Response:
     try:
         data = orjson.loads(unquote(raw))
     except orjson.JSONDecodeError:
-        raise InvalidQuery("query is URL-encoded JSON: {\"query\": [{i, o, v}], …}", "query") from None  # fmt: skip
+        raise InvalidQuery(
+            'query is URL-encoded JSON: {"query": [{i, o, v}], …}', "query"
+        ) from None
     if isinstance(data, dict):
         for name in ("b_start", "b_size"):
             if name in request.query:

@@ -94,8 +94,9 @@ def run_search(
     ``fullobjects``)."""
     if shown is None:
         start, size = batch_window(request)
-        shown = Shown(start, size, _fields(request), _flag(request, "fullobjects"),
-                      request.query_items)  # fmt: skip
+        shown = Shown(
+            start, size, _fields(request), _flag(request, "fullobjects"), request.query_items
+        )
     start, size, extra, full = shown.start, shown.size, shown.fields, shown.full
     container = container_of(request.context)
     catalog = None if container is None else catalog_of(container)
