@@ -163,6 +163,12 @@ def _intersect(sets: list[Any]) -> Any:
 
 
 def _sort(catalog: Catalog, search: Search, result: Any, limit: int | None) -> list[int]:
+    if search.sort_on == "path":  # tree order: a folder, then what is in it
+        path_of = catalog.paths.path_of
+        by_path = sorted(
+            result, key=lambda d: (path_of(d) or "").split("/"), reverse=search.reverse
+        )
+        return by_path[:limit]
     index = None if search.sort_on is None else catalog.indexes.get(search.sort_on)
     if index is None:  # no sort: docid order
         return list(itertools.islice(iter(result), limit))
