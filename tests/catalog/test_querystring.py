@@ -124,6 +124,17 @@ async def test_selection_and_string_operations(client: BaobabClient, site: str) 
     ]
     assert await names(client, site, row("Subject", "selection.any", ["a", "c"])) == ["about", "n1"]
     assert await names(client, site, row("Subject", "selection.all", ["a", "b"])) == ["n1"]
+    # on a field index (one value per object): all of one value is that value, of two none
+    all_docs = row("portal_type", "selection.all", ["Document"])
+    assert await names(client, site, all_docs) == ["about", "deep", "mine", "n1", "n2"]
+    assert (
+        await names(client, site, row("portal_type", "selection.all", ["Document", "Folder"])) == []
+    )
+    # the same through @search's operator=and (was a 500: a field index has no applyAll)
+    resp = await client.get(
+        f"{site}/@search", params={"portal_type": "Folder", "portal_type.operator": "and"}
+    )
+    assert sorted(i["id"] for i in resp.json()["items"]) == ["news", "sub"]
     assert await names(client, site, row("Subject", "list.contains", ["b"])) == ["n1", "n2"]
     assert await names(client, site, DOCS, row("Subject", "selection.none", ["b"])) == [
         "about",
@@ -375,6 +386,8 @@ BAD: list[tuple[Any, str]] = [
     ({"query": [row("path", "string.absolutePath", ["/news"])]}, "query[0].v"),
     ({"query": [DOCS], "sort_on": "SearchableText"}, "sort_on"),
     ({"query": [DOCS], "sort_order": "sideways"}, "sort_order"),
+    ({"query": [DOCS], "sort_order": ["descending"]}, "sort_order"),
+    ({"query": [DOCS], "sort_on": ["sortable_title"]}, "sort_on"),
     ({"query": [DOCS], "b_size": 100_000}, "b_size"),
     ({"query": [DOCS], "b_size": 0}, "b_size"),
     ({"query": [DOCS], "b_start": -1}, "b_start"),

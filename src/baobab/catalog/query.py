@@ -144,7 +144,10 @@ def _apply(catalog: Catalog, term: Term) -> Any:
     if term.op == "range":
         return index.applyInRange(term.low, term.high)
     if term.op == "all":
-        return index.applyAll(list(term.values))
+        if hasattr(index, "applyAll"):
+            return index.applyAll(list(term.values))
+        # a field index holds one value per object: "all of" one value is "any of" it
+        return index.applyAny(list(term.values)) if len(set(term.values)) == 1 else FAMILY.IF.Set()
     if term.op == "none":
         return index.applyNotAny(list(term.values))
     return index.applyAny(list(term.values))

@@ -203,7 +203,7 @@ def _controls(request: Request, search: Search, data: dict[str, Any]) -> None:
         search.sort_on = sort_on
     order = data.get("sort_order")
     if order is not None:
-        if order not in _REVERSE:
+        if not isinstance(order, str) or order not in _REVERSE:
             raise InvalidQuery("sort_order is ascending, descending or reverse", "sort_order")
         search.reverse = _REVERSE[order]
     limit = _int(data, "limit", 0)
