@@ -9,7 +9,8 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from baobab.catalog.querystring import OPERATIONS, PREFIX
+from baobab.catalog.querystring import OPERATIONS, PREFIX, parse_criteria
+from baobab.catalog.store import date_key
 from baobab.testing import BaobabClient, add, assert_envelope, share
 
 NOW = dt.datetime.now(dt.UTC)
@@ -276,9 +277,10 @@ async def test_paths(client: BaobabClient, site: str) -> None:
     ) == ["about", "deep", "sub"]
     uid = (await client.get(w["sub"])).json()["UID"]
     assert await names(client, site, row("path", "string.absolutePath", uid)) == ["deep", "sub"]
-    assert (
-        await names(client, site, row("path", "string.absolutePath", "0" * 32)) == []
-    )  # unknown UID
+    unknown = row("path", "string.absolutePath", "0" * 32)  # a UID nobody has
+    assert await names(client, site, unknown) == []
+    # several path rows are "or": an unknown UID in one does not empty the others
+    assert await names(client, site, unknown, row("path", "string.path", uid)) == ["deep", "sub"]
     assert await names(client, site, row("UID", "selection.any", [uid])) == ["sub"]
     # relative to the context (which is never in its own results)
     n1 = w["n1"]
@@ -482,3 +484,36 @@ async def test_querystring_describes_the_query_builder(client: BaobabClient, sit
     # anywhere in a container, not above
     assert (await client.get(f"{doc}/@querystring")).status_code == 200
     assert (await client.get("/db/@querystring")).status_code == 404
+
+
+async def test_relative_dates_are_whole_utc_days(baobab_app: Any) -> None:
+    """The windows each date operation computes from a fixed now (2026-03-10 15:30 UTC), in
+    the index's minutes: "today" and the relative days run from 00:00 to 23:59 UTC."""
+    assert baobab_app.state is not None
+    registry = baobab_app.state.registry
+    now = dt.datetime(2026, 3, 10, 15, 30, tzinfo=dt.UTC)
+
+    def window(o: str, v: Any = None) -> tuple[int | None, int | None]:
+        search = parse_criteria(
+            [row("effective", o, v)], registry, catalog=None, context=None, container=None,
+            user_id=None, now=now,
+        )  # fmt: skip
+        (term,) = search.terms
+        assert term.op == "range"
+        return term.low, term.high
+
+    def at(*parts: int) -> int:
+        return date_key(dt.datetime(*parts, tzinfo=dt.UTC))  # type: ignore[misc]
+
+    assert window("date.today") == (at(2026, 3, 10), at(2026, 3, 10, 23, 59))
+    assert window("date.beforeToday") == (None, at(2026, 3, 10, 15, 30))
+    assert window("date.afterToday") == (at(2026, 3, 10, 15, 30), None)
+    assert window("date.lessThanRelativeDate", 2) == (at(2026, 3, 10), at(2026, 3, 12, 23, 59))
+    assert window("date.largerThanRelativeDate", "2") == (at(2026, 3, 8), at(2026, 3, 10, 23, 59))
+    assert window("date.beforeRelativeDate", 2) == (None, at(2026, 3, 8))
+    assert window("date.afterRelativeDate", 2) == (at(2026, 3, 12), None)
+    assert window("date.afterRelativeDate", -2) == (at(2026, 3, 8), None)
+    assert window("date.lessThan", "2026/03/01") == (None, at(2026, 3, 1))
+    assert window("date.largerThan", "2026-03-01T12:00:00+02:00") == (at(2026, 3, 1, 10), None)
+    assert window("date.between", ["2026-03-20", "2026-03-01"]) == (at(2026, 3, 1), at(2026, 3, 20))
+    assert window("date.between", ["", ""]) == (None, at(2026, 3, 10, 15, 30))

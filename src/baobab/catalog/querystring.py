@@ -20,7 +20,7 @@ and paths — the same for ranges and paths, stricter for repeated selections.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -244,7 +244,7 @@ class _Context:
     user_id: str | None
     now: dt.datetime
     path_depth: int | None = None
-    paths: list[str] | None = None
+    paths: list[str | None] | None = None  # None: a UID nobody has (there is nothing)
 
 
 def _strings(raw: Any, parameter: str, *, single: bool = False) -> list[str]:
@@ -321,9 +321,8 @@ def _values(info: IndexInfo, raw: Any, parameter: str, *, single: bool = False) 
     return (convert(info, raw, parameter),)
 
 
-def _uids(ctx: _Context, search: Search, raw: Any, name: str, parameter: str) -> None:
-    single = name in ("string.is",)
-    values = _strings(raw, parameter, single=single)
+def _uids(search: Search, raw: Any, name: str, parameter: str) -> None:
+    values = _strings(raw, parameter, single=name == "string.is")
     if not values:
         return
     if name in ("string.isNot", "selection.none"):
@@ -386,7 +385,7 @@ def _walk(ctx: _Context, relative: str) -> str:
     return resource_path(obj)
 
 
-def _path(ctx: _Context, search: Search, name: str, raw: Any, parameter: str) -> None:
+def _path(ctx: _Context, name: str, raw: Any, parameter: str) -> None:
     (value,) = _strings(raw, parameter, single=True)
     depth: int | None = None
     if "::" in value:
@@ -406,9 +405,6 @@ def _path(ctx: _Context, search: Search, name: str, raw: Any, parameter: str) ->
         path = "/" + value.strip("/") if value.strip("/") else root
         if path != root and not path.startswith(root + "/"):
             path = root + path
-    if path is None:  # an unknown UID: nothing is there
-        search.uids = ()
-        return
     if ctx.paths is None:  # the first path row's depth holds for all, as in Plone
         ctx.paths = []
         ctx.path_depth = depth
@@ -443,9 +439,9 @@ def _row(ctx: _Context, search: Search, number: int, row: Any, fields: Mapping[s
         )
     parameter = f"{where}.v"
     if fam == "path":
-        _path(ctx, search, op.name, raw, parameter)
+        _path(ctx, op.name, raw, parameter)
     elif fam == "uid":
-        _uids(ctx, search, raw, op.name, parameter)
+        _uids(search, raw, op.name, parameter)
     else:
         term = _term(ctx, index, op.name, raw, parameter)
         if term is not None:
@@ -460,7 +456,7 @@ def parse_criteria(
     context: Any,
     container: Any,
     user_id: str | None,
-    now: Callable[[], dt.datetime] | dt.datetime | None = None,
+    now: dt.datetime | None = None,
 ) -> Search:
     """The :class:`Search` the criteria ask for, in ``container``'s catalog (the whole
     container unless a path criterion says otherwise). ``user_id``: the caller (None for
@@ -469,13 +465,17 @@ def parse_criteria(
         raise InvalidQuery("query: a list of criteria {i, o, v} is expected", "query")
     if not criteria:
         raise InvalidQuery("No query supplied", "query")
-    moment = now() if callable(now) else now or dt.datetime.now(dt.UTC)
+    moment = now or dt.datetime.now(dt.UTC)
     ctx = _Context(registry, catalog, context, container, user_id, moment)
     search = Search()
     fields = _queryable(registry)
     for number, row in enumerate(criteria):
         _row(ctx, search, number, row, fields)
-    if ctx.paths is not None:
-        search.paths = tuple(dict.fromkeys(ctx.paths))
-        search.depth = -1 if ctx.path_depth is None else ctx.path_depth
+    if ctx.paths is not None:  # path rows: anywhere they say (one row or another)
+        found = tuple(dict.fromkeys(p for p in ctx.paths if p is not None))
+        if found:
+            search.paths = found
+            search.depth = -1 if ctx.path_depth is None else ctx.path_depth
+        else:  # only unknown UIDs: nowhere
+            search.uids = ()
     return search
