@@ -93,12 +93,12 @@ async def test_search_multiple_paths(client: BaobabClient, site: str) -> None:
     params = [("sort_on", "path"), ("path.query", folder1), ("path.query", folder2)]
     body = (await client.get(f"{site}/@search", params=[*params, ("path.depth", "2")])).json()
     # Plone's ExtendedPathIndex answers depth=1 from its parents table (the children only)
-    # and depth>=2 by levels (the folder itself included), so folder1 is in this answer and
-    # not in search_options'. Baobab's depth N is always "1 to N levels below", whatever N:
-    # the folders themselves come with depth -1 (below), not with 2
-    assert_listing(body, 2)
+    # and depth>=2 by levels (the folder itself included); Baobab answers the same
+    assert_listing(body, 4)
     assert [i["@id"].rsplit("/", 2)[1:] for i in body["items"]] == [
+        [site.rsplit("/", 1)[1], "folder1"],
         ["folder1", "doc1"],
+        [site.rsplit("/", 1)[1], "folder2"],
         ["folder2", "doc2"],
     ]
     for item in body["items"]:
