@@ -38,7 +38,7 @@ import random
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from baobab.errors import ValidationError
+from baobab.errors import BadRequest
 
 if TYPE_CHECKING:
     from baobab.content.resources import Folder
@@ -174,8 +174,8 @@ def _target(order: Any, seen: Any, key: int, delta: Delta) -> tuple[int | None, 
     return target, _after(order, target)
 
 
-def _unknown(field: str, message: str) -> ValidationError:
-    return ValidationError(
+def _unknown(field: str, message: str) -> BadRequest:
+    return BadRequest(
         f"Invalid ordering: {field} {message}",
         details=[{"field": f"ordering.{field}", "message": message}],
     )
@@ -196,7 +196,7 @@ def _move_in_subset(
         raise _unknown("subset_ids", "must include obj_id")
     keys = [positions[i] for i in subset_ids]
     if keys != sorted(keys):
-        raise ValidationError(
+        raise BadRequest(
             "Client/server ordering mismatch",
             details=[
                 {"field": "ordering.subset_ids", "message": "is not in the folder's current order"}

@@ -11,7 +11,7 @@ from baobab.content.creation import file_field
 from baobab.content.interfaces import IContainer, IDatabaseRoot, IFolderish, IResource
 from baobab.content.resources import Folder
 from baobab.content.typeinfo import file_fields, type_info
-from baobab.errors import MethodNotAllowed, ValidationError
+from baobab.errors import BadRequest, MethodNotAllowed
 from baobab.events import ObjectAdded, ObjectModified, ObjectRemoved
 from baobab.location import resource_path
 from baobab.request import Request, Response
@@ -129,8 +129,8 @@ def _prefers_representation(request: Request) -> bool:
 _ORDERING_KEYS = frozenset({"obj_id", "delta", "subset_ids"})
 
 
-def _invalid(field: str, message: str) -> ValidationError:
-    return ValidationError(
+def _invalid(field: str, message: str) -> BadRequest:
+    return BadRequest(
         f"Invalid ordering: {field} {message}",
         details=[{"field": field, "message": message}],
     )
