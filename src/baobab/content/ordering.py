@@ -112,8 +112,10 @@ def _respace(order: Any, lo: int | None, hi: int | None, moving: str | None) -> 
 
 def place(folder: Folder, name: str, lo: int | None, hi: int | None) -> list[str]:
     """Give child ``name`` a key between ``lo`` and ``hi``; the ids whose key changed."""
+    order, positions, _ = folder._ordered()
     key = between(lo, hi)
-    changes = {name: key} if key is not None else _respace(folder._ordered()[0], lo, hi, name)
+    changes = {name: key} if key is not None else _respace(order, lo, hi, name)
+    changes = {n: k for n, k in changes.items() if positions.get(n) != k}
     folder._rekey(changes)
     return sorted(changes)
 
