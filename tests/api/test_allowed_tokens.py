@@ -2,8 +2,8 @@
 
 After every change of who may View — creation, a transition, sharing, blocking inheritance,
 a move, a copy — the object's stored ``_allowed`` and its parent's inverted index
-(``folder._visible_at``: token → child position keys) are read straight from the database, on a fresh
-connection. A property test on a random tree then checks that three answers agree for every
+(``folder._visible_at``: token → child position keys) are read straight from the database, on
+a fresh connection. A property test on a random tree then checks that three answers agree for every
 principal and object: GET says 200, the principal's tokens meet the stored ``_allowed``, and
 the object is among its parent's ``items`` — and that all three match a model computed here
 from the stored local roles, inheritance flags and workflow states.

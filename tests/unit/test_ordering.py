@@ -107,7 +107,7 @@ def test_appends_at_the_end_of_the_key_space_respace(monkeypatch: pytest.MonkeyP
         moved += folder._set_child(doc.id, doc)
     assert folder.ordered_keys() == [f"n{i:02d}" for i in range(30)]
     assert moved  # the other children re-spaced, named for the catalog
-    assert all(-40 <= k <= 40 for k in folder._order.keys())
+    assert all(-40 <= k <= 40 for k in folder._order)
 
 
 def legacy(folder: Folder) -> Folder:
