@@ -116,10 +116,12 @@ def run(children: int, repeat: int, where: Path) -> None:
         folder._set_child(doc.id, doc)
 
     def to_top(i: int) -> None:
-        move_child(folder, folder.ordered_keys(len(folder) - 1, 1)[0], "top")
+        move_child(folder, names[-1 - i], "top")
 
     def to_middle(i: int) -> None:
-        move_child(folder, folder.ordered_keys(len(folder) - 1, 1)[0], -(len(folder) // 2))
+        move_child(folder, names[-1 - repeat - i], -(len(folder) // 2))
+
+    names = folder.ordered_keys()  # the last ones move, each once
 
     for label, step in (
         ("append one child", append),

@@ -165,3 +165,21 @@ def test_concurrent_appends_to_one_folder_resolve(tmp_path: Path) -> None:
         tm0.abort()
     finally:
         db.close()
+
+
+@pytest.mark.parametrize("tokens", [("Reader",), ("Reader", "user:u3"), ("nobody",)])
+def test_pages_of_what_a_principal_sees_follow_the_order(tokens: tuple[str, ...]) -> None:
+    """Early pages (iterated) and deep ones (sliced), of one token's set or of a union."""
+    folder = folder_of(0)
+    for n in range(5000):
+        doc = Document(f"d{n:04d}", "Document")
+        doc._allowed = ("Manager",) + ("Reader",) * (n % 2 == 0) + ("user:u3",) * (n % 3 == 0)
+        folder._set_child(doc.id, doc)
+    rng = random.Random(3)
+    for _ in range(300):
+        move_child(folder, f"d{rng.randrange(5000):04d}", rng.choice(["top", -40, 77]))
+    seen = [n for n in folder.ordered_keys() if set(folder[n]._allowed) & set(tokens)]
+    for start in (0, 10, 2047, 2048, 3000, max(0, len(seen) - 3), len(seen) + 5):
+        assert folder.visible_page(tokens, start, 25) == (len(seen), seen[start : start + 25])
+    assert folder.ordered_keys(4990, 25) == folder.ordered_keys()[4990:]
+    assert folder.ordered_keys(2040, 16) == folder.ordered_keys()[2040:2056]

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from BTrees.Length import Length
-from BTrees.LLBTree import LLTreeSet, multiunion
+from BTrees.LLBTree import LLSet, LLTreeSet, multiunion
 from BTrees.LOBTree import LOBTree
 from BTrees.OLBTree import OLBTree
 from BTrees.OOBTree import OOBTree, union
@@ -119,6 +119,17 @@ def _index_key(index: OOBTree, key: int, old: Iterable[str], new: Iterable[str])
         if keys is None:
             keys = index[token] = LLTreeSet()
         keys.insert(key)
+
+
+def _slice(keys: Any, start: int, size: int) -> list[int]:
+    """``keys[start:start + size]`` of a union (an ``LLSet``: one C array, indexed) or of one
+    token's ``LLTreeSet`` (iterated for an early page, else sliced: see ``_ITERATE_BELOW``),
+    without making a list of every key."""
+    if isinstance(keys, LLSet):
+        return [keys[i] for i in range(start, min(start + size, len(keys)))]
+    if start < _ITERATE_BELOW:
+        return list(islice(keys, start, start + size))
+    return list(keys.keys()[start : start + size])
 
 
 @implementer(IFolderish)
@@ -312,9 +323,8 @@ class Folder(Resource):
             ids = self._legacy_visible(tokens)
             return len(ids), list(ids.keys()[start : start + size]) if ids else []
         keys = self.visible_positions(tokens)
-        page = keys.keys()[start : start + size] if keys else []
         order = self._order
-        return len(keys), [order[key] for key in page]
+        return len(keys), [order[key] for key in _slice(keys, start, size)]
 
     def _legacy_visible(self, tokens: Iterable[str]) -> Any:
         found: Any = None
