@@ -57,7 +57,7 @@ def repair(policy: SecurityPolicy, obj: Resource, actor: str = "system") -> int:
         node = stack.pop()
         entered += enter_initial_state(policy, node, actor)
         if isinstance(node, Folder):
-            node._token_index()  # folders stored before the index existed get one
+            node._ordered()  # folders stored before their order (and index) existed get them
             stack.extend(node.values())
     reindex(policy, obj)
     return entered
