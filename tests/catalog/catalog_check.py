@@ -117,5 +117,5 @@ def snapshot(db: Any, site: str) -> tuple[int, dict[int, dict[str, Any]]]:
     """``len(catalog)`` and every entry, as stored now (to compare before and after)."""
     with stored(db, site) as container:
         catalog = container._catalog
-        entries = {docid: _entry(catalog, docid) for docid in catalog.metadata.keys()}
+        entries = {docid: _entry(catalog, docid) for docid in catalog.metadata}
         return len(catalog), entries

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from baobab_catalog_addon import REFUSED_TITLE
 
 from baobab.asgi import BaobabApp
 from baobab.catalog.store import Catalog
@@ -32,9 +33,8 @@ from baobab.testing import (
     transition,
     update_sharing,
 )
-from baobab_catalog_addon import REFUSED_TITLE
 
-from .catalog_check import assert_true, snapshot, stored
+from .catalog_check import assert_true, snapshot
 
 Check = Callable[..., dict[str, int]]
 TUS = {"tus-resumable": "1.0.0"}
