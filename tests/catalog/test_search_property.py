@@ -13,7 +13,7 @@ object, its ``@sharing``), then decides who may View each object with the indepe
 security model of ``tests/security/security_model.py`` (Plone's rules written from their
 definitions) and which objects match each query. Each principal — anonymous, every user,
 root — must get exactly those objects, and in the asked order when sorting on titles or
-ids. ``BAOBAB_SEARCH_EXAMPLES`` sets the number of sites (default 15); runs are
+ids. ``BAOBAB_SEARCH_EXAMPLES`` sets the number of sites (default 20); runs are
 derandomized unless ``BAOBAB_SEARCH_RANDOM=1``.
 """
 
@@ -30,14 +30,6 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from security.security_model import (
-    CONTRIBUTOR,
-    STATES,
-    Node,
-    World,
-    view,
-    worlds,
-)
 
 from baobab.asgi import BaobabApp
 from baobab.testing import (
@@ -51,8 +43,16 @@ from baobab.testing import (
     update_sharing,
     zap_postgres,
 )
+from security.security_model import (
+    CONTRIBUTOR,
+    STATES,
+    Node,
+    World,
+    view,
+    worlds,
+)
 
-EXAMPLES = int(os.environ.get("BAOBAB_SEARCH_EXAMPLES", "15"))
+EXAMPLES = int(os.environ.get("BAOBAB_SEARCH_EXAMPLES", "20"))
 # no English stop words, no digits: a title's sortable form is the title itself
 WORDS = ("baobab", "acacia", "cedar", "maple", "olive", "willow")
 KINDS = ("Folder", "Document", "File")
@@ -241,7 +241,7 @@ def matches(query: Query, node: Node, words: set[str]) -> bool:
         if node.path[: len(base)] != base:
             return False
         below = len(node.path) - len(base)
-        if depth == 0 and below != 0 or depth > 0 and not 1 <= below <= depth:
+        if (depth == 0 and below != 0) or (depth > 0 and not 1 <= below <= depth):
             return False
     if query.words:
         found = [word in words for word in query.words]
