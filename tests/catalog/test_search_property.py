@@ -6,12 +6,16 @@ folders, documents and files with random owners, titles and texts from a small w
 workflow states, local roles (to users, groups, all authenticated users) and blocked
 inheritance — built through the API in a fresh container of one app, and a few random
 queries (``portal_type``, ``review_state``, ``path.query`` + ``path.depth``, one or two
-words of ``SearchableText`` ANDed or ORed, ``sort_on``/``sort_order``).
+words of ``SearchableText`` ANDed or ORed, ``sort_on``/``sort_order``, now and then a
+``b_size`` of 1 or 2 whose pages are followed through their ``next`` links). The queries are
+asked once the site is built, and again after one or two random changes by root (a
+transition, a block or its removal, a move, a grant or a revocation): the catalog must follow.
 
 The model does not trust the generator: it reads the site back as Manager (GET of each
 object, its ``@sharing``), then decides who may View each object with the independent
 security model of ``tests/security/security_model.py`` (Plone's rules written from their
-definitions) and which objects match each query. Each principal — anonymous, every user,
+definitions) and which objects match each query (its own word and path rules). What it reads
+must also be the world the generator asked for, so the build itself is checked. Each principal — anonymous, every user,
 root — must get exactly those objects, and in the asked order when sorting on titles or
 ids. ``BAOBAB_SEARCH_EXAMPLES`` sets the number of sites (default 20); runs are
 derandomized unless ``BAOBAB_SEARCH_RANDOM=1``.
@@ -25,6 +29,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
@@ -44,8 +49,12 @@ from baobab.testing import (
     zap_postgres,
 )
 from security.security_model import (
+    AUTHENTICATED_GROUP,
     CONTRIBUTOR,
+    NEW_STATE,
+    SHARABLE,
     STATES,
+    TRANSITIONS,
     Node,
     World,
     view,
@@ -69,6 +78,7 @@ class Query:
     any_word: bool = False  # "a OR b" rather than "a b"
     sort_on: str | None = None
     descending: bool = False
+    b_size: int | None = None  # small: the answer is read page by page, through its links
 
     def params(self, site: str) -> list[tuple[str, str]]:
         params = [("portal_type", kind) for kind in self.types]
@@ -84,6 +94,8 @@ class Query:
             params.append(("sort_on", self.sort_on))
             if self.descending:
                 params.append(("sort_order", "descending"))
+        if self.b_size is not None:
+            params.append(("b_size", str(self.b_size)))
         return params
 
 
@@ -93,6 +105,31 @@ class Case:
     titles: dict[tuple[str, ...], str]
     texts: dict[tuple[str, ...], str]  # Documents' text
     queries: tuple[Query, ...]
+    changes: tuple[Change, ...]  # made after the first round of queries, then asked again
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change made by root: ``transition`` (a transition's name), ``inherit`` (True or
+    False), ``move`` (into a folder's path) or ``share`` ((principal, role, grant))."""
+
+    kind: str
+    path: tuple[str, ...]
+    arg: Any
+
+    def apply(self, world: World) -> World:
+        """The world after the change (what the site read back must then be)."""
+        if self.kind == "transition":
+            return world.changed(self.path, state=NEW_STATE[self.arg])
+        if self.kind == "inherit":
+            return world.changed(self.path, inherit=self.arg)
+        if self.kind == "move":
+            return world.moved(self.path, self.arg)
+        pid, role, grant = self.arg
+        local = set(world.node(self.path).local) - {(pid, role)}
+        if grant:
+            local.add((pid, role))
+        return world.changed(self.path, local=tuple(sorted(local)))
 
 
 def _words(draw: st.DrawFn, low: int = 1) -> str:
@@ -116,7 +153,29 @@ def queries(draw: st.DrawFn, world: World) -> Query:
         any_word=draw(st.booleans()),
         sort_on=draw(st.sampled_from(SORTS)),
         descending=draw(st.booleans()),
+        b_size=draw(st.sampled_from((None, None, None, 1, 2))),
     )
+
+
+@st.composite
+def changes(draw: st.DrawFn, world: World) -> Change:
+    node = draw(st.sampled_from(world.nodes))
+    kind = draw(st.sampled_from(("transition", "inherit", "move", "share")))
+    if kind == "transition":
+        return Change(kind, node.path, draw(st.sampled_from(TRANSITIONS[node.state]))[0])
+    if kind == "inherit":
+        return Change(kind, node.path, not node.inherit)
+    folders = [
+        (),
+        *(n.path for n in world.nodes if n.folderish and n.path[: len(node.path)] != node.path),
+    ]
+    into = [path for path in folders if path != node.parent]
+    if kind == "move" and into:
+        return Change(kind, node.path, draw(st.sampled_from(into)))
+    grantees = [u.login for u in world.users] + [g.name for g in world.groups]
+    pid = draw(st.sampled_from([*grantees, AUTHENTICATED_GROUP]))
+    role = draw(st.sampled_from(SHARABLE))
+    return Change("share", node.path, (pid, role, (pid, role) not in node.local))
 
 
 @st.composite
@@ -125,7 +184,13 @@ def cases(draw: st.DrawFn) -> Case:
     titles = {node.path: _words(draw) for node in world.nodes}
     texts = {node.path: _words(draw, 0) for node in world.nodes if node.kind == "Document"}
     found = tuple(draw(st.lists(queries(world), min_size=3, max_size=5)))
-    return Case(world, titles, texts, found)
+    made: list[Change] = []
+    current = world
+    for _ in range(draw(st.integers(1, 2))):
+        change = draw(changes(current))
+        made.append(change)
+        current = change.apply(current)
+    return Case(world, titles, texts, found, tuple(made))
 
 
 # -- building the site, and reading it back ---------------------------------------------------
@@ -180,6 +245,21 @@ async def build(root: BaobabClient, site: str, case: Case) -> None:
         for name in {"private": (), "pending": ("submit",), "published": ("publish",)}[node.state]:
             resp = await root.post(f"{_url(site, node.path)}/@workflow/{name}")
             assert resp.status_code == 200, resp.text
+
+
+async def make(root: BaobabClient, site: str, change: Change) -> None:
+    url = _url(site, change.path)
+    if change.kind == "transition":
+        resp = await root.post(f"{url}/@workflow/{change.arg}")
+    elif change.kind == "inherit":
+        resp = await root.post(f"{url}/@sharing", json={"entries": [], "inherit": change.arg})
+    elif change.kind == "move":
+        resp = await root.post(f"{url}/@move", json={"destination": _url(site, change.arg)})
+    else:
+        pid, role, grant = change.arg
+        entries = [{"id": pid, "roles": {role: grant}}]
+        resp = await root.post(f"{url}/@sharing", json={"entries": entries})
+    assert resp.status_code in (200, 204), f"{change}: {resp.text}"
 
 
 @dataclass
@@ -267,10 +347,32 @@ class Tally:
     hidden: int = 0  # searches matching objects the principal may not View
 
 
-async def check_case(root: BaobabClient, site: str, case: Case, tally: Tally) -> None:
+async def answer(client: BaobabClient, url: str, query: Query, site: str) -> dict[str, Any]:
+    """The whole answer: with a small ``b_size``, every page, each reached through the
+    previous one's ``next`` link (which must keep every parameter)."""
+    resp = await client.get(url, params=query.params(site))
+    assert resp.status_code == 200, resp.text
+    body: dict[str, Any] = resp.json()
+    items = list(body["items"])
+    while query.b_size is not None and "next" in body.get("batching", {}):
+        link = body["batching"]["next"]
+        assert sorted(parse_qsl(urlsplit(link).query)) == sorted(
+            [*query.params(site), ("b_start", str(len(items)))]
+        ), link
+        resp = await client.get(link)
+        assert resp.status_code == 200, resp.text
+        body = resp.json()
+        assert len(body["items"]) <= query.b_size
+        items.extend(body["items"])
+    return {"items": items, "items_total": body["items_total"]}
+
+
+async def check_case(
+    root: BaobabClient, site: str, case: Case, expected: World, tally: Tally
+) -> None:
     seen = await observe(root, site)
     generated = {
-        (n.path, n.kind, n.owner, n.state, n.inherit, frozenset(n.local)) for n in case.world.nodes
+        (n.path, n.kind, n.owner, n.state, n.inherit, frozenset(n.local)) for n in expected.nodes
     }
     read = {(n.path, n.kind, n.owner, n.state, n.inherit, frozenset(n.local)) for n in seen.nodes}
     assert read == generated, "the site built is not the world asked for"
@@ -285,10 +387,8 @@ async def check_case(root: BaobabClient, site: str, case: Case, tally: Tally) ->
                 tally.searches += 1
                 tally.found += bool(want)
                 tally.hidden += matching > len(want)
-                resp = await client.get(f"{site}/@search", params=query.params(site))
                 where = f"{login or 'anonymous'} at {site}: {query.params(site)}"
-                assert resp.status_code == 200, f"{where}: {resp.text}"
-                body = resp.json()
+                body = await answer(client, f"{site}/@search", query, site)
                 got = [
                     tuple(item["@id"].removeprefix(f"{BASE}{site}/").split("/"))
                     for item in body["items"]
@@ -333,7 +433,12 @@ def test_search_returns_exactly_what_the_model_says(baobab_storage: str, tmp_pat
         count += 1
         site = f"/db/s{count}"
         loop.run_until_complete(build(root, site, case))
-        loop.run_until_complete(check_case(root, site, case, tally))
+        loop.run_until_complete(check_case(root, site, case, case.world, tally))
+        world = case.world
+        for change in case.changes:
+            loop.run_until_complete(make(root, site, change))
+            world = change.apply(world)
+        loop.run_until_complete(check_case(root, site, case, world, tally))
 
     try:
         sites()
