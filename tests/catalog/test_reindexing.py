@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import baobab_catalog_addon
 import pytest
 from baobab_catalog_addon import REFUSED_TITLE
 
@@ -42,7 +43,11 @@ TUS = {"tus-resumable": "1.0.0"}
 
 @pytest.fixture
 def baobab_overrides() -> dict[str, Any]:
-    return {"addons": ["baobab_catalog_addon"], "workflows": {"types": {"File": None}}}
+    return {
+        "addons": ["baobab_catalog_addon"],
+        "workflows": {"types": {"File": None}},
+        "request": {"conflict_retries": 2},
+    }
 
 
 @pytest.fixture
@@ -342,6 +347,31 @@ async def test_an_aborted_transaction_leaves_the_catalog_unchanged(
         assert await ids(client, site, SearchableText="changed") == set()
     assert snapshot(db, site) == before
     assert snapshot(db, site)[0] == 3
+    check()
+
+
+async def test_a_replayed_request_is_indexed_as_its_last_attempt(
+    client: BaobabClient, site: str, db: Any, check: Check
+) -> None:
+    """A write conflict found at commit, after the queue was flushed into the catalog: the
+    attempt is aborted with its catalog changes, the request replayed and indexed afresh."""
+    doc = await add(client, site, "Document", "d", title="first")
+    baobab_catalog_addon.ATTEMPTS.clear()
+    resp = await client.post(f"{doc}/@racing-retitle", params={"fail": "2"})
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == {"attempts": 3}
+    check()
+    assert await ids(client, site, SearchableText="attempt") == {"site/d"}
+    assert await ids(client, site, SearchableText="first") == set()
+    assert await ids(client, site, title_length="9") == {"site/d"}  # "attempt 3"
+    # every attempt loses: 409, and the catalog is as before (the rivals' writes index
+    # nothing)
+    before = snapshot(db, site)
+    baobab_catalog_addon.ATTEMPTS.clear()
+    resp = await client.post(f"{doc}/@racing-retitle", params={"fail": "99"})
+    assert_envelope(resp, 409)
+    assert len(baobab_catalog_addon.ATTEMPTS) == 3  # conflict_retries: 2
+    assert snapshot(db, site) == before
     check()
 
 

@@ -15,9 +15,9 @@ The model does not trust the generator: it reads the site back as Manager (GET o
 object, its ``@sharing``), then decides who may View each object with the independent
 security model of ``tests/security/security_model.py`` (Plone's rules written from their
 definitions) and which objects match each query (its own word and path rules). What it reads
-must also be the world the generator asked for, so the build itself is checked. Each principal — anonymous, every user,
-root — must get exactly those objects, and in the asked order when sorting on titles or
-ids. ``BAOBAB_SEARCH_EXAMPLES`` sets the number of sites (default 20); runs are
+must also be the world the generator asked for, so the build itself is checked. Each
+principal — anonymous, every user, root — must get exactly those objects, and in the asked
+order when sorting on titles or ids. ``BAOBAB_SEARCH_EXAMPLES`` sets the number of sites (default 20); runs are
 derandomized unless ``BAOBAB_SEARCH_RANDOM=1``.
 """
 
