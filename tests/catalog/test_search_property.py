@@ -17,8 +17,8 @@ security model of ``tests/security/security_model.py`` (Plone's rules written fr
 definitions) and which objects match each query (its own word and path rules). What it reads
 must also be the world the generator asked for, so the build itself is checked. Each
 principal — anonymous, every user, root — must get exactly those objects, and in the asked
-order when sorting on titles or ids. ``BAOBAB_SEARCH_EXAMPLES`` sets the number of sites (default 20); runs are
-derandomized unless ``BAOBAB_SEARCH_RANDOM=1``.
+order when sorting on titles or ids. ``BAOBAB_SEARCH_EXAMPLES`` sets the number of sites
+(default 20); runs are derandomized unless ``BAOBAB_SEARCH_RANDOM=1``.
 """
 
 from __future__ import annotations
