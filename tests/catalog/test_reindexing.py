@@ -127,6 +127,7 @@ async def test_move_and_rename_reindex_the_subtree(
     assert check() == before
     assert await ids(client, site, SearchableText="gamma") == {"site/g/renamed/deeper/c"}
     assert await ids(client, site, **{"path.query": "/g/renamed", "path.depth": "2"}) == {
+        "site/g/renamed",
         "site/g/renamed/deeper",
         "site/g/renamed/deeper/c",
     }

@@ -324,7 +324,10 @@ def matches(query: Query, node: Node, words: set[str]) -> bool:
         if node.path[: len(base)] != base:
             return False
         below = len(node.path) - len(base)
-        if (depth == 0 and below != 0) or (depth > 0 and not 1 <= below <= depth):
+        # Plone's ExtendedPathIndex: 0 the object, 1 its children, N >= 2 the object and N
+        # levels below it, -1 everything from the object down
+        lowest = 1 if depth == 1 else 0
+        if depth >= 0 and not lowest <= below <= depth:
             return False
     if query.words:
         found = [word in words for word in query.words]
@@ -467,5 +470,5 @@ def test_model_path_depth(depth: int) -> None:
     chain = [Node(("a",), "Folder", "root"), Node(("a", "b"), "Folder", "root")]
     chain.append(Node(("a", "b", "c"), "Document", "root"))
     got = {"/".join(n.path) for n in chain if matches(query, n, set())}
-    want = {-1: {"a", "a/b", "a/b/c"}, 0: {"a"}, 1: {"a/b"}, 2: {"a/b", "a/b/c"}}
+    want = {-1: {"a", "a/b", "a/b/c"}, 0: {"a"}, 1: {"a/b"}, 2: {"a", "a/b", "a/b/c"}}
     assert got == want[depth]
