@@ -320,6 +320,8 @@ def _content_schemas(registry: Registry) -> dict[str, Any]:
             "additionalProperties": False,
             "properties": {"@type": {"const": name}, "id": {"type": "string"}, **writable},
         }
+        if issubclass(info.factory, resources.Folder):  # a folder's PATCH may also reorder it
+            writable = {**writable, "ordering": {"$ref": "#/components/schemas/Ordering"}}
         schemas[f"Patch_{name}"] = {
             "type": "object",
             "additionalProperties": False,
@@ -369,6 +371,24 @@ _BASE_SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["@id", "first", "last"],
         "properties": {key: {"type": "string"} for key in ("@id", "first", "last", "next", "prev")},
+    },
+    "Ordering": {
+        "type": "object",
+        "description": "Move one child (plone.restapi's ordering): by `delta` places among "
+        "the children the client may see, or among `subset_ids` (the ids it shows, in the "
+        "folder's order: otherwise 400 `Client/server ordering mismatch`)",
+        "required": ["obj_id", "delta"],
+        "additionalProperties": False,
+        "properties": {
+            "obj_id": {"type": "string"},
+            "delta": {
+                "anyOf": [
+                    {"type": "string", "enum": ["top", "bottom"]},
+                    {"type": "integer", "not": {"const": 0}},
+                ]
+            },
+            "subset_ids": {"type": "array", "items": {"type": "string"}},
+        },
     },
     "Resource": {
         "type": "object",

@@ -314,6 +314,16 @@ class Request:
             raise BadRequest(f"Query parameter {name!r} must be at least {minimum}{upper}")
         return value
 
+    def refuse_unknown_query(self, known: Iterable[str]) -> None:
+        """400 naming the first query parameter not in ``known``: a parameter a service does
+        not read (``?sort_on=`` on a listing) is an error, not silently ignored."""
+        unknown = sorted(set(self.query) - set(known))
+        if unknown:
+            raise BadRequest(
+                f"Unknown query parameter {unknown[0]!r} (known: {', '.join(sorted(known))})",
+                details={"name": unknown[0]},
+            )
+
     def url_for(self, path: str) -> str:
         return self.base_url + path
 

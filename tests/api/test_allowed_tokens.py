@@ -2,8 +2,8 @@
 
 After every change of who may View — creation, a transition, sharing, blocking inheritance,
 a move, a copy — the object's stored ``_allowed`` and its parent's inverted index
-(``folder._visible``: token → child ids) are read straight from the database, on a fresh
-connection. A property test on a random tree then checks that three answers agree for every
+(``folder._visible_at``: token → child position keys) are read straight from the database, on
+a fresh connection. A property test on a random tree then checks that three answers agree for every
 principal and object: GET says 200, the principal's tokens meet the stored ``_allowed``, and
 the object is among its parent's ``items`` — and that all three match a model computed here
 from the stored local roles, inheritance flags and workflow states.
@@ -96,8 +96,16 @@ def find(site: Any, path: str) -> Any:
 
 
 def indexed_under(folder: Any, name: str) -> set[str]:
-    """The tokens under which ``folder``'s inverted index lists child ``name``."""
-    return {token for token, ids in folder._visible.items() if name in ids}
+    """The tokens under which ``folder``'s inverted index lists child ``name`` (by its
+    position key); for a name that is no child, the tokens holding any key of no child (a
+    removed child's stale entry)."""
+    if name not in folder:
+        order = folder._order
+        return {
+            token for token, keys in folder._visible_at.items() if any(k not in order for k in keys)
+        }
+    key = folder.position_of(name)
+    return {token for token, keys in folder._visible_at.items() if key in keys}
 
 
 @dataclass(frozen=True)
@@ -429,8 +437,8 @@ def _snapshots(db: Any, tree: Tree) -> dict[str, Snapshot]:
     with stored_site(db) as site:
         for folder_path in sorted({SITE, *tree.folders}):
             folder = find(site, folder_path)
-            listed = {name for ids in folder._visible.values() for name in ids}
-            assert listed <= set(folder.keys()), f"stale index entries in {folder_path}"
+            listed = {key for keys in folder._visible_at.values() for key in keys}
+            assert listed <= set(folder._order.keys()), f"stale index entries in {folder_path}"
             for name, child in folder.items():
                 assert indexed_under(folder, name) == set(child._allowed), name
         for path in tree.paths:

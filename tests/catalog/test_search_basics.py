@@ -56,3 +56,24 @@ async def test_bad_queries_are_400_naming_the_parameter(client: BaobabClient, si
         resp = await client.get(f"{site}/@search", params=params)
         body = assert_envelope(resp, 400)
         assert parameter in str(body), (params, body)
+
+
+async def test_folder_order_is_searchable(client: BaobabClient, site: str) -> None:
+    folder = await add(client, site, "Folder", "f")
+    for name in ("a", "b", "c", "d"):
+        await add(client, folder, "Document", name)
+    params = {"path.query": folder, "path.depth": 1, "sort_on": "getObjPositionInParent"}
+
+    async def order() -> list[str]:
+        resp = await client.get(f"{folder}/@search", params=params)
+        return [item["@id"].rsplit("/", 1)[1] for item in resp.json()["items"]]
+
+    assert await order() == ["a", "b", "c", "d"]
+    resp = await client.patch(folder, json={"ordering": {"obj_id": "d", "delta": "top"}})
+    assert resp.status_code == 204, resp.text
+    assert await order() == ["d", "a", "b", "c"]
+    resp = await client.patch(folder, json={"ordering": {"obj_id": "a", "delta": 2}})
+    assert resp.status_code == 204, resp.text
+    assert await order() == ["d", "b", "c", "a"]
+    listing = (await client.get(folder)).json()["items"]
+    assert [item["@id"].rsplit("/", 1)[1] for item in listing] == await order()

@@ -43,7 +43,10 @@ def _strip(name: str) -> str:
 
 
 def sortable_indexes(registry: Registry) -> list[str]:
-    return sorted(n for n, i in registry.indexes.items() if i.kind in ("field", "date"))
+    """The field and date indexes, and ``path`` (tree order; plone.restapi's documented
+    ``@search?sort_on=path``)."""
+    names = [n for n, i in registry.indexes.items() if i.kind in ("field", "date")]
+    return sorted([*names, "path"])
 
 
 def _group(items: Iterable[tuple[str, str]]) -> dict[str, dict[str, list[str]]]:
@@ -166,8 +169,7 @@ def _control(search: Search, registry: Registry, name: str, options: dict[str, l
         raise InvalidQuery(f"{name} takes no options", name)
     value = _one(options["query"], name)
     if name == "sort_on":
-        info = registry.indexes.get(value)
-        if info is None or info.kind not in ("field", "date"):
+        if value not in sortable_indexes(registry):
             raise InvalidQuery(
                 f"Cannot sort on {value!r}: one of {', '.join(sortable_indexes(registry))}",
                 "sort_on",

@@ -3,7 +3,10 @@
 Neither zope.index nor hypatia has one (Zope's ExtendedPathIndex needs Zope itself), so this
 small index is written here on BTrees, with the same query semantics as Plone's:
 ``depth=-1`` (the default) finds the object at the path and everything below it, ``0`` the
-object alone, ``N`` everything from one to N levels below it (not the object itself).
+object alone, ``1`` its children (not the object), ``N`` ≥ 2 the object and everything down
+to N levels below it. (Plone's ExtendedPathIndex answers ``1`` from its table of parents and
+``N`` ≥ 2 level by level, the start included; plone.restapi's documented examples show both,
+and its clients rely on them.)
 
 Structures (64-bit families, as hypatia's indexes, so results intersect directly):
 
@@ -92,8 +95,6 @@ class PathIndex(Persistent):
                 continue
             if depth < 0:
                 ids = list(self.below(path))
-                if own is not None:
-                    ids.append(own)
             else:
                 limit = path.count("/") + depth
                 ids = [
@@ -103,6 +104,8 @@ class PathIndex(Persistent):
                     )
                     if key.count("/") <= limit
                 ]
+            if own is not None:
+                ids.append(own)
             found.append(FAMILY.IF.Set(ids))
         if len(found) == 1:
             return found[0]

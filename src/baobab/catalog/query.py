@@ -65,6 +65,7 @@ class Search:
     paths: tuple[str, ...] = ()  # empty: the whole catalog
     depth: int = -1
     uids: tuple[str, ...] | None = None
+    exclude_uids: tuple[str, ...] = ()  # never these (@querystring-search: the context)
     sort_on: str | None = None
     reverse: bool = False
     sort_limit: int | None = None
@@ -143,7 +144,10 @@ def _apply(catalog: Catalog, term: Term) -> Any:
     if term.op == "range":
         return index.applyInRange(term.low, term.high)
     if term.op == "all":
-        return index.applyAll(list(term.values))
+        if hasattr(index, "applyAll"):
+            return index.applyAll(list(term.values))
+        # a field index holds one value per object: "all of" one value is "any of" it
+        return index.applyAny(list(term.values)) if len(set(term.values)) == 1 else FAMILY.IF.Set()
     if term.op == "none":
         return index.applyNotAny(list(term.values))
     return index.applyAny(list(term.values))
@@ -162,6 +166,12 @@ def _intersect(sets: list[Any]) -> Any:
 
 
 def _sort(catalog: Catalog, search: Search, result: Any, limit: int | None) -> list[int]:
+    if search.sort_on == "path":  # tree order: a folder, then what is in it
+        path_of = catalog.paths.path_of
+        by_path = sorted(
+            result, key=lambda d: (path_of(d) or "").split("/"), reverse=search.reverse
+        )
+        return by_path[:limit]
     index = None if search.sort_on is None else catalog.indexes.get(search.sort_on)
     if index is None:  # no sort: docid order
         return list(itertools.islice(iter(result), limit))
@@ -196,7 +206,10 @@ def _matches(catalog: Catalog, search: Search, security: Any, tokens: Sequence[s
             return weighted
     result = _intersect(sets)
     if weighted is not None:
-        return FAMILY.IF.weightedIntersection(weighted, result)[1]
+        result = FAMILY.IF.weightedIntersection(weighted, result)[1]
+    if search.exclude_uids and result:
+        found = (catalog.docid_of(uid) for uid in search.exclude_uids)
+        result = FAMILY.IF.difference(result, FAMILY.IF.Set(d for d in found if d is not None))
     return result
 
 

@@ -22,7 +22,9 @@ from baobab.content.interfaces import IContainer
 from baobab.content.resources import Folder
 from baobab.location import resource_path
 
-__all__ = ["IndexQueue", "container_of", "entry_values", "queue_for"]
+__all__ = ["IndexQueue", "container_of", "entry_values", "queue_for", "reindex_positions"]
+
+POSITION_INDEX = "getObjPositionInParent"
 
 _KEY = object()  # the queue's key in transaction.data
 
@@ -59,6 +61,17 @@ def queue_for(obj: Any, registry: Registry) -> IndexQueue | None:
         txn.set_data(_KEY, queue)
         txn.addBeforeCommitHook(queue.flush)
     return queue
+
+
+def reindex_positions(folder: Any, ids: list[str], registry: Registry) -> None:
+    """Queue the children ``ids`` of ``folder`` whose position key changed (a reorder)."""
+    queue = queue_for(folder, registry) if ids else None
+    if queue is None:
+        return
+    for name in ids:
+        child = folder.get(name)
+        if child is not None:
+            queue.index(child, only=(POSITION_INDEX,))
 
 
 @dataclass

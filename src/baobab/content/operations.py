@@ -12,9 +12,6 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, cast
 
-from BTrees.Length import Length
-from BTrees.OOBTree import OOBTree
-
 from baobab.config.registry import Registry
 from baobab.content.files import file_from_bytes
 from baobab.content.ids import generate_id, validate_id
@@ -151,8 +148,11 @@ def move(
     folder, id_ = _target(registry, obj, destination, new_id)
     if guard is not None:
         guard(folder)
-    parent._del_child(obj.__name__)
-    folder._set_child(id_, obj)
+    if folder is parent:  # a rename keeps the child's place
+        parent._rename_child(obj.__name__, id_)
+    else:  # elsewhere it goes last
+        parent._del_child(obj.__name__)
+        folder._set_child(id_, obj)
     _touch(obj, principal_id)
     return obj
 
@@ -170,7 +170,7 @@ class CopyFilter:
 
 def _clone(registry: Registry, obj: Resource, principal_id: str, only: CopyFilter) -> Resource:
     state: dict[str, Any] = cast(dict[str, Any], obj.__getstate__())
-    skip = {"_children", "_count", "__parent__"}
+    skip = {"_children", "_count", "_order", "_positions", "_visible_at", "_visible", "__parent__"}
     fresh = {k: copy_.deepcopy(v) for k, v in state.items() if k not in skip}
     unreadable = set(only.unreadable(obj))
     if unreadable:
@@ -185,10 +185,8 @@ def _clone(registry: Registry, obj: Resource, principal_id: str, only: CopyFilte
     clone.creators = [principal_id]
     clone.contributors = []
     if isinstance(obj, Folder) and isinstance(clone, Folder):
-        clone._children = OOBTree()
-        clone._count = Length()
-        clone._visible = OOBTree()
-        for name, child in obj._children.items():
+        clone._init_children()
+        for name, child in obj.ordered_items():  # appended in order: the copy keeps it
             if only.keep(child):
                 clone._set_child(name, _clone(registry, child, principal_id, only))
     return clone

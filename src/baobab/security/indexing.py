@@ -6,10 +6,11 @@ View there, and ``user:<id>`` for each user or group holding one of those roles 
 of its tokens (``Principal.tokens``) is in the set — the same rule as
 :class:`baobab.security.policy.Checker`, computed with the same two walks.
 
-Each folder keeps an inverted index of its children's tokens (``Folder._visible``) so a listing
-filters by a union of a few sets. :func:`reindex` recomputes an object and everything below it
-and updates the parents' indexes; call it after anything that changes who may View: a new or
-copied object, local roles, inheritance, a workflow transition, a move.
+Each folder keeps an inverted index of its children's tokens (``Folder._visible_at``: token →
+the children's position keys) so a listing filters by a union of a few sets, in folder order.
+:func:`reindex` recomputes an object and everything below it and updates the parents'
+indexes; call it after anything that changes who may View: a new or copied object, local
+roles, inheritance, a workflow transition, a move.
 """
 
 from __future__ import annotations

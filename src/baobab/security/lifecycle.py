@@ -64,7 +64,7 @@ def repair(policy: SecurityPolicy, obj: Resource, actor: str = "system") -> int:
             if queue is not None:  # its review_state, index and column
                 queue.index(node)
         if isinstance(node, Folder):
-            node._token_index()  # folders stored before the index existed get one
+            node._ordered()  # folders stored before their order (and index) existed get them
             stack.extend(node.values())
     reindex(policy, obj)
     return entered

@@ -110,13 +110,13 @@ def batching(
 
 
 def _page(folder: Folder, request: Request, start: int, size: int) -> tuple[int, list[Any]]:
-    """(number of visible children, the visible children from ``start``): those whose allowed
-    tokens meet the principal's, found through the folder's token index."""
+    """(number of visible children, the visible children from ``start``), in the folder's
+    order: those whose allowed tokens meet the principal's, found through the folder's token
+    index (by position key, so its union is in order and a page is a slice of it)."""
     if request.security.is_manager():  # holds View everywhere: skip the index
-        return len(folder), folder.items(start, size)
-    visible = folder.visible_keys(request.principal.tokens)
-    names = list(visible.keys()[start : start + size]) if visible else []
-    return len(visible), [(name, folder[name]) for name in names]
+        return len(folder), folder.ordered_items(start, size)
+    total, names = folder.visible_page(request.principal.tokens, start, size)
+    return total, [(name, folder[name]) for name in names]
 
 
 def _batch(folder: Folder, request: Request, url: str) -> dict[str, Any]:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
+from baobab.catalog.queue import reindex_positions
 from baobab.config.declarations import service
-from baobab.content import operations
+from baobab.content import operations, ordering
 from baobab.content.creation import file_field
 from baobab.content.interfaces import IContainer, IDatabaseRoot, IFolderish, IResource
+from baobab.content.resources import Folder
 from baobab.content.typeinfo import file_fields, type_info
-from baobab.errors import MethodNotAllowed
+from baobab.errors import BadRequest, MethodNotAllowed
 from baobab.events import ObjectAdded, ObjectModified, ObjectRemoved
 from baobab.location import resource_path
 from baobab.request import Request, Response
@@ -20,6 +25,23 @@ from baobab.serialization.preconditions import check_if_match, current_etag
 from baobab.services import files, shapes
 
 __all__ = ["create_child", "delete_object", "get_object", "patch_object"]
+
+logger = logging.getLogger(__name__)
+
+_GET_PARAMS = (
+    shapes.IF_NONE_MATCH,
+    shapes.RANGE,
+    {"name": "b_start", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+    {"name": "b_size", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+    {
+        "name": "inline",
+        "in": "query",
+        "description": "With the bytes of a file: `Content-Disposition: inline` if it is safe",
+        "schema": {"type": "string"},
+    },
+)
+# what GET reads from the query: anything else is a 400, not silently ignored
+_GET_QUERY = frozenset(str(p["name"]) for p in _GET_PARAMS if p["in"] == "query")
 
 
 def _wants_file(request: Request) -> bool:
@@ -35,12 +57,7 @@ def _wants_file(request: Request) -> bool:
     summary="Read an object",
     description="JSON by default; an object with a file field answers its bytes to an "
     "`Accept` that names neither JSON nor `*/*` (with `Range`, as `@download`).",
-    params=(
-        shapes.IF_NONE_MATCH,
-        shapes.RANGE,
-        {"name": "b_start", "in": "query", "schema": {"type": "integer", "minimum": 0}},
-        {"name": "b_size", "in": "query", "schema": {"type": "integer", "minimum": 1}},
-    ),
+    params=_GET_PARAMS,
     responses={
         200: {"application/json": shapes.CONTENT, **shapes.FILE_BYTES},
         206: shapes.FILE_BYTES,
@@ -48,6 +65,7 @@ def _wants_file(request: Request) -> bool:
     errors=(416,),
 )
 def get_object(request: Request) -> Response:
+    request.refuse_unknown_query(_GET_QUERY)
     context = request.context
     typed = context.type_name in request.registry.types  # not the database root
     if typed and file_fields(request.registry, context.type_name):
@@ -109,12 +127,57 @@ def _prefers_representation(request: Request) -> bool:
     return any(p.strip() == "return=representation" for p in prefer.split(","))
 
 
+_ORDERING_KEYS = frozenset({"obj_id", "delta", "subset_ids"})
+
+
+def _invalid(field: str, message: str) -> BadRequest:
+    return BadRequest(
+        f"Invalid ordering: {field} {message}",
+        details=[{"field": field, "message": message}],
+    )
+
+
+def _ordering_request(value: Any) -> tuple[str, ordering.Delta, list[str] | None]:
+    """``(obj_id, delta, subset_ids)`` from a PATCH's ``ordering`` (plone.restapi's shape),
+    every type checked here so the content layer only judges ids and order."""
+    if not isinstance(value, dict):
+        raise _invalid("ordering", "must be an object with obj_id and delta")
+    unknown = sorted(set(value) - _ORDERING_KEYS)
+    if unknown:
+        raise _invalid(f"ordering.{unknown[0]}", "is not a key of ordering")
+    obj_id, delta, subset = value.get("obj_id"), value.get("delta"), value.get("subset_ids")
+    if not isinstance(obj_id, str) or not obj_id:
+        raise _invalid("ordering.obj_id", "must be a child's id (a string)")
+    wrong = isinstance(delta, bool) or not isinstance(delta, int | str)
+    if wrong or delta == 0 or (isinstance(delta, str) and delta not in ("top", "bottom")):
+        raise _invalid("ordering.delta", 'must be "top", "bottom" or a non-zero integer')
+    if subset is not None and (
+        not isinstance(subset, list) or not all(isinstance(i, str) for i in subset)
+    ):
+        raise _invalid("ordering.subset_ids", "must be a list of child ids")
+    assert isinstance(delta, int | str)
+    return obj_id, delta, subset or None  # [] means the whole folder, as in plone.restapi
+
+
+def _reorder(request: Request, value: Any) -> list[str]:
+    """Apply a PATCH's ``ordering`` to the context; the ids whose position key changed."""
+    obj_id, delta, subset_ids = _ordering_request(value)
+    folder = request.context
+    if not isinstance(folder, Folder):
+        raise _invalid("ordering", "applies to a folder: this object has no children")
+    # a child the principal may not View is unknown, as in a listing of this folder
+    tokens = None if request.security.is_manager() else request.principal.tokens
+    return ordering.move_child(folder, obj_id, delta, subset_ids, tokens=tokens)
+
+
 @service(
     method="PATCH",
     context=IResource,
     permission=MODIFY_CONTENT.id,
     summary="Update fields",
-    description="204 with the new ETag, or the object with `Prefer: return=representation`.",
+    description="204 with the new ETag, or the object with `Prefer: return=representation`. "
+    'A folder also takes `ordering`, as plone.restapi: `{"obj_id": id, "delta": "top" | '
+    '"bottom" | n, "subset_ids": [ids as the client shows them]}` moves one child.',
     params=(
         shapes.IF_MATCH,
         {"name": "Prefer", "in": "header", "schema": {"type": "string"}},
@@ -128,14 +191,21 @@ def patch_object(request: Request) -> Response:
     data = request.json_object()
     check_if_match(request, request.context)
     context = request.context
-    check_field_writes(request, data, context.type_name, context)
-    operations.update(request.registry, request.context, data, request.principal.id)
-    request.notify_object(ObjectModified, request.context, changed=tuple(sorted(data)))
+    fields = {k: v for k, v in data.items() if k != "ordering"}
+    check_field_writes(request, fields, context.type_name, context)
+    if fields or "ordering" not in data:  # a reorder alone changes no field, nor `modified`
+        operations.update(request.registry, context, fields, request.principal.id)
+    reordered_ids: list[str] = []  # whose getObjPositionInParent changed: to reindex
+    if "ordering" in data:
+        reordered_ids = _reorder(request, data["ordering"])
+        logger.debug("%s: reordered %s", resource_path(context), ", ".join(reordered_ids))
+        reindex_positions(context, reordered_ids, request.registry)
+    request.notify_object(ObjectModified, context, changed=tuple(sorted(data)))
     if _prefers_representation(request):
-        response = representation(request, request.context)
+        response = representation(request, context)
         response.headers.append((b"preference-applied", b"return=representation"))
         return response
-    etag, _ = current_etag(request, request.context)
+    etag, _ = current_etag(request, context)
     return Response(status=204, headers=[(b"etag", etag.encode())], content_type=None)
 
 

@@ -7,6 +7,8 @@ metadata (no object loaded), or with ``fullobjects`` the object as GET shows it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from baobab.catalog.params import PRESENTATION, parse_search, sortable_indexes
@@ -23,19 +25,29 @@ from baobab.security.vocabulary import VIEW
 from baobab.serialization.content import batch_window, batching, serialize
 from baobab.services import shapes
 
-__all__ = ["run_search", "search"]
+__all__ = ["Shown", "check_fields", "run_search", "search"]
 
 # always in a result; ``metadata_fields`` adds columns, ``_all`` every one
 SUMMARY = ("@id", "@type", "id", "UID", "title", "description", "review_state", "is_folderish")
 _FROM_COLUMN = {"@type": "portal_type"}
 
 
-def _fields(request: Request) -> tuple[str, ...]:
-    registry: Registry = request.registry
+@dataclass(frozen=True)
+class Shown:
+    """What a search answers besides its query: the window, the metadata columns added to
+    each summary, whole objects or summaries, and the parameters kept in batching links."""
+
+    start: int
+    size: int
+    fields: tuple[str, ...] = ()
+    full: bool = False
+    link_query: Sequence[tuple[str, str]] = ()
+
+
+def check_fields(registry: Registry, values: Iterable[str], parameter: str) -> tuple[str, ...]:
+    """The metadata columns ``values`` name (``_all``: every one); 400 for another name."""
     wanted: list[str] = []
-    for name, value in request.query_items:
-        if name.split(":", 1)[0] != "metadata_fields":
-            continue
+    for value in values:
         if value == "_all":
             wanted.extend(registry.columns)
         elif value in registry.columns:
@@ -44,9 +56,14 @@ def _fields(request: Request) -> tuple[str, ...]:
             raise InvalidQuery(
                 f"Unknown metadata field {value!r} (the columns: "
                 f"{', '.join(sorted(registry.columns))}, or _all)",
-                "metadata_fields",
+                parameter,
             )
     return tuple(dict.fromkeys(wanted))
+
+
+def _fields(request: Request) -> tuple[str, ...]:
+    values = (v for k, v in request.query_items if k.split(":", 1)[0] == "metadata_fields")
+    return check_fields(request.registry, values, "metadata_fields")
 
 
 def _flag(request: Request, name: str) -> bool:
@@ -69,11 +86,18 @@ def _item(request: Request, record: dict[str, Any], path: str, extra: tuple[str,
     return item
 
 
-def run_search(request: Request, search: Search, url: str) -> dict[str, Any]:
-    """The batch of ``search``'s results as ``@search`` answers it."""
-    start, size = batch_window(request)
-    extra = _fields(request)
-    full = _flag(request, "fullobjects")
+def run_search(
+    request: Request, search: Search, url: str, shown: Shown | None = None
+) -> dict[str, Any]:
+    """The batch of ``search``'s results as ``@search`` answers it; ``shown`` defaults to
+    what the query string asks (``b_start``, ``b_size``, ``metadata_fields``,
+    ``fullobjects``)."""
+    if shown is None:
+        start, size = batch_window(request)
+        shown = Shown(
+            start, size, _fields(request), _flag(request, "fullobjects"), request.query_items
+        )
+    start, size, extra, full = shown.start, shown.size, shown.fields, shown.full
     container = container_of(request.context)
     catalog = None if container is None else catalog_of(container)
     if catalog is None:
@@ -82,22 +106,25 @@ def run_search(request: Request, search: Search, url: str) -> dict[str, Any]:
     items = []
     for docid in results.docids:
         path = catalog.paths.path_of(docid) or ""
-        if full:
-            obj = _resolve(container, path)
+        obj = _resolve(container, path) if full else None
+        if obj is not None:
             items.append(serialize(obj, request, request.url_for(path)))
         else:
             items.append(_item(request, catalog.metadata.get(docid, {}), path, extra))
     out: dict[str, Any] = {"@id": url, "items": items, "items_total": results.total}
-    links = batching(url, start, size, results.total, request.query_items)
+    links = batching(url, start, size, results.total, shown.link_query)
     if links is not None:
         out["batching"] = links
     return out
 
 
 def _resolve(container: Any, path: str) -> Any:
+    """The object at ``path`` (None if the catalog is behind: then its metadata is shown)."""
     obj = container
     for name in split_path(path)[len(split_path(resource_path(container))) :]:
-        obj = obj[name]
+        obj = obj.get(name) if obj.folderish else None
+        if obj is None:
+            return None
     return obj
 
 
