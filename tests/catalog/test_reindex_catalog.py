@@ -309,3 +309,15 @@ def test_reindex_security_updates_the_catalog(stored: tuple[Settings, Path], cap
     assert asyncio.run(member_sees()) == []
     assert run("reindex-security", "-c", str(config)) == 0
     assert asyncio.run(member_sees()) == ["d", "e", "f"]
+
+
+def test_a_filestorage_in_use_is_refused(stored: tuple[Settings, Path], capsys: Any) -> None:
+    """FileStorage is single-process: with a server running, the command says so (exit 2)."""
+    settings, config = stored
+
+    async def while_serving() -> int:
+        async with running(settings):
+            return await asyncio.to_thread(run, "reindex-catalog", "-c", str(config))
+
+    assert asyncio.run(while_serving()) == 2
+    assert "is in use by another process" in capsys.readouterr().err
