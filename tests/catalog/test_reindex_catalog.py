@@ -292,6 +292,24 @@ def test_start_up_fills_a_new_index_or_names_the_command(
     assert "`baobab reindex-catalog --database db --container a`" in warning
     assert offline(settings, lambda root: "Subject" in catalog(root, "b").indexes)
 
+    async def write_then_search() -> list[str]:
+        async with running(settings) as c:
+            await add(c, "/db/a", "Document", "tagged", subjects=["new"])
+            return await plain_ids(c, "/db/a", Subject="new")
+
+    caplog.clear()
+    # a write adds the index, empty but for what is written since: still named at start-up
+    assert asyncio.run(write_then_search()) == ["tagged"]
+    assert offline(settings, lambda root: catalog(root, "a").unfilled) == {"Subject"}
+    caplog.clear()
+    asyncio.run(_search_all(settings))
+    assert any("lacks the index(es) Subject" in r.getMessage() for r in caplog.records)
+    assert run("reindex-catalog", "-c", str(config), "--container", "a") == 0
+    assert offline(settings, lambda root: catalog(root, "a").unfilled) == frozenset()
+    caplog.clear()
+    asyncio.run(_search_all(settings))
+    assert not [r for r in caplog.records if r.name == "baobab.catalog.rebuild"]
+
 
 def test_reindex_security_updates_the_catalog(stored: tuple[Settings, Path], capsys: Any) -> None:
     settings, config = stored

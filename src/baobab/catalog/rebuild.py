@@ -29,6 +29,7 @@ transactions (the catalog follows every write), so the walk may miss them withou
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 import time
@@ -240,7 +241,9 @@ class _Rebuild:
             catalog = catalog_of(container)
             if catalog is not None and not lacking_indexes(catalog, self.registry):
                 return None, False
-            ensure_catalog(container, self.registry).incomplete = catalog is None
+            made = ensure_catalog(container, self.registry)
+            if catalog is None:
+                made.incomplete = True
             return None, True
 
         run_in_transaction(self.db, unit, retries=RETRIES, connections=self.connections)
@@ -279,11 +282,21 @@ class _Rebuild:
         return catalog.catalog_object(node.uid, resource_path(node), values, columns, only)
 
     def unseen(self, seen: Any) -> list[int]:
-        def work(container: Any, catalog: Catalog) -> tuple[list[int], bool]:
-            every = FAMILY.IF.Set(catalog.metadata.keys())
-            return list(FAMILY.IF.difference(every, seen)), False
+        """The entries not in ``seen``, read a few thousand per transaction (a bucket of
+        ``metadata`` loads its columns too: one transaction would hold them all)."""
+        found: list[int] = []
+        after: int | None = None
+        while True:
 
-        return self.run(work)
+            def work(container: Any, catalog: Catalog, after: int | None = after) -> Any:
+                keys = catalog.metadata.keys(min=after, excludemin=after is not None)
+                return list(itertools.islice(keys, COUNT_BATCH)), False
+
+            chunk: list[int] = self.run(work)
+            if not chunk:
+                return found
+            found.extend(FAMILY.IF.difference(FAMILY.IF.Set(chunk), seen))
+            after = chunk[-1]
 
     def clean(self, docids: list[int]) -> int:
         """Remove the entries of ``docids`` whose objects are gone; how many."""
@@ -294,10 +307,15 @@ class _Rebuild:
         return self.run(work)
 
     def finish(self) -> None:
+        """Mark the catalog built (a start-up will not build it again) and the indexes
+        rebuilt filled."""
+
         def work(container: Any, catalog: Catalog) -> tuple[None, bool]:
-            if not catalog.incomplete:
+            unfilled = frozenset() if self.only is None else catalog.unfilled - self.only
+            if not catalog.incomplete and unfilled == catalog.unfilled:
                 return None, False
-            catalog.incomplete = False  # a start-up will not build it again
+            catalog.incomplete = False
+            catalog.unfilled = frozenset(unfilled)
             return None, True
 
         self.run(work)
@@ -370,11 +388,13 @@ def rebuild(
 
 def lacking_indexes(catalog: Catalog, registry: Registry) -> list[str]:
     """The indexes the registry declares that ``catalog`` lacks (or holds with another
-    kind): an add-on added since the catalog was built."""
+    kind), or holds unfilled: an add-on added since the catalog was built."""
     return [
         name
         for name, info in registry.indexes.items()
-        if name not in catalog.indexes or catalog.kinds.get(name) != info.kind
+        if name not in catalog.indexes
+        or catalog.kinds.get(name) != info.kind
+        or name in catalog.unfilled
     ]
 
 

@@ -74,6 +74,9 @@ class Catalog(Persistent):
     # True from the creation of a catalog for a container that already held content until
     # its first build ends (baobab.catalog.rebuild): a start-up finds it and builds it again
     incomplete = False
+    # indexes added empty to a catalog that already had entries, until a rebuild fills them
+    # (start-up fills them or names the command)
+    unfilled: frozenset[str] = frozenset()
 
     def __init__(self) -> None:
         self.docids: Any = FAMILY.OI.BTree()
@@ -105,6 +108,8 @@ class Catalog(Persistent):
                 self.indexes[name] = index
                 self.kinds[name] = info.kind
                 added.append(name)
+        if added and len(self):
+            self.unfilled = self.unfilled | frozenset(added)
         return added
 
     def catalog_object(
