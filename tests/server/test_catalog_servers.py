@@ -118,6 +118,7 @@ class Writer(threading.Thread):
         self.existing = existing
         self.stop = threading.Event()
         self.writes = 0
+        self.conflicts = 0  # 409s: a request that conflicted after its replays
         self.error: BaseException | None = None
 
     def run(self) -> None:
@@ -134,6 +135,8 @@ class Writer(threading.Thread):
                 if create(client, where(name), name, title="Written live") == 201:
                     self.existing.add(name)
                     self.writes += 1
+                else:
+                    self.conflicts += 1
                 if i % 3 == 2:
                     for victim in (f"w{i - 1}", f"d{i}"):
                         if victim in self.existing:
@@ -142,6 +145,8 @@ class Writer(threading.Thread):
                             if resp.status_code == 204:
                                 self.existing.discard(victim)
                                 self.writes += 1
+                            else:
+                                self.conflicts += 1
                 i += 1
 
 
@@ -179,6 +184,8 @@ def test_reindex_catalog_on_a_live_database(
         finally:
             writer.stop.set()
             writer.join(60)
+        print(result.stderr)  # shown when the test fails: conflicts, batch sizes, progress
+        print(f"writer: {writer.writes} writes, {writer.conflicts} answered 409")
         assert writer.error is None, repr(writer.error)
         assert result.returncode == 0, result.stdout + result.stderr
         assert "/db/site: " in result.stdout and " objects indexed" in result.stdout
