@@ -79,9 +79,7 @@ async def test_folder_order_is_searchable(client: BaobabClient, site: str) -> No
     assert [item["@id"].rsplit("/", 1)[1] for item in listing] == await order()
 
 
-async def test_inactive_content_is_left_out_unless_allowed(
-    client: BaobabClient, site: str
-) -> None:
+async def test_inactive_content_is_left_out_unless_allowed(client: BaobabClient, site: str) -> None:
     """Plone's effectiveRange: what is not yet effective, or expired, is found only by those
     who may see inactive content (Manager, Site Administrator, Owner on the container), or
     by whoever asks with ``show_inactive``; View is required either way."""
