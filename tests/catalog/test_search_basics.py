@@ -77,3 +77,26 @@ async def test_folder_order_is_searchable(client: BaobabClient, site: str) -> No
     assert await order() == ["d", "b", "c", "a"]
     listing = (await client.get(folder)).json()["items"]
     assert [item["@id"].rsplit("/", 1)[1] for item in listing] == await order()
+
+
+async def test_inactive_content_is_left_out_unless_allowed(client: BaobabClient, site: str) -> None:
+    """Plone's effectiveRange: what is not yet effective, or expired, is found only by those
+    who may see inactive content (Manager, Site Administrator, Owner on the container), or
+    by whoever asks with ``show_inactive``; View is required either way."""
+    future = await add(client, site, "Document", "future", effective="2999-01-01T00:00:00Z")
+    past = await add(client, site, "Document", "past", expires="2000-01-01T00:00:00Z")
+    current = await add(
+        client, site, "Document", "current", effective="2000-01-01", expires="2999-01-01"
+    )
+    hidden = await add(client, site, "Document", "hidden", expires="2000-01-01T00:00:00Z")
+    for path in (future, past, current):
+        assert (await client.post(f"{path}/@workflow/publish")).status_code == 200
+    member = client.as_user("member")
+    assert await ids(member, site) == ["current"]
+    assert await ids(member, site, show_inactive="true") == ["current", "future", "past"]
+    assert await ids(member, site, show_inactive="false") == ["current"]
+    assert (await member.get(past)).status_code == 200  # GET is not a search: View decides
+    assert await ids(client, site) == ["current", "future", "hidden", "past"]
+    resp = await member.get(f"{site}/@search", params={"show_inactive": "maybe"})
+    assert_envelope(resp, 400)
+    assert hidden  # private: never found by the member, inactive or not

@@ -26,7 +26,9 @@ __all__ = ["CONTROLS", "PRESENTATION", "parse_search", "sortable_indexes"]
 PRESENTATION = frozenset({"b_start", "b_size", "metadata_fields", "fullobjects"})
 # plone.restapi flags Baobab accepts and has nothing to do for
 _IGNORED = frozenset({"use_site_search_settings"})
-CONTROLS = frozenset({"sort_on", "sort_order", "sort_limit"})
+CONTROLS = frozenset({"sort_on", "sort_order", "sort_limit", "show_inactive"})
+_TRUE = frozenset({"1", "true", "True", "yes", "on", ""})
+_FALSE = frozenset({"0", "false", "False", "no", "off"})
 _CONVERTERS = (
     ":list", ":tuple", ":record", ":records", ":string", ":text", ":int", ":long",
     ":float", ":boolean", ":date", ":lines", ":ignore_empty",
@@ -175,6 +177,10 @@ def _control(search: Search, registry: Registry, name: str, options: dict[str, l
                 "sort_on",
             )
         search.sort_on = value
+    elif name == "show_inactive":
+        if value not in _TRUE | _FALSE:
+            raise InvalidQuery("show_inactive is true or false", name)
+        search.show_inactive = value in _TRUE
     elif name == "sort_order":
         if value not in _REVERSE:
             raise InvalidQuery("sort_order is ascending, descending or reverse", name)

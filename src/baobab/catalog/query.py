@@ -33,6 +33,7 @@ __all__ = [
     "Term",
     "convert",
     "execute",
+    "only_active",
     "parse_date",
 ]
 
@@ -69,12 +70,21 @@ class Search:
     sort_on: str | None = None
     reverse: bool = False
     sort_limit: int | None = None
+    show_inactive: bool = False  # asked to include what is not yet effective, or expired
 
 
 @dataclass(frozen=True)
 class Results:
     total: int  # how many match
     docids: list[int]  # the window asked for, in order
+
+
+def only_active(search: Search, now: dt.datetime) -> None:
+    """Narrow ``search`` to what is effective and not expired at ``now`` (Plone's
+    ``effectiveRange``: effective ≤ now ≤ expires; no date is no limit)."""
+    minute = date_key(now)
+    search.terms.append(Term("effective", "range", high=minute, parameter="effective"))
+    search.terms.append(Term("expires", "range", low=minute, parameter="expires"))
 
 
 def parse_date(raw: Any, parameter: str) -> dt.datetime:

@@ -14,6 +14,7 @@ from baobab.config.declarations import Permission, Role
 
 __all__ = [
     "ACCESS_CONTENT",
+    "ACCESS_INACTIVE",
     "ADD_CONTAINER",
     "ADD_CONTENT",
     "ANONYMOUS",
@@ -99,6 +100,11 @@ REQUEST_REVIEW = Permission("baobab.RequestReview", "Request review", (_M, _SA, 
 REVIEW_CONTENT = Permission("baobab.ReviewContent", "Review content", (_M, _SA, _RV))
 MANAGE_USERS = Permission("baobab.ManageUsers", "Manage users and groups", (_M, _SA))
 MANAGE_SITE = Permission("baobab.ManageSite", "Manage the site", (_M, _SA))
+# Plone's "Access inactive portal content": searches show content that is not yet effective,
+# or expired, only to those who hold it on the container (or who ask, with show_inactive)
+ACCESS_INACTIVE = Permission(
+    "baobab.AccessInactiveContent", "See inactive content in searches", (_M, _SA, _OW)
+)
 SET_OWN_PASSWORD = Permission(
     "baobab.SetOwnPassword", "Set own password", ("baobab.Authenticated",)
 )

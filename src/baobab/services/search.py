@@ -12,16 +12,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from baobab.catalog.params import PRESENTATION, parse_search, sortable_indexes
-from baobab.catalog.query import Search, execute
+from baobab.catalog.query import Search, execute, only_active
 from baobab.catalog.queue import container_of
 from baobab.catalog.store import catalog_of
 from baobab.config.declarations import service
 from baobab.config.registry import Registry
 from baobab.content.interfaces import IFolderish
+from baobab.content.resources import utcnow
 from baobab.errors import InvalidQuery, NotFound
 from baobab.location import resource_path, split_path
 from baobab.request import Request, Response, json_response
-from baobab.security.vocabulary import VIEW
+from baobab.security.vocabulary import ACCESS_INACTIVE, VIEW
 from baobab.serialization.content import batch_window, batching, serialize
 from baobab.services import shapes
 
@@ -102,6 +103,8 @@ def run_search(
     catalog = None if container is None else catalog_of(container)
     if catalog is None:
         raise NotFound("Search a container or a folder in one")
+    if not search.show_inactive and not request.security.permits(ACCESS_INACTIVE.id, container):
+        only_active(search, utcnow())
     results = execute(catalog, search, sorted(request.principal.tokens), start, size)
     items = []
     for docid in results.docids:
