@@ -48,6 +48,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -249,14 +250,17 @@ def measure_queries(site: Any, rounds: int, warmup: int, expected: dict[str, int
             print(f"  {kind:8} {percentiles(samples)}   items_total {total} ({ok})")
 
 
-def records(storage: Any, tid: bytes, catalog_oids: set[bytes]) -> tuple[int, int, int]:
-    """Records the transaction wrote: all, those of the catalog, bytes.
+def records(
+    storage: Any, tid: bytes, catalog_oids: set[bytes], classes: Counter[str]
+) -> tuple[int, int, int]:
+    """Records the transaction wrote: all, those of the catalog, bytes; counts their classes.
 
     A record is the catalog's if its object was reachable from ``portal_catalog`` or is new
     and referenced by a catalog record of this transaction (a new bucket); ``catalog_oids``
     grows accordingly.
     """
     from ZODB.serialize import referencesf
+    from ZODB.utils import get_pickle_metadata
 
     recs = {r.oid: r.data for r in next(iter(storage.iterator(tid, tid)))}
     todo = [oid for oid in recs if oid in catalog_oids]
@@ -266,6 +270,9 @@ def records(storage: Any, tid: bytes, catalog_oids: set[bytes]) -> tuple[int, in
                 catalog_oids.add(ref)
                 todo.append(ref)
     ours = sum(oid in catalog_oids for oid in recs)
+    for oid, data in recs.items():
+        module, name = get_pickle_metadata(data)
+        classes[f"{'catalog ' if oid in catalog_oids else ''}{module}.{name}"] += 1
     return len(recs), ours, sum(len(data) for data in recs.values())
 
 
@@ -298,6 +305,7 @@ def measure_writes(site: Any, count: int) -> None:
     catalog_oids = set(reachable(storage, site.portal_catalog._p_oid))
     times: dict[str, list[tuple[float, float]]] = {"create": [], "index": [], "commit": []}
     written: list[tuple[int, int, int]] = []
+    classes: Counter[str] = Counter()
     for i in range(count):
         item = {
             "id": f"write-{i:04d}",
@@ -312,13 +320,16 @@ def measure_writes(site: Any, count: int) -> None:
         times["create"].append(timed(lambda item=item: make(folder, item))[:2])
         times["index"].append(timed(processQueue)[:2])
         times["commit"].append(timed(transaction.commit)[:2])
-        written.append(records(storage, storage.lastTransaction(), catalog_oids))
+        written.append(records(storage, storage.lastTransaction(), catalog_oids, classes))
     print(f"\nwrites: {count} Documents, one transaction each (add + publish)")
     for name, samples in times.items():
         print(f"  {name:7} {percentiles(samples)}")
     for i, label in enumerate(("records written", "of them catalog records", "bytes written")):
         values = [w[i] for w in written]
         print(f"  {label:24} median {statistics.median(values):8.0f}   max {max(values):8.0f}")
+    print("  records per write by class (catalog: reachable from portal_catalog):")
+    for name, records_ in classes.most_common(15):
+        print(f"    {records_ / count:6.1f}  {name}")
 
 
 def measure_size(app: Any, site: Any, path: Path) -> None:
