@@ -55,6 +55,7 @@ from typing import Any
 from catalog_corpus import BENCH_USER, QUERIES, USERS, file_data, iter_items, summary
 
 SITE = "plone"
+WSGI_APP: Any = None  # Zope's WSGI application, for the requests published in process
 ZOPE_CONF = """\
 %define INSTANCE {instance}
 instancehome $INSTANCE
@@ -85,7 +86,8 @@ def start_zope(instance: Path, cache_size: int) -> Any:
     from zope.globalrequest import setRequest
     from Zope2.Startup.run import make_wsgi_app
 
-    make_wsgi_app({}, str(conf))
+    global WSGI_APP
+    WSGI_APP = make_wsgi_app({}, str(conf))
     app = makerequest(Zope2.app())
     app.REQUEST["PARENTS"] = [app]
     setRequest(app.REQUEST)
@@ -219,6 +221,46 @@ def timed(call: Any) -> tuple[float, float, Any]:
     return time.perf_counter() - wall, time.thread_time() - cpu, result
 
 
+def run_http(params: dict[str, str]) -> int:
+    """``GET /plone/@search?…`` as alice (Basic), published by Zope's WSGI app in process."""
+    import base64
+    import io
+    from urllib.parse import urlencode
+
+    credentials = base64.b64encode(f"{BENCH_USER}:secret-{BENCH_USER}".encode()).decode()
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "SCRIPT_NAME": "",
+        "PATH_INFO": f"/{SITE}/@search",
+        "QUERY_STRING": urlencode(site_params(params)),
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "8080",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "localhost:8080",
+        "HTTP_ACCEPT": "application/json",
+        "HTTP_AUTHORIZATION": f"Basic {credentials}",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(),
+        "wsgi.errors": sys.stderr,
+    }
+    from AccessControl.SecurityManagement import getSecurityManager, setSecurityManager
+    from zope.component.hooks import getSite, setSite
+    from zope.globalrequest import getRequest, setRequest
+
+    # The publisher ends each request by dropping the thread's user, site and request.
+    saved = getSecurityManager(), getSite(), getRequest()
+    status: list[str] = []
+    try:
+        body = b"".join(WSGI_APP(environ, lambda s, headers, exc_info=None: status.append(s)))
+    finally:
+        setSecurityManager(saved[0])
+        setSite(saved[1])
+        setRequest(saved[2])
+    if not status[0].startswith("200"):
+        raise RuntimeError(f"@search answered {status[0]}: {body[:300]!r}")
+    return int(json.loads(body)["items_total"])
+
+
 def percentiles(samples: list[tuple[float, float]]) -> str:
     """p50 and p99 of the wall and the CPU milliseconds."""
     out = []
@@ -242,6 +284,7 @@ def measure_queries(site: Any, rounds: int, warmup: int, expected: dict[str, int
         for kind, call in (
             ("catalog", lambda q=query: run_catalog(site, q)),
             ("@search", lambda p=params: run_search(site, p)),
+            ("HTTP", lambda p=params: run_http(p)),
         ):
             for _ in range(warmup):
                 total = call()
