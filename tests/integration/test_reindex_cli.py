@@ -4,6 +4,7 @@ through the workflow and the token indexes, exactly as if it had been created no
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import msgspec
 
 from baobab.asgi.app import BaobabApp
 from baobab.asgi.state import start, stop
+from baobab.blobs.spool import SPOOL_SUFFIX
 from baobab.cli.main import main
 from baobab.config.settings import Settings
 from baobab.content import operations
@@ -61,8 +63,15 @@ async def test_reindex_security(tmp_path: Path, capsys: Any) -> None:
     # the reader may View the document (global Reader), but the folder's index lacks it
     assert await _reader_view(settings) == (200, [])
 
-    # the CLI runs its own event loop: from a thread, as from a shell
+    # a spool file no request holds, as a live server's between two TUS chunks: only a
+    # server's own start clears the spool, never a maintenance command run beside it
+    settings.spool_path.mkdir(parents=True, exist_ok=True)
+    parked = settings.spool_path / f"parked{SPOOL_SUFFIX}"
+    parked.write_bytes(b"partial upload")
+    os.utime(parked, (0, 0))
+    # the CLI runs from a thread, as from a shell
     assert await asyncio.to_thread(main, ["reindex-security", "--config", str(config)]) == 0
+    assert parked.exists()
     assert "db: 1 containers reindexed, 3 objects entered a state" in capsys.readouterr().out
 
     assert await _reader_view(settings) == (200, ["d"])

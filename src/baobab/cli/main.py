@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import logging
 import os
@@ -16,15 +15,18 @@ from typing import Any
 
 import msgspec
 
-from baobab.asgi.state import start, stop
+from baobab.asgi.state import build_registry
 from baobab.cli import catalog
 from baobab.config.settings import Settings, check_settings, load_settings
+from baobab.database.databases import Databases
 from baobab.database.storage import check_not_in_use
-from baobab.database.transactions import ROOT_KEY
+from baobab.database.transactions import ROOT_KEY, run_in_transaction
 from baobab.errors import ConfigError
 from baobab.security.lifecycle import repair
 from baobab.security.passwords import hash_password
+from baobab.security.policy import SecurityPolicy
 from baobab.security.secrets import ROOT_PASSWORD_HASH_ENV, ensure_secrets
+from baobab.security.workflows import Workflows
 
 __all__ = ["main"]
 
@@ -56,22 +58,28 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _reindex_security(args: argparse.Namespace) -> int:
-    state = start(load_settings(args.config))
+    """Opens the databases and nothing else of a server's start (no secrets written, no
+    spool clean-up, which would remove a live server's uploads in progress)."""
+    settings = load_settings(args.config)
+    registry = build_registry(settings)
+    policy = SecurityPolicy(registry, Workflows.build(settings.workflows, registry))
+    databases = Databases.open(settings)
 
-    def work(conn: Any) -> tuple[int, int]:
-        root = conn.root()[ROOT_KEY]
-        entered = sum(repair(state.policy, c) for c in list(root.values()))
-        return len(root), entered
-
-    async def reindex() -> None:
-        for name in state.databases:
-            containers, entered = await state.databases.write(work, db=name)
-            print(f"{name}: {containers} containers reindexed, {entered} objects entered a state")
+    def work(conn: Any) -> tuple[tuple[int, int], bool]:
+        root = conn.root().get(ROOT_KEY)
+        if root is None:
+            return (0, 0), False
+        entered = sum(repair(policy, c) for c in list(root.values()))
+        return (len(root), entered), True
 
     try:
-        asyncio.run(reindex())
+        for name in databases:
+            containers, entered = run_in_transaction(
+                databases[name], work, retries=databases.retries
+            )
+            print(f"{name}: {containers} containers reindexed, {entered} objects entered a state")
     finally:
-        stop(state)
+        databases.close()
     return 0
 
 
