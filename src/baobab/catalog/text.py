@@ -12,17 +12,19 @@ queries go through the same steps, so a query matches whatever the text was writ
 
 from __future__ import annotations
 
+import random
 import re
 import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
-from hypatia.text.lexicon import Lexicon, Splitter, StopWordRemover
+from hypatia.text.lexicon import Lexicon as BaseLexicon
+from hypatia.text.lexicon import Splitter, StopWordRemover
 
 from baobab.config.registry import Registry
 from baobab.content.typeinfo import type_fields
 
-__all__ = ["UnicodeFolder", "fold", "new_lexicon", "searchable_text", "sortable"]
+__all__ = ["Lexicon", "UnicodeFolder", "fold", "new_lexicon", "searchable_text", "sortable"]
 
 _DUBLIN = ("title", "description", "subjects")
 _TAGS = re.compile(r"<[^>]*>")
@@ -43,6 +45,30 @@ class UnicodeFolder:
 
     def processGlob(self, words: list[str]) -> list[str]:  # noqa: N802 - hypatia's protocol
         return [fold(word) for word in words]
+
+
+MAX_WID = 2**28  # hypatia's widcode encodes word ids of at most 28 bits
+
+
+class Lexicon(BaseLexicon):
+    """hypatia's lexicon with word ids that concurrent writers do not share.
+
+    hypatia numbers a new word ``word_count + 1``: two transactions that each add a new word
+    take the same id (their ``Length`` increments merge, the ids do not) and conflict on the
+    word id's buckets, so every create that brings a new word (a number in an id, a name)
+    conflicted with every concurrent one. Here, as for docids (:mod:`baobab.catalog.store`),
+    a connection draws a random id and counts up from it (``_v_next_wid``): concurrent writers
+    add into distant keys, which the buckets' conflict resolution merges. Only the same new
+    word added by two transactions at once still conflicts.
+    """
+
+    def _new_wid(self) -> int:
+        self.word_count.change(1)
+        wid: int | None = getattr(self, "_v_next_wid", None)
+        while wid is None or wid >= MAX_WID or wid in self._words:
+            wid = random.randrange(1, MAX_WID)
+        self._v_next_wid = wid + 1
+        return wid
 
 
 def new_lexicon() -> Any:
