@@ -44,7 +44,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -53,7 +53,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import catalog_corpus as corpus  # bench/catalog_corpus.py, found through the path above
 import run as base  # bench/run.py
-
 from baobab.testing import content_call, login_call, send_sync, user_call
 from baobab.testing.server import HOST
 
@@ -424,12 +423,12 @@ def probe_conflicts(loader: Loader, rounds: int, writers: int, seed: int) -> dic
     seen: dict[str, int] = {}
     failed = 0
     for r in range(rounds):
-        for k, (tm, conn, fmap, path) in enumerate(conns):
+        for k, (tm, _conn, fmap, path) in enumerate(conns):
             tm.begin()
             item = items[(r * writers + k) % len(items)]
             # no id: made from the title, as for a POST without one
             loader.add({**item, "id": None, "parent_path": path}, fmap)
-        for tm, conn, _, _ in conns:
+        for tm, _conn, _, _ in conns:
             try:
                 tm.commit()
             except ConflictError as exc:
@@ -515,7 +514,7 @@ def measure_queries(
 
 
 def measure_creates(
-    port: int, token: str, writers: int, duration: float, folders: list[str], seed: int
+    port: int, token: str, writers: int, duration: float, folders: list[str], *, seed: int
 ) -> dict[str, Any]:
     """``writers`` threads, each POSTing Documents into its own folder for ``duration``."""
     items = write_items(2000, seed, "")
@@ -593,6 +592,7 @@ def serve_phase(
     args: argparse.Namespace,
     config: Path,
     workdir: Path,
+    *,
     expected: dict[str, int],
     queries: bool,
     mode: str,
@@ -609,7 +609,7 @@ def serve_phase(
             print(f"\nconcurrent creates (threads.mode={mode}):")
             folders = writer_folders(args.writers)
             out["creates"] = measure_creates(
-                port, root, args.writers, args.duration, folders, args.seed
+                port, root, args.writers, args.duration, folders, seed=args.seed
             )
     return out
 
@@ -627,7 +627,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--writers", type=int, default=16, help="concurrent creating clients")
     p.add_argument("--duration", type=float, default=30, help="seconds of concurrent creates")
     p.add_argument(
-        "--d-modes", nargs="+", default=["inline", "pool"], help="threads.mode of each server run (queries in the first)"
+        "--d-modes",
+        nargs="+",
+        default=["inline", "pool"],
+        help="threads.mode of each server run (queries in the first)",
     )
     p.add_argument("--pool-size", type=int, default=4, help="threads.pool_size in pool mode")
     p.add_argument("--probe", type=int, default=20, help="rounds of the conflict probe")
@@ -691,7 +694,9 @@ def main(argv: list[str] | None = None) -> int:
         phases = []
         for n, mode in enumerate(args.d_modes or ["auto"]):
             cfg = base.write_config(workdir, "filestorage", mode, args.pool_size)
-            phases.append(serve_phase(args, cfg, workdir, expected, n == 0, mode))
+            phases.append(
+                serve_phase(args, cfg, workdir, expected=expected, queries=n == 0, mode=mode)
+            )
         data["serve"] = phases
     finally:
         if args.keep:

@@ -28,12 +28,11 @@ import BTrees
 from BTrees.Length import Length
 from hypatia.field import FieldIndex
 from hypatia.keyword import KeywordIndex
-from hypatia.text import TextIndex
 from persistent import Persistent
 from persistent.mapping import PersistentMapping
 
 from baobab.catalog.paths import PathIndex
-from baobab.catalog.text import new_lexicon
+from baobab.catalog.text import new_text_index
 from baobab.config.declarations import IndexInfo
 from baobab.config.registry import Registry
 
@@ -61,7 +60,7 @@ def _new_index(info: IndexInfo) -> Any:
     if info.kind == "keyword":
         return KeywordIndex(info.name)
     if info.kind == "text":
-        return TextIndex(info.name, lexicon=new_lexicon())
+        return new_text_index(info.name, FAMILY)
     return FieldIndex(info.name)  # field and date
 
 

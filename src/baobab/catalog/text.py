@@ -18,13 +18,24 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
+from hypatia.text import TextIndex
 from hypatia.text.lexicon import Lexicon as BaseLexicon
 from hypatia.text.lexicon import Splitter, StopWordRemover
+from hypatia.text.okapiindex import OkapiIndex as BaseOkapiIndex
 
 from baobab.config.registry import Registry
 from baobab.content.typeinfo import type_fields
 
-__all__ = ["Lexicon", "UnicodeFolder", "fold", "new_lexicon", "searchable_text", "sortable"]
+__all__ = [
+    "Lexicon",
+    "OkapiIndex",
+    "UnicodeFolder",
+    "fold",
+    "new_lexicon",
+    "new_text_index",
+    "searchable_text",
+    "sortable",
+]
 
 _DUBLIN = ("title", "description", "subjects")
 _TAGS = re.compile(r"<[^>]*>")
@@ -73,6 +84,42 @@ class Lexicon(BaseLexicon):
 
 def new_lexicon() -> Any:
     return Lexicon(Splitter(), UnicodeFolder(), StopWordRemover())
+
+
+class OkapiIndex(BaseOkapiIndex):
+    """hypatia's Okapi BM25 index with every word's postings in a tree of its own.
+
+    hypatia keeps the postings of a word found in fewer than ten documents as a plain dict
+    inside the bucket of ``_wordinfo`` (wid → postings) that holds it: two transactions
+    adding documents that share such a word (the long tail of any vocabulary) both change
+    that bucket's value for the word, and the bucket's conflict resolution cannot merge them
+    (nor a dict one transaction turns into a tree). A tree per word takes a record more per
+    rare word; concurrent additions to it merge like any BTree insert, and ``_wordinfo``
+    changes only when a word is new.
+    """
+
+    def _add_wordinfo(self, wid: int, f: float, docid: int) -> None:
+        self._mass_add_wordinfo({wid: f}, docid)
+
+    def _mass_add_wordinfo(self, wid2weight: dict[int, float], docid: int) -> None:
+        wordinfo = self._wordinfo
+        new = 0
+        for wid, weight in wid2weight.items():
+            postings = wordinfo.get(wid)
+            if postings is None:
+                postings = wordinfo[wid] = self.family.IF.BTree()
+                new += 1
+            elif isinstance(postings, dict):  # written by hypatia's own code
+                postings = wordinfo[wid] = self.family.IF.BTree(postings)
+            postings[docid] = weight
+        if new:
+            self.word_count.change(new)
+
+
+def new_text_index(name: str, family: Any) -> Any:
+    """A full-text index on ``name`` with our lexicon and Okapi index."""
+    lexicon = new_lexicon()
+    return TextIndex(name, lexicon=lexicon, index=OkapiIndex(lexicon, family=family))
 
 
 def _plain(value: Any) -> Iterable[str]:
