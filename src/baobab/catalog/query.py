@@ -179,7 +179,7 @@ def _matches(catalog: Catalog, search: Search, security: Any, tokens: Sequence[s
     mapping docid → score) when the search has a full-text term."""
     sets: list[Any] = [security.applyAny(list(tokens))]
     weighted = None
-    if search.paths:
+    if search.paths and not catalog.paths.covers_all(search.paths, search.depth):
         sets.append(catalog.paths.search(search.paths, search.depth))
     if search.uids is not None:
         found = (catalog.docid_of(uid) for uid in search.uids)
