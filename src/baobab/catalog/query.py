@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import BTrees
+from hypatia.field import FieldIndex
 from hypatia.text.parsetree import ParseError
 
 from baobab.catalog.store import Catalog, date_key
@@ -161,11 +162,58 @@ def _intersect(sets: list[Any]) -> Any:
     return result
 
 
+def _scan_wins(index: Any, result: Any, limit: int | None, reverse: bool) -> bool:
+    """Whether walking the field index's values in order beats hypatia's sort.
+
+    hypatia's n-best (its choice for a small ``limit``) looks up every docid of the result
+    in the reverse index, in Python: ~1 µs each, 30 ms for 30,000 matches. Walking the
+    forward index from the wanted end, one C intersection per value, visits about
+    ``limit * indexed / len(result)`` values: far fewer when the result is a good share of
+    the index, far more when it is a handful of docids. Descending needs integer values
+    (the next value down is ``maxKey(value - 1)``): dates, positions.
+    """
+    if limit is None or not isinstance(index, FieldIndex):
+        return False
+    matches, indexed = len(result), index.indexed_count()
+    if matches * matches <= 4 * limit * indexed:
+        return False
+    if not reverse:
+        return True
+    fwd = index._fwd_index
+    return bool(fwd) and isinstance(fwd.maxKey(), int)
+
+
+def _scan(index: FieldIndex, result: Any, limit: int, reverse: bool) -> list[int]:
+    """The first ``limit`` docids of ``result`` in ``index``'s order (equal values: docid
+    order, reversed when descending, as hypatia's n-best gives them)."""
+    fwd = index._fwd_index
+    out: list[int] = []
+    if not reverse:
+        for docs in fwd.values():
+            out.extend(FAMILY.IF.intersection(docs, result))
+            if len(out) >= limit:
+                break
+        return out[:limit]
+    key = fwd.maxKey()
+    while len(out) < limit:
+        out.extend(reversed(FAMILY.IF.intersection(fwd[key], result)))
+        try:
+            key = fwd.maxKey(key - 1)
+        except ValueError:  # no smaller value
+            break
+    return out[:limit]
+
+
 def _sort(catalog: Catalog, search: Search, result: Any, limit: int | None) -> list[int]:
     index = None if search.sort_on is None else catalog.indexes.get(search.sort_on)
     if index is None:  # no sort: docid order
         return list(itertools.islice(iter(result), limit))
-    ordered = list(index.sort(result, reverse=search.reverse, limit=limit, raise_unsortable=False))
+    if limit is not None and _scan_wins(index, result, limit, search.reverse):
+        ordered = _scan(index, result, limit, search.reverse)
+    else:
+        ordered = list(
+            index.sort(result, reverse=search.reverse, limit=limit, raise_unsortable=False)
+        )
     wanted = len(result) if limit is None else min(limit, len(result))
     if len(ordered) < wanted:  # entries without a value in the sort index go last
         seen = FAMILY.IF.Set(ordered)

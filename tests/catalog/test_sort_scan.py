@@ -1,0 +1,40 @@
+"""A sort on a field index, with a limit, walks the index's values when that is cheaper
+(:func:`baobab.catalog.query._scan`): the same docids, in the same order, as hypatia's."""
+
+from __future__ import annotations
+
+import random
+from types import SimpleNamespace
+
+import pytest
+from hypatia.field import FieldIndex
+
+from baobab.catalog.query import _scan, _scan_wins
+from baobab.catalog.store import FAMILY
+
+
+def _index(rng: random.Random, docs: int, values: int) -> FieldIndex:
+    index = FieldIndex("v", family=FAMILY)
+    for docid in range(1, docs + 1):
+        index.index_doc(docid * 7919, SimpleNamespace(v=rng.randrange(values)))
+    return index
+
+
+@pytest.mark.parametrize("values", [3, 50, 5000])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_the_scan_orders_as_the_values_do(values: int, reverse: bool) -> None:
+    rng = random.Random(values)
+    index = _index(rng, 2000, values)
+    for share in (0.02, 0.3, 1.0):
+        result = FAMILY.IF.Set(d * 7919 for d in range(1, 2001) if rng.random() < share)
+        for limit in (1, 25, 5000):
+            by_value = sorted(result, key=lambda d: (index._rev_index[d], d), reverse=reverse)
+            assert _scan(index, result, limit, reverse) == by_value[:limit]
+
+
+def test_the_scan_is_chosen_for_a_large_share_only() -> None:
+    index = _index(random.Random(1), 2000, 100)
+    everything = FAMILY.IF.Set(d * 7919 for d in range(1, 2001))
+    assert _scan_wins(index, everything, 25, reverse=True)
+    assert not _scan_wins(index, FAMILY.IF.Set(list(everything)[:20]), 25, reverse=True)
+    assert not _scan_wins(index, everything, None, reverse=False)
