@@ -164,6 +164,7 @@ class Loader:
         if name is None:
             return
         workflow = self.state.policy.workflows.for_type(obj.type_name)
+        assert workflow is not None
         target = workflow.states[workflow.transitions[name].new_state]
         _apply(obj, workflow, target)
         _record(obj, name, ACTOR, "")
@@ -205,19 +206,27 @@ def reachable(storage: Any, root: bytes) -> dict[bytes, int]:
     return sizes
 
 
-def records(storage: Any, tid: bytes, catalog_oids: set[bytes]) -> tuple[int, int, int]:
+def records(
+    storage: Any, tid: bytes, owner: dict[bytes, str], parts: dict[str, int]
+) -> tuple[int, int, int]:
     """Records the last transaction wrote: all, the catalog's, bytes (a new record is the
-    catalog's when a catalog record of the transaction references it: a new bucket)."""
+    catalog's when a catalog record of the transaction references it: a new bucket).
+    ``owner``: oid → catalog part, grown with the new records; ``parts`` counts the
+    catalog's records by part."""
     from ZODB.serialize import referencesf
 
     recs = {r.oid: r.data for r in next(iter(storage.iterator(tid, tid)))}
-    todo = [oid for oid in recs if oid in catalog_oids]
+    todo = [oid for oid in recs if oid in owner]
     while todo:
-        for ref in referencesf(recs[todo.pop()]):
-            if ref in recs and ref not in catalog_oids:
-                catalog_oids.add(ref)
+        oid = todo.pop()
+        for ref in referencesf(recs[oid]):
+            if ref in recs and ref not in owner:
+                owner[ref] = owner[oid]
                 todo.append(ref)
-    return len(recs), sum(oid in catalog_oids for oid in recs), sum(map(len, recs.values()))
+    ours = [owner[oid] for oid in recs if oid in owner]
+    for part in ours:
+        parts[part] = parts.get(part, 0) + 1
+    return len(recs), len(ours), sum(map(len, recs.values()))
 
 
 @contextmanager
@@ -277,16 +286,15 @@ def measure_writes(loader: Loader, count: int, seed: int) -> dict[str, Any]:
     """Create ``count`` Documents then PATCH each, one transaction each, with and without
     the catalog: ms per operation (commit included), ms of the queue's flush, records."""
     from baobab.catalog.follow import follow
-    from baobab.catalog.store import catalog_of
     from baobab.content import operations
     from baobab.events.classes import ObjectModified
     from baobab.events.snapshot import object_event
 
     storage = loader.db.storage
-    site, tm = loader.site, loader.tm
+    tm = loader.tm
     out: dict[str, Any] = {}
     for label in ("catalog", "no catalog"):
-        folder_id = f"{WRITES_FOLDER}-{label.replace(' ', '-')}"
+        folder_id = f"{WRITES_FOLDER}-{label.replace(' ', '-')}-{time.time_ns()}"
         loader.add(
             {
                 "type": "Folder",
@@ -301,11 +309,9 @@ def measure_writes(loader: Loader, count: int, seed: int) -> dict[str, Any]:
             }
         )
         tm.commit()
-        catalog = catalog_of(site)
-        assert catalog is not None
-        catalog_oids = set(reachable(storage, catalog._p_oid))
+        owner = dict(catalog_parts(loader))
         items = write_items(count, seed, "/" + folder_id)
-        rows: dict[str, dict[str, list[float]]] = {}
+        rows: dict[str, dict[str, Any]] = {}
         flushes: list[float] = []
         objs = []
         with timed_flush(flushes), catalog_off() if label == "no catalog" else nullctx():
@@ -315,6 +321,7 @@ def measure_writes(loader: Loader, count: int, seed: int) -> dict[str, Any]:
                 ours: list[float] = []
                 size: list[float] = []
                 flushes.clear()
+                by_part: dict[str, int] = {}
                 for n, item in enumerate(items):
                     t0 = time.perf_counter()
                     if kind == "create":
@@ -327,11 +334,12 @@ def measure_writes(loader: Loader, count: int, seed: int) -> dict[str, Any]:
                         follow(event, loader.state.registry)
                     tm.commit()
                     times.append(time.perf_counter() - t0)
-                    a, c, b = records(storage, storage.lastTransaction(), catalog_oids)
+                    a, c, b = records(storage, storage.lastTransaction(), owner, by_part)
                     recs.append(a)
                     ours.append(c)
                     size.append(b)
                 rows[kind] = {
+                    "parts": {k: v / len(items) for k, v in by_part.items()},
                     "ms": times,
                     "flush_ms": list(flushes),
                     "records": recs,
@@ -347,6 +355,7 @@ def measure_writes(loader: Loader, count: int, seed: int) -> dict[str, Any]:
                 "catalog_records_median": statistics.median(r["catalog_records"]),
                 "catalog_records_max": max(r["catalog_records"]),
                 "bytes_median": statistics.median(r["bytes"]),
+                "catalog_records_by_part": dict(sorted(r["parts"].items(), key=lambda kv: -kv[1])),
             }
             for kind, r in rows.items()
         }
@@ -449,6 +458,59 @@ def probe_conflicts(loader: Loader, rounds: int, writers: int, seed: int) -> dic
     )
     for where, count in sorted(seen.items(), key=lambda kv: -kv[1]):
         print(f"  {count:5} {where}")
+    return out
+
+
+def inprocess_queries(loader: Loader, rounds: int, profile: bool) -> dict[str, Any]:
+    """The three queries as ``@search`` runs them (parse, execute, read the window's
+    metadata), in-process, as alice: the server's share of (a)–(c); ``profile``: cProfile's
+    top functions for each."""
+    import cProfile
+    import pstats
+
+    from baobab.catalog.params import parse_search
+    from baobab.catalog.query import execute
+    from baobab.catalog.store import catalog_of
+    from baobab.location import resource_path
+    from baobab.security.principals import Principal
+
+    catalog = catalog_of(loader.site)
+    assert catalog is not None
+    registry = loader.state.registry
+    site_path = resource_path(loader.site)
+    tokens = sorted(Principal(corpus.BENCH_USER).tokens)
+    out: dict[str, Any] = {}
+
+    def run(params: dict[str, str]) -> int:
+        search = parse_search(
+            ((k, v) for k, v in params.items() if k != "b_size"), registry, site_path, site_path
+        )
+        results = execute(catalog, search, tokens, 0, int(params.get("b_size", "25")))
+        for docid in results.docids:
+            catalog.paths.path_of(docid)
+            catalog.metadata.get(docid)
+        return results.total
+
+    for name, params in corpus.QUERIES.items():
+        for _ in range(3):
+            total = run(params)
+        samples = []
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            run(params)
+            samples.append(time.perf_counter() - t0)
+        out[name] = {**pcts(samples), "items_total": total}
+        print(
+            f"  {name:9} in-process p50 {out[name]['p50']:7.2f} ms p99 {out[name]['p99']:7.2f}"
+            f" ms, items_total {total}"
+        )
+        if profile:
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for _ in range(20):
+                run(params)
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(12)
     return out
 
 
@@ -565,7 +627,7 @@ def measure_creates(
     wall = time.monotonic() - t0
     total = sum(statuses.values())
     conflicts = statuses.get(409, 0)
-    out = {
+    out: dict[str, Any] = {
         "requests": total,
         "rps": total / wall,
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
@@ -628,12 +690,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--duration", type=float, default=30, help="seconds of concurrent creates")
     p.add_argument(
         "--d-modes",
-        nargs="+",
+        nargs="*",
         default=["inline", "pool"],
         help="threads.mode of each server run (queries in the first)",
     )
     p.add_argument("--pool-size", type=int, default=4, help="threads.pool_size in pool mode")
     p.add_argument("--probe", type=int, default=20, help="rounds of the conflict probe")
+    p.add_argument("--reuse", type=Path, help="a var dir kept by --keep: skip creating and loading")
+    p.add_argument("--profile", action="store_true", help="cProfile the in-process queries")
     p.add_argument("--keep", action="store_true", help="keep the var dir (and Data.fs)")
     p.add_argument("--no-json", action="store_true", help="do not write bench/results/")
     return p.parse_args(argv)
@@ -651,6 +715,12 @@ def report_writes(writes: dict[str, Any]) -> None:
                 f"{r['records_max']}), catalog's {r['catalog_records_median']:.0f} (max "
                 f"{r['catalog_records_max']}), {r['bytes_median'] / 1024:.1f} KiB"
             )
+            parts = r["catalog_records_by_part"]
+            if parts:
+                print(
+                    "    catalog records per write: "
+                    + ", ".join(f"{k} {v:.1f}" for k, v in parts.items())
+                )
 
 
 def report_size(size: dict[str, Any], docs: int) -> None:
@@ -668,22 +738,27 @@ def report_size(size: dict[str, Any], docs: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    workdir = Path(tempfile.mkdtemp(prefix="baobab-catalog-bench-"))
+    workdir = args.reuse or Path(tempfile.mkdtemp(prefix="baobab-catalog-bench-"))
     data: dict[str, Any] = {}
     try:
         config = base.write_config(workdir, "filestorage", "auto", args.pool_size)
-        principal = make_site(config, workdir)
-        print(f"site {SITE} and user {corpus.BENCH_USER} (principal {principal!r}) created")
+        if args.reuse is None:
+            principal = make_site(config, workdir)
+            print(f"site {SITE} and user {corpus.BENCH_USER} (principal {principal!r}) created")
         expected = corpus.summary(args.docs, args.seed)
         print(f"corpus: {expected}")
         loader = Loader(config)
         try:
-            print(f"\nloading {args.docs} items + {corpus.FOLDERS} folders in-process:")
-            seconds = loader.load(args.docs, args.seed)
-            data["load"] = {"seconds": seconds, "per_s": (args.docs + corpus.FOLDERS) / seconds}
-            print(f"  loaded in {seconds:.0f} s ({data['load']['per_s']:.0f} objects/s)")
-            data["size"] = measure_size(loader, workdir / "db.fs")
-            report_size(data["size"], args.docs)
+            if args.reuse is None:
+                print(f"\nloading {args.docs} items + {corpus.FOLDERS} folders in-process:")
+                seconds = loader.load(args.docs, args.seed)
+                per_s = (args.docs + corpus.FOLDERS) / seconds
+                data["load"] = {"seconds": seconds, "per_s": per_s}
+                print(f"  loaded in {seconds:.0f} s ({per_s:.0f} objects/s)")
+                data["size"] = measure_size(loader, workdir / "db.fs")
+                report_size(data["size"], args.docs)
+            print("\nqueries in-process (the server's share):")
+            data["inprocess"] = inprocess_queries(loader, args.rounds, args.profile)
             if args.probe:
                 data["probe"] = probe_conflicts(loader, args.probe, args.writers, args.seed)
             if args.writes:
@@ -692,14 +767,14 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             loader.close()
         phases = []
-        for n, mode in enumerate(args.d_modes or ["auto"]):
+        for n, mode in enumerate(args.d_modes):
             cfg = base.write_config(workdir, "filestorage", mode, args.pool_size)
             phases.append(
                 serve_phase(args, cfg, workdir, expected=expected, queries=n == 0, mode=mode)
             )
         data["serve"] = phases
     finally:
-        if args.keep:
+        if args.keep or args.reuse:
             print(f"kept {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
