@@ -17,7 +17,7 @@ import transaction
 import ZODB
 import ZODB.FileStorage
 
-from baobab.catalog.store import FAMILY
+from baobab.catalog.store import FAMILY, Catalog
 from baobab.catalog.text import new_lexicon, new_text_index
 
 # fewer than fill a bucket: a bucket split is a conflict (a BTree node changed in both),
@@ -91,4 +91,26 @@ def test_documents_sharing_a_rare_word_index_concurrently(db: Any) -> None:
     assert set(index.apply("word7")) == {8, 1001, 2002}
     assert set(index.apply("alpha")) == {1001} and set(index.apply("beta")) == {2002}
     assert set(index.apply("common")) >= {1001, 2002}
+    conn.close()
+
+
+def test_entries_added_concurrently_to_one_metadata_bucket_merge(db: Any) -> None:
+    def fill(catalog: Catalog) -> None:
+        catalog._v_next = 100
+        for n in range(10):
+            catalog.catalog_object(f"uid{n}", f"/db/site/d{n}", {}, {"title": f"Doc {n}"})
+
+    def add(uid: str, docid: int) -> Any:
+        def change(catalog: Catalog) -> None:
+            catalog._v_next = docid  # next to the others: the same bucket
+            catalog.catalog_object(uid, f"/db/site/{uid}", {}, {"title": uid, "Subject": []})
+
+        return change
+
+    _seed(db, "catalog", Catalog(), fill)
+    _concurrently(db, "catalog", [add("a", 1000), add("b", 2000)])
+    conn = db.open()
+    catalog = conn.root()["catalog"]
+    assert len(catalog) == 12
+    assert catalog.metadata[catalog.docid_of("b")]["title"] == "b"
     conn.close()
