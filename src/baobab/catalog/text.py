@@ -18,6 +18,7 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
+import BTrees
 from hypatia.text import TextIndex
 from hypatia.text.lexicon import Lexicon as BaseLexicon
 from hypatia.text.lexicon import Splitter, StopWordRemover
@@ -86,6 +87,14 @@ def new_lexicon() -> Any:
     return Lexicon(Splitter(), UnicodeFolder(), StopWordRemover())
 
 
+class Postings(BTrees.family64.IF.BTree):
+    """A word's postings (docid → frequency) in buckets four times BTrees' default: a
+    bucket split conflicts with every concurrent transaction that changes the tree, and
+    each create adds to the trees of its ~80 words."""
+
+    max_leaf_size = 480
+
+
 class OkapiIndex(BaseOkapiIndex):
     """hypatia's Okapi BM25 index with every word's postings in a tree of its own.
 
@@ -107,10 +116,10 @@ class OkapiIndex(BaseOkapiIndex):
         for wid, weight in wid2weight.items():
             postings = wordinfo.get(wid)
             if postings is None:
-                postings = wordinfo[wid] = self.family.IF.BTree()
+                postings = wordinfo[wid] = Postings()
                 new += 1
             elif isinstance(postings, dict):  # written by hypatia's own code
-                postings = wordinfo[wid] = self.family.IF.BTree(postings)
+                postings = wordinfo[wid] = Postings(postings)
             postings[docid] = weight
         if new:
             self.word_count.change(new)
