@@ -22,14 +22,19 @@ objects. Steps:
    warm cache after ``--warmup`` rounds): **(a)** the folder query, **(b)** the site-wide
    query, **(c)** the two-word full-text query (``catalog_corpus.QUERIES``), ``--rounds`` each,
    p50/p99 of the client-side latency; each answer's ``items_total`` is checked against the
-   corpus's own count. **(d)** ``--writers`` threads POST Documents for ``--duration`` seconds,
-   each into its own folder: requests/s and the share answered 409. With
-   ``--threads-mode pool`` (default for (d): ``pool`` and ``inline``, see ``--d-modes``) the
-   writes run concurrently in the server's thread pool, where ZODB conflicts can happen; in
-   ``inline`` they are serialized on the event loop and cannot conflict.
+   corpus's own count. **(d)** ``--writers`` threads POST Documents for ``--duration``
+   seconds, each into its own folder: requests/s and the share answered 409, once per
+   ``--d-modes`` (default ``inline``, where writes are serialized on the event loop and
+   cannot conflict, then ``pool``, where they run concurrently in the server's threads and
+   ZODB conflicts can happen).
 
-``.venv/bin/python bench/catalog.py`` (100k; about 15 minutes on the 2-vCPU VM),
-``--docs 10000`` for a quick sanity run. See bench/README.md ("Catalog (issue 13)").
+Before (d), in-process: the three queries as ``@search`` runs them (the server's share),
+and a conflict probe: ``--writers`` connections create a Document each and commit in turn,
+``--probe`` rounds, the ConflictErrors' objects mapped to the catalog part they belong to.
+
+``.venv/bin/python bench/catalog.py`` (100k; about 20 minutes on the 2-vCPU VM),
+``--docs 10000`` for a quick sanity run, ``--keep`` then ``--reuse DIR --profile`` to
+profile the queries on a loaded database. See bench/README.md ("Catalog (issue 13)").
 """
 
 from __future__ import annotations
