@@ -77,6 +77,20 @@ class PathIndex(Persistent):
             if not children:
                 del self._children[parent]
 
+    def covers_all(self, paths: Iterable[str], depth: int) -> bool:
+        """Whether a search of ``paths`` to ``depth`` finds every entry: a whole-container
+        query (the default of ``@search`` on the container) need not build a set of every
+        docid to intersect with, which costs ~10 ms per 100,000 entries."""
+        if depth >= 0 or not self._paths:
+            return False
+        first, last = self._paths.minKey(), self._paths.maxKey()
+        for given in paths:
+            path = given.rstrip("/") or "/"
+            low, high = path + "/", path + "0"
+            if first >= low and last < high:
+                return True
+        return False
+
     def below(self, path: str) -> Any:
         """The docids strictly below ``path``, in path order."""
         return self._paths.values(min=path + "/", max=path + "0", excludemax=True)

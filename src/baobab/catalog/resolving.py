@@ -28,10 +28,11 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable
 
+import BTrees
 from hypatia.keyword import KeywordIndex as HypatiaKeywordIndex
 from hypatia.text import lexicon, okapiindex
 
-__all__ = ["KeywordIndex", "Lexicon", "OkapiIndex"]
+__all__ = ["KeywordIndex", "Lexicon", "OkapiIndex", "Postings"]
 
 
 class KeywordIndex(HypatiaKeywordIndex):
@@ -67,6 +68,16 @@ class Lexicon(lexicon.Lexicon):
         return wid
 
 
+class Postings(BTrees.family64.IF.BTree):
+    """A word's postings (docid → frequency) in buckets four times BTrees' default: a
+    bucket split conflicts with every concurrent transaction that changes the tree, and
+    each create adds to the trees of its ~80 words (measured in bench/catalog.py: at 100k
+    documents, 16 writers on a 4-thread pool, 409s went from 4.3 % to 0 %, for 2.5× the
+    bytes written per create)."""
+
+    max_leaf_size = 480
+
+
 class OkapiIndex(okapiindex.OkapiIndex):
     """hypatia's full-text index, with postings whose concurrent changes resolve.
 
@@ -76,7 +87,7 @@ class OkapiIndex(okapiindex.OkapiIndex):
     transactions' changes to different keys of a bucket only if they can order its values,
     and dicts cannot be ordered: any two transactions indexing or unindexing words whose
     postings share a ``_wordinfo`` bucket (two creates at once, a create and a delete)
-    conflicted. Here postings are always an ``IFBTree`` (persistent, changed in place:
+    conflicted. Here postings are always a :class:`Postings` tree (persistent, changed in place:
     ``_wordinfo`` is written only when a word appears or goes), and different documents
     added to one word by two transactions resolve in its buckets. The cost: one more small
     object per new word."""
@@ -91,7 +102,7 @@ class OkapiIndex(okapiindex.OkapiIndex):
             postings = wordinfo.get(wid)
             if postings is None or isinstance(postings, dict):  # new, or stored by hypatia
                 new_words += postings is None
-                postings = wordinfo[wid] = self.family.IF.BTree(postings or {})
+                postings = wordinfo[wid] = Postings(postings or {})
             postings[docid] = weight
         if new_words:
             self.word_count.change(new_words)

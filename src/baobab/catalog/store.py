@@ -9,8 +9,8 @@ BTrees); the path index is ours (:mod:`baobab.catalog.paths`).
 - ``docids``: object UID → docid; docids are 63-bit integers, drawn at random and then
   counted up (``_v_next``), as Zope's catalog does: a process appends into its own region of
   the BTrees, so concurrent writers in several processes seldom touch the same buckets.
-- ``metadata``: docid → the entry's columns (a dict of JSON values): results serialize
-  without loading the objects.
+- ``metadata``: docid → the entry's columns (a :class:`Record`, a dict of JSON values):
+  results serialize without loading the objects.
 - ``indexes``: index name → hypatia index; an index the registry declares but the catalog
   lacks is added empty on the next write (``baobab reindex-catalog`` fills it).
 - ``paths``: the path index.
@@ -19,6 +19,7 @@ BTrees); the path index is ours (:mod:`baobab.catalog.paths`).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 from collections.abc import Iterable, Mapping
 from types import SimpleNamespace
@@ -37,7 +38,7 @@ from baobab.catalog.text import new_lexicon
 from baobab.config.declarations import IndexInfo
 from baobab.config.registry import Registry
 
-__all__ = ["CATALOG_ATTR", "Catalog", "catalog_of", "date_key"]
+__all__ = ["CATALOG_ATTR", "Catalog", "Record", "catalog_of", "date_key", "new_text_index"]
 
 FAMILY = BTrees.family64
 CATALOG_ATTR = "_catalog"
@@ -55,14 +56,39 @@ def date_key(value: dt.datetime) -> int:
     return int((value - _EPOCH).total_seconds() // 60)
 
 
+class Record(dict[str, Any]):
+    """An entry's metadata columns: a dict that can be ordered.
+
+    A BTree bucket's conflict resolution compares the values of the keys it merges (``<``,
+    then ``==``); two dicts cannot be ordered, so a bucket of plain dicts never merged and
+    every two transactions that added entries to the same bucket of ``metadata`` (concurrent
+    creates: their docids are near each other's) conflicted. Records order by their JSON."""
+
+    __slots__ = ()
+
+    def _key(self) -> str:
+        return json.dumps(self, sort_keys=True, default=str)
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, dict):
+            return NotImplemented
+        return self._key() < Record(other)._key()
+
+
+def new_text_index(name: str, family: Any = FAMILY) -> Any:
+    """A full-text index on ``name``: our lexicon (Unicode folding, word ids that concurrent
+    writers do not share) and Okapi index (postings that resolve concurrent changes)."""
+    lexicon = new_lexicon()
+    return TextIndex(name, lexicon=lexicon, index=OkapiIndex(lexicon, family=family))
+
+
 def _new_index(info: IndexInfo) -> Any:
     # the discriminator is the index name, read off a namespace of precomputed values:
     # nothing but a string is stored with the index (no reference to add-on code)
     if info.kind == "keyword":
         return KeywordIndex(info.name)
     if info.kind == "text":
-        lexicon = new_lexicon()
-        return TextIndex(info.name, lexicon=lexicon, index=OkapiIndex(lexicon, family=FAMILY))
+        return new_text_index(info.name)
     return FieldIndex(info.name)  # field and date
 
 
@@ -137,7 +163,7 @@ class Catalog(Persistent):
             if index is not None:
                 index.index_doc(docid, namespace)
         if columns is not None and self.metadata.get(docid) != columns:
-            self.metadata[docid] = dict(columns)
+            self.metadata[docid] = Record(columns)
         return docid
 
     def uncatalog(self, docid: int) -> None:
