@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from hypatia.field import FieldIndex
 
-from baobab.catalog.query import _scan, _scannable
+from baobab.catalog.query import _ranked, _scan, _scannable
 from baobab.catalog.store import FAMILY
 
 
@@ -43,3 +43,19 @@ def test_the_scan_gives_up_on_few_matches_among_many_values() -> None:
     assert _scan(index, few, 25, reverse=True) is None
     assert _scannable(index, 25, reverse=True)
     assert not _scannable(index, None, reverse=False)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_the_fallback_breaks_ties_as_the_scan_does(reverse: bool) -> None:
+    """Pages of one query may be sorted by either (the scan gives up past its budget): both
+    order by (value, docid), reversed when descending, or a page boundary would skip or
+    repeat entries whose values tie."""
+    rng = random.Random(7)
+    index = _index(rng, 2000, 4)  # four values: ties everywhere
+    result = FAMILY.IF.Set(d * 7919 for d in range(1, 2001) if rng.random() < 0.5)
+    by_value = sorted(result, key=lambda d: (index._rev_index[d], d), reverse=reverse)
+    for limit in (1, 25, 300, len(result)):
+        assert _ranked(index, result, limit, reverse) == by_value[:limit]
+        scanned = _scan(index, result, limit, reverse)
+        assert scanned is not None and scanned == by_value[:limit]
+    assert _ranked(index, result, None, reverse) == by_value

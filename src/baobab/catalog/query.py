@@ -14,6 +14,7 @@ are C loops), a full-text term keeps its relevance weights for the default sort.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ __all__ = [
 ]
 
 FAMILY = BTrees.family64
+_NONE: Any = object()
 SECURITY_INDEX = "allowedRolesAndUsers"
 SCAN_BUDGET = 50  # see _scan
 _TRUE = frozenset({"true", "1", "yes", "on", "True"})
@@ -250,6 +252,21 @@ def _scan(index: FieldIndex, result: Any, limit: int, reverse: bool) -> list[int
             return out
 
 
+def _ranked(index: FieldIndex, result: Any, limit: int | None, reverse: bool) -> list[int]:
+    """``result`` by (value, docid), descending when ``reverse``: the order :func:`_scan`
+    gives, so that pages stay consistent whichever of the two sorted them (hypatia's own
+    sorts break ties by docid in either direction, depending on the algorithm it picks).
+    Entries without a value are left out (the caller puts them last)."""
+    rev = index._rev_index
+    keyed = [(value, docid) for docid in result if (value := rev.get(docid, _NONE)) is not _NONE]
+    if limit is None:
+        keyed.sort(reverse=reverse)
+        chosen = keyed
+    else:
+        chosen = heapq.nlargest(limit, keyed) if reverse else heapq.nsmallest(limit, keyed)
+    return [docid for _, docid in chosen]
+
+
 def _sort(catalog: Catalog, search: Search, result: Any, limit: int | None) -> list[int]:
     if search.sort_on == "path":  # tree order: a folder, then what is in it
         path_of = catalog.paths.path_of
@@ -263,6 +280,8 @@ def _sort(catalog: Catalog, search: Search, result: Any, limit: int | None) -> l
     ordered = None
     if limit is not None and _scannable(index, limit, search.reverse):
         ordered = _scan(index, result, limit, search.reverse)
+    if ordered is None and isinstance(index, FieldIndex):
+        ordered = _ranked(index, result, limit, search.reverse)
     if ordered is None:
         ordered = list(
             index.sort(result, reverse=search.reverse, limit=limit, raise_unsortable=False)
