@@ -76,6 +76,7 @@ class Search:
     reverse: bool = False
     sort_limit: int | None = None
     show_inactive: bool = False  # asked to include what is not yet effective, or expired
+    active_at: int | None = None  # leave out what is inactive at this minute (date_key)
 
 
 @dataclass(frozen=True)
@@ -87,9 +88,21 @@ class Results:
 def only_active(search: Search, now: dt.datetime) -> None:
     """Narrow ``search`` to what is effective and not expired at ``now`` (Plone's
     ``effectiveRange``: effective ≤ now ≤ expires; no date is no limit)."""
-    minute = date_key(now)
-    search.terms.append(Term("effective", "range", high=minute, parameter="effective"))
-    search.terms.append(Term("expires", "range", low=minute, parameter="expires"))
+    search.active_at = date_key(now)
+
+
+def _inactive(catalog: Catalog, minute: int) -> Any:
+    """The entries not effective yet or expired at ``minute``: few, as a rule, where the
+    active ones are nearly everything (so they are subtracted, not intersected)."""
+    parts = []
+    effective = catalog.indexes.get("effective")
+    if effective is not None:
+        parts.append(effective.applyInRange(minute + 1, None))
+    expires = catalog.indexes.get("expires")
+    if expires is not None:
+        parts.append(expires.applyInRange(None, minute - 1))
+    parts = [part for part in parts if part]
+    return FAMILY.IF.multiunion(parts) if parts else None
 
 
 def parse_date(raw: Any, parameter: str) -> dt.datetime:
@@ -313,6 +326,18 @@ def _allowed(security: Any, tokens: Sequence[str], within: Any) -> Any:
     return parts[0] if len(parts) == 1 else FAMILY.IF.multiunion(parts)
 
 
+def _without(catalog: Catalog, search: Search, result: Any) -> Any:
+    """``result`` less what is inactive (unless asked for) and the UIDs left out."""
+    if search.active_at is not None and result:
+        inactive = _inactive(catalog, search.active_at)
+        if inactive:
+            result = FAMILY.IF.difference(result, inactive)
+    if search.exclude_uids and result:
+        found = (catalog.docid_of(uid) for uid in search.exclude_uids)
+        result = FAMILY.IF.difference(result, FAMILY.IF.Set(d for d in found if d is not None))
+    return result
+
+
 def _matches(catalog: Catalog, search: Search, security: Any, tokens: Sequence[str]) -> Any:
     """The docids matching ``search`` that ``tokens`` may View; weighted by relevance (a
     mapping docid → score) when the search has a full-text term."""
@@ -341,10 +366,7 @@ def _matches(catalog: Catalog, search: Search, security: Any, tokens: Sequence[s
     result = _allowed(security, tokens, narrowed)
     if weighted is not None:
         result = FAMILY.IF.weightedIntersection(weighted, result)[1]
-    if search.exclude_uids and result:
-        found = (catalog.docid_of(uid) for uid in search.exclude_uids)
-        result = FAMILY.IF.difference(result, FAMILY.IF.Set(d for d in found if d is not None))
-    return result
+    return _without(catalog, search, result)
 
 
 def execute(
