@@ -1,4 +1,4 @@
-"""A strict reader for the integers clients send (headers and query parameters).
+"""Strict readers for the integers and booleans clients send (headers, query parameters).
 
 Python is generous where HTTP is not: ``str.isdigit()`` accepts ``'²'`` and ``'١٢٣'``,
 ``int()`` accepts signs, spaces, underscores and Arabic-Indic digits, and refuses more than
@@ -13,11 +13,28 @@ from __future__ import annotations
 
 from baobab.errors import BadRequest
 
-__all__ = ["MAX_DIGITS", "decimal", "is_decimal", "non_negative"]
+__all__ = ["MAX_DIGITS", "boolean", "decimal", "is_decimal", "non_negative"]
 
 # 18 digits stay below 2**63: every length, offset or count fits a signed 64-bit integer.
 MAX_DIGITS = 18
 _DIGITS = frozenset("0123456789")
+
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+def boolean(raw: object, empty: bool | None = None) -> bool | None:
+    """A boolean a client sent: JSON's, or ``1/true/yes/on`` and ``0/false/no/off`` in any
+    case; ``""`` is ``empty`` (a bare ``?fullobjects`` means yes); None for anything else."""
+    if isinstance(raw, bool):
+        return raw
+    if not isinstance(raw, str):
+        return None
+    if not raw:
+        return empty
+    text = raw.lower()
+    return True if text in _TRUE else False if text in _FALSE else None
 
 
 def is_decimal(raw: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["lineage", "resource_path", "resource_path_tuple", "split_path"]
+__all__ = ["find", "lineage", "resource_path", "resource_path_tuple", "split_path"]
 
 
 def lineage(obj: Any) -> Iterator[Any]:
@@ -28,3 +28,20 @@ def resource_path(obj: Any) -> str:
 def split_path(path: str) -> tuple[str, ...]:
     """``/db/site/doc/`` → ``("db", "site", "doc")`` (empty segments dropped)."""
     return tuple(segment for segment in path.split("/") if segment)
+
+
+def find(start: Any, path: str) -> Any:
+    """The object at ``path`` (absolute, below ``start``'s own), or None: what an index
+    recorded may be gone. Walks folders only (``folderish``), child by child."""
+    own = resource_path(start)
+    if path == own:
+        return start
+    prefix = own.rstrip("/") + "/"
+    if not path.startswith(prefix):
+        return None
+    node = start
+    for name in split_path(path[len(prefix) :]):
+        node = node.get(name) if getattr(node, "folderish", False) else None
+        if node is None:
+            return None
+    return node

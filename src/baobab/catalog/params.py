@@ -18,7 +18,7 @@ from typing import Any
 from baobab.catalog.query import Search, Term, convert
 from baobab.config.registry import Registry
 from baobab.errors import InvalidQuery
-from baobab.inputs import decimal
+from baobab.inputs import boolean, decimal
 
 __all__ = ["CONTROLS", "PRESENTATION", "parse_search", "sortable_indexes"]
 
@@ -27,8 +27,6 @@ PRESENTATION = frozenset({"b_start", "b_size", "metadata_fields", "fullobjects"}
 # plone.restapi flags Baobab accepts and has nothing to do for
 _IGNORED = frozenset({"use_site_search_settings"})
 CONTROLS = frozenset({"sort_on", "sort_order", "sort_limit", "show_inactive"})
-_TRUE = frozenset({"1", "true", "True", "yes", "on", ""})
-_FALSE = frozenset({"0", "false", "False", "no", "off"})
 _CONVERTERS = (
     ":list", ":tuple", ":record", ":records", ":string", ":text", ":int", ":long",
     ":float", ":boolean", ":date", ":lines", ":ignore_empty",
@@ -178,9 +176,10 @@ def _control(search: Search, registry: Registry, name: str, options: dict[str, l
             )
         search.sort_on = value
     elif name == "show_inactive":
-        if value not in _TRUE | _FALSE:
+        flag = boolean(value, empty=True)
+        if flag is None:
             raise InvalidQuery("show_inactive is true or false", name)
-        search.show_inactive = value in _TRUE
+        search.show_inactive = flag
     elif name == "sort_order":
         if value not in _REVERSE:
             raise InvalidQuery("sort_order is ascending, descending or reverse", name)

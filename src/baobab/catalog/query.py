@@ -28,6 +28,7 @@ from hypatia.text.parsetree import ParseError
 from baobab.catalog.store import Catalog, date_key
 from baobab.config.declarations import IndexInfo
 from baobab.errors import InvalidQuery
+from baobab.inputs import boolean
 
 __all__ = [
     "SECURITY_INDEX",
@@ -44,8 +45,6 @@ FAMILY = BTrees.family64
 _NONE: Any = object()
 SECURITY_INDEX = "allowedRolesAndUsers"
 SCAN_BUDGET = 50  # see _scan
-_TRUE = frozenset({"true", "1", "yes", "on", "True"})
-_FALSE = frozenset({"false", "0", "no", "off", "False"})
 
 
 @dataclass(frozen=True)
@@ -134,10 +133,9 @@ def convert(info: IndexInfo, raw: Any, parameter: str) -> Any:
         return date_key(parse_date(raw, parameter))
     wanted = info.type
     if wanted is bool:
-        if isinstance(raw, bool):
-            return raw
-        if isinstance(raw, str) and raw in _TRUE | _FALSE:
-            return raw in _TRUE
+        value = boolean(raw)
+        if value is not None:
+            return value
         raise InvalidQuery(f"{parameter}: true or false is expected, not {raw!r}", parameter)
     if wanted is int or wanted is float:
         if isinstance(raw, bool) or not isinstance(raw, int | float | str):

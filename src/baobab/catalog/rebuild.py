@@ -47,7 +47,7 @@ from baobab.content.interfaces import IContainer
 from baobab.content.resources import Folder
 from baobab.database.transactions import ROOT_KEY, Connections, run_in_transaction
 from baobab.errors import Conflict
-from baobab.location import resource_path
+from baobab.location import find, resource_path
 
 __all__ = [
     "BATCH",
@@ -137,24 +137,6 @@ def _container(conn: Any, name: str) -> Any:
     return found if IContainer.providedBy(found) else None
 
 
-def _resolve(container: Any, names: Iterable[str]) -> Any:
-    node = container
-    for name in names:
-        if not isinstance(node, Folder):
-            return None
-        node = node.get(name)
-        if node is None:
-            return None
-    return node
-
-
-def _resolve_path(container: Any, path: str) -> Any:
-    prefix = resource_path(container) + "/"
-    if not path.startswith(prefix):
-        return None
-    return _resolve(container, path[len(prefix) :].split("/"))
-
-
 def _visit(container: Any, cursor: Cursor, limit: int) -> list[Any]:
     """Up to ``limit`` more objects of the walk, depth first; advances ``cursor``.
 
@@ -164,7 +146,7 @@ def _visit(container: Any, cursor: Cursor, limit: int) -> list[Any]:
     found: list[Any] = []
     while cursor and len(found) < limit:
         names, after = cursor[-1]
-        folder = _resolve(container, names)
+        folder = find(container, "/".join((resource_path(container), *names)))
         if not isinstance(folder, Folder):
             cursor.pop()  # deleted or replaced meanwhile
             continue
@@ -200,7 +182,7 @@ def _check(catalog: Catalog, container: Any, docid: int) -> bool:
     record = catalog.metadata.get(docid)
     uid = None if record is None else record.get("UID")
     if path is not None and uid is not None and catalog.docid_of(uid) == docid:
-        obj = _resolve_path(container, path)
+        obj = find(container, path)
         if obj is not None and getattr(obj, "uid", None) == uid and obj is not container:
             return False
     catalog.uncatalog(docid)

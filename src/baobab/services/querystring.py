@@ -20,16 +20,15 @@ import orjson
 from baobab.catalog.params import sortable_indexes
 from baobab.catalog.query import Search
 from baobab.catalog.querystring import parse_criteria, query_fields
-from baobab.catalog.queue import container_of
 from baobab.catalog.store import catalog_of
 from baobab.config.declarations import service
 from baobab.content.interfaces import IResource
-from baobab.errors import InvalidQuery, NotFound
-from baobab.inputs import decimal
+from baobab.errors import InvalidQuery
+from baobab.inputs import boolean, decimal
 from baobab.request import Request, Response, json_response
 from baobab.security.vocabulary import VIEW
 from baobab.services import shapes
-from baobab.services.search import Shown, check_fields, run_search
+from baobab.services.search import Shown, check_fields, run_search, search_container
 
 __all__ = ["querystring", "querystring_search", "querystring_search_get"]
 
@@ -40,8 +39,6 @@ _KEYS = frozenset(
 # Volto's listing block sends its widget's whole value; this one repeats sort_order
 _IGNORED = frozenset({"sort_order_boolean"})
 _REVERSE = {"ascending": False, "descending": True, "reverse": True}
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off", "")
 
 _OPERATION = {
     "type": "object",
@@ -113,13 +110,6 @@ QUERYSTRING_SEARCH = {
 }
 
 
-def _container(request: Request) -> Any:
-    container = container_of(request.context)
-    if container is None:
-        raise NotFound("The query builder works in a container or on an object in one")
-    return container
-
-
 def _values(request: Request, name: str) -> dict[str, dict[str, str]]:
     registry = request.registry
     if name == "portal_type":
@@ -145,7 +135,7 @@ def _values(request: Request, name: str) -> dict[str, dict[str, str]]:
     responses={200: QUERYSTRING},
 )
 def querystring(request: Request) -> Response:
-    _container(request)
+    search_container(request)
     sortable = set(sortable_indexes(request.registry))
     indexes: dict[str, Any] = {}
     for name, (field, _family, operations) in query_fields(request.registry).items():
@@ -182,14 +172,10 @@ def _int(data: dict[str, Any], name: str, default: int, maximum: int | None = No
 
 
 def _bool(raw: Any, name: str) -> bool:
-    if isinstance(raw, bool):
-        return raw
-    text = str(raw).lower() if isinstance(raw, str | int) else None
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise InvalidQuery(f"{name} is true or false, not {raw!r}", name)
+    value = boolean(str(raw) if isinstance(raw, int) and not isinstance(raw, bool) else raw, False)
+    if value is None:
+        raise InvalidQuery(f"{name} is true or false, not {raw!r}", name)
+    return value
 
 
 def _controls(request: Request, search: Search, data: dict[str, Any]) -> None:
@@ -239,7 +225,7 @@ def _run(
     if unknown:
         key = sorted(unknown)[0]
         raise InvalidQuery(f"Unknown key {key!r}: the body takes {', '.join(sorted(_KEYS))}", key)
-    container = _container(request)
+    container = search_container(request)
     context = request.context
     search = parse_criteria(
         data.get("query"),

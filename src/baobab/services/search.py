@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from baobab.catalog.params import PRESENTATION, parse_search, sortable_indexes
+from baobab.catalog.params import parse_search
 from baobab.catalog.query import Search, execute, only_active
 from baobab.catalog.queue import container_of
 from baobab.catalog.store import catalog_of
@@ -20,13 +20,14 @@ from baobab.config.registry import Registry
 from baobab.content.interfaces import IFolderish
 from baobab.content.resources import utcnow
 from baobab.errors import InvalidQuery, NotFound
-from baobab.location import resource_path, split_path
+from baobab.inputs import boolean
+from baobab.location import find, resource_path
 from baobab.request import Request, Response, json_response
 from baobab.security.vocabulary import ACCESS_INACTIVE, VIEW
 from baobab.serialization.content import batch_window, batching, serialize
 from baobab.services import shapes
 
-__all__ = ["Shown", "check_fields", "run_search", "search"]
+__all__ = ["Shown", "check_fields", "run_search", "search", "search_container"]
 
 # always in a result; ``metadata_fields`` adds columns, ``_all`` every one
 SUMMARY = ("@id", "@type", "id", "UID", "title", "description", "review_state", "is_folderish")
@@ -68,14 +69,19 @@ def _fields(request: Request) -> tuple[str, ...]:
 
 
 def _flag(request: Request, name: str) -> bool:
-    value = request.query.get(name)
+    raw = request.query.get(name)
+    value = False if raw is None else boolean(raw, empty=True)
     if value is None:
-        return False
-    if value.lower() in ("", "1", "true", "yes", "on"):
-        return True
-    if value.lower() in ("0", "false", "no", "off"):
-        return False
-    raise InvalidQuery(f"{name} is true or false, not {value!r}", name)
+        raise InvalidQuery(f"{name} is true or false, not {raw!r}", name)
+    return value
+
+
+def search_container(request: Request) -> Any:
+    """The container whose catalog a search of the context queries; 404 above containers."""
+    container = container_of(request.context)
+    if container is None:
+        raise NotFound("Search a container or an object in one")
+    return container
 
 
 def _item(request: Request, record: dict[str, Any], path: str, extra: tuple[str, ...]) -> Any:
@@ -99,17 +105,17 @@ def run_search(
             start, size, _fields(request), _flag(request, "fullobjects"), request.query_items
         )
     start, size, extra, full = shown.start, shown.size, shown.fields, shown.full
-    container = container_of(request.context)
-    catalog = None if container is None else catalog_of(container)
-    if catalog is None:
-        raise NotFound("Search a container or a folder in one")
+    container = search_container(request)
+    catalog = catalog_of(container)
+    if catalog is None:  # built at start-up and at the container's creation: never, unless lost
+        raise NotFound("This container has no catalog: run baobab reindex-catalog")
     if not search.show_inactive and not request.security.permits(ACCESS_INACTIVE.id, container):
         only_active(search, utcnow())
     results = execute(catalog, search, sorted(request.principal.tokens), start, size)
     items = []
     for docid in results.docids:
         path = catalog.paths.path_of(docid) or ""
-        obj = _resolve(container, path) if full else None
+        obj = find(container, path) if full else None
         if obj is not None:
             items.append(serialize(obj, request, request.url_for(path)))
         else:
@@ -119,16 +125,6 @@ def run_search(
     if links is not None:
         out["batching"] = links
     return out
-
-
-def _resolve(container: Any, path: str) -> Any:
-    """The object at ``path`` (None if the catalog is behind: then its metadata is shown)."""
-    obj = container
-    for name in split_path(path)[len(split_path(resource_path(container))) :]:
-        obj = obj.get(name) if obj.folderish else None
-        if obj is None:
-            return None
-    return obj
 
 
 @service(
@@ -163,17 +159,7 @@ def _resolve(container: Any, path: str) -> Any:
     responses={200: shapes.SEARCH_RESULTS},
 )
 def search(request: Request) -> Response:
-    context = request.context
-    container = container_of(context)
-    if container is None:
-        raise NotFound("Search a container or a folder in one")
-    path = resource_path(context)
-    query = parse_search(
-        ((k, v) for k, v in request.query_items if k.split(":", 1)[0] not in PRESENTATION),
-        request.registry,
-        path,
-        resource_path(container),
-    )
-    if query.sort_on is None and request.query.get("sort_on"):
-        raise InvalidQuery(f"Cannot sort on it: {sortable_indexes(request.registry)}", "sort_on")
+    container = search_container(request)
+    path = resource_path(request.context)
+    query = parse_search(request.query_items, request.registry, path, resource_path(container))
     return json_response(run_search(request, query, request.view_url("@search")))
