@@ -60,6 +60,7 @@ import catalog_corpus as corpus  # bench/catalog_corpus.py, found through the pa
 import run as base  # bench/run.py
 from baobab.testing import content_call, login_call, send_sync, user_call
 from baobab.testing.server import HOST
+from zodb_sizes import reachable  # bench/zodb_sizes.py, likewise
 
 SITE = "/db/site"
 ALICE_PASSWORD = "alice-bench-password"
@@ -193,22 +194,6 @@ class Loader:
 
 
 # --- 3. write cost and size, in-process ------------------------------------------------------
-
-
-def reachable(storage: Any, root: bytes) -> dict[bytes, int]:
-    """Oids reachable from ``root`` through persistent references, with their pickle size."""
-    from ZODB.serialize import referencesf
-
-    sizes: dict[bytes, int] = {}
-    todo = [root]
-    while todo:
-        oid = todo.pop()
-        if oid in sizes:
-            continue
-        data, _ = storage.load(oid)
-        sizes[oid] = len(data)
-        todo.extend(ref for ref in referencesf(data) if ref not in sizes)
-    return sizes
 
 
 def records(

@@ -61,6 +61,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog_corpus import BENCH_USER, QUERIES, USERS, file_data, iter_items, summary
+from zodb_sizes import reachable
 
 SITE = "plone"
 WSGI_APP: Any = None  # Zope's WSGI application, for the requests published in process
@@ -325,22 +326,6 @@ def records(
         module, name = get_pickle_metadata(data)
         classes[f"{'catalog ' if oid in catalog_oids else ''}{module}.{name}"] += 1
     return len(recs), ours, sum(len(data) for data in recs.values())
-
-
-def reachable(storage: Any, root: bytes) -> dict[bytes, int]:
-    """Oids reachable from ``root`` through persistent references, with their pickle size."""
-    from ZODB.serialize import referencesf
-
-    sizes: dict[bytes, int] = {}
-    todo = [root]
-    while todo:
-        oid = todo.pop()
-        if oid in sizes:
-            continue
-        data, _ = storage.load(oid)
-        sizes[oid] = len(data)
-        todo.extend(ref for ref in referencesf(data) if ref not in sizes)
-    return sizes
 
 
 def measure_writes(site: Any, count: int) -> None:
