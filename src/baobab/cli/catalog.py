@@ -39,6 +39,7 @@ def add_parser(sub: Any) -> None:
         default=BATCH,
         help=f"objects indexed per transaction (default {BATCH})",
     )
+    parser.set_defaults(run=reindex_catalog)
 
 
 def reindex_catalog(args: argparse.Namespace) -> int:

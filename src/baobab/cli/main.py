@@ -1,5 +1,9 @@
-"""``baobab serve``, ``check-config``, ``hash-password``, ``reindex-security`` and
-``reindex-catalog`` (:mod:`baobab.cli.catalog`): argument parsing and exit codes only."""
+"""The ``baobab`` command: argument parsing, dispatch and exit codes.
+
+``serve``, ``check-config``, ``hash-password`` and ``reindex-security`` are here; every other
+command lives in a module of its own that adds its parser with ``add_parser(sub)`` and sets
+``run`` (``parser.set_defaults(run=...)``): :data:`COMMANDS` lists those modules.
+"""
 
 from __future__ import annotations
 
@@ -32,6 +36,9 @@ __all__ = ["main"]
 
 EXIT_CONFIG = 2
 
+# modules adding commands: each has ``add_parser(sub)`` and sets ``run`` on its parser
+COMMANDS: tuple[Any, ...] = (catalog,)
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="baobab", description="Baobab content server")
@@ -53,7 +60,8 @@ def _parser() -> argparse.ArgumentParser:
         "server first for FileStorage)",
     )
     repair.add_argument("--config", "-c", help="JSON configuration file")
-    catalog.add_parser(sub)
+    for module in COMMANDS:
+        module.add_parser(sub)
     return parser
 
 
@@ -155,8 +163,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args)
         if args.command == "reindex-security":
             return _reindex_security(args)
-        if args.command == "reindex-catalog":
-            return catalog.reindex_catalog(args)
+        run = getattr(args, "run", None)
+        if run is not None:
+            code: int = run(args)
+            return code
         if args.command == "check-config":
             load_settings(args.config)
             print(f"{args.config}: valid")
