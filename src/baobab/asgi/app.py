@@ -14,6 +14,8 @@ from baobab.asgi.http import handle_http
 from baobab.asgi.state import AppState, start, stop
 from baobab.asgi.websocket import handle_websocket
 from baobab.config.settings import Settings
+from baobab.errors import ConfigError
+from baobab.security.secrets import confirm_started
 from baobab.types import Receive, Scope, Send
 
 __all__ = ["BaobabApp"]
@@ -47,6 +49,8 @@ class BaobabApp:
                     await loop.run_in_executor(None, stop, state)
                     raise
                 self.state = state
+                # started: a generated root password is kept from now on (not replaced)
+                await loop.run_in_executor(None, confirm_started, state.settings, state.secrets)
                 logger.info("application started (pid %d)", os.getpid())
             return self.state
 
@@ -76,6 +80,10 @@ class BaobabApp:
             if message["type"] == "lifespan.startup":
                 try:
                     await self.startup()
+                except ConfigError as exc:  # a known cause: one line (a locked FileStorage…)
+                    logger.error("start-up failed: %s", exc.message)
+                    await send({"type": "lifespan.startup.failed", "message": exc.message})
+                    return
                 except Exception as exc:  # report start-up failure to the server, then stop
                     logger.exception("start-up failed")
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})

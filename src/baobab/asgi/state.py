@@ -27,11 +27,11 @@ from baobab.events.delivery import Delivery
 from baobab.live.runtime import Live
 from baobab.security.authentication import Authenticator
 from baobab.security.policy import SecurityPolicy
-from baobab.security.secrets import ensure_secrets
+from baobab.security.secrets import Secrets, ensure_secrets
 from baobab.security.workflows import Workflows
 from baobab.utilities import Utilities
 
-__all__ = ["CONFIG_ENV", "AppState", "build_registry", "start", "stop"]
+__all__ = ["CONFIG_ENV", "AppState", "assemble", "build_registry", "start", "stop"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +58,7 @@ class AppState:
     delivery: Delivery
     live: Live
     urls: PublicUrls
+    secrets: Secrets
     utilities: Utilities = field(default_factory=Utilities)  # started by BaobabApp.startup
 
 
@@ -99,13 +100,23 @@ def start(settings: Settings | None = None) -> AppState:
     removed = clean_spool(settings.spool_path)
     if removed:
         logger.warning("removed %d unfinished upload(s) left in %s", removed, settings.spool_path)
+    return assemble(settings, secrets)
+
+
+def assemble(settings: Settings, secrets: Secrets, *, prepare: bool = True) -> AppState:
+    """The state :func:`start` builds once the secrets are resolved. With ``prepare`` False
+    (a command that publishes requests in its own process: ``baobab user``), the databases
+    are opened as they are, nothing created or upgraded in them."""
     registry = build_registry(settings)
     workflows = Workflows.build(settings.workflows, registry)
-    databases = Databases.open(
-        settings,
-        setup=_ensure_root,
-        upgrade=lambda name, db: prepare_catalogs(db, name, registry),
-    )
+    if prepare:
+        databases = Databases.open(
+            settings,
+            setup=_ensure_root,
+            upgrade=lambda name, db: prepare_catalogs(db, name, registry),
+        )
+    else:
+        databases = Databases.open(settings)
     authenticator = Authenticator(settings, secrets)
     live = Live(settings, databases.system, databases.last_tids())
     return AppState(
@@ -119,6 +130,7 @@ def start(settings: Settings | None = None) -> AppState:
         delivery=Delivery([live.publish]),
         live=live,
         urls=PublicUrls(settings.server),
+        secrets=secrets,
     )
 
 

@@ -19,8 +19,9 @@ from typing import Any
 
 import msgspec
 
+from baobab import __version__
 from baobab.asgi.state import build_registry
-from baobab.cli import catalog
+from baobab.cli import catalog, rootpassword, users
 from baobab.config.settings import Settings, check_settings, load_settings
 from baobab.database.databases import Databases
 from baobab.database.storage import check_not_in_use
@@ -37,11 +38,12 @@ __all__ = ["main"]
 EXIT_CONFIG = 2
 
 # modules adding commands: each has ``add_parser(sub)`` and sets ``run`` on its parser
-COMMANDS: tuple[Any, ...] = (catalog,)
+COMMANDS: tuple[Any, ...] = (catalog, rootpassword, users)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="baobab", description="Baobab content server")
+    parser.add_argument("--version", action="version", version=f"baobab {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="serve the API (HTTP/1.1 and HTTP/2 on one port)")
     serve.add_argument("--config", "-c", help="JSON configuration file")
@@ -121,6 +123,11 @@ def _serve(args: argparse.Namespace) -> int:
 
     config = str(Path(args.config).resolve()) if args.config else None
     settings = check_settings(_with_overrides(load_settings(config), args))
+    server = settings.server
+    # Everything that can refuse at once comes before a password is generated: a start that
+    # fails later leaves it unconfirmed, and the next start makes a new one (secrets.py).
+    _check_bind(server.host, server.port)
+    check_not_in_use(settings)
     secrets, generated = ensure_secrets(settings)
     # Hand the hash to the workers: each would otherwise argon2-hash a plain password again
     # (64 MiB and tens of ms per process at start-up).
@@ -128,14 +135,12 @@ def _serve(args: argparse.Namespace) -> int:
     if generated:
         print(
             f"Generated the root password (shown once, kept hashed in "
-            f"{settings.var_path / 'secrets.json'}): {generated}",
+            f"{settings.var_path / 'secrets.json'}; `baobab set-password` changes it): "
+            f"{generated}",
             flush=True,
         )
     if config:
         os.environ["BAOBAB_CONFIG"] = config
-    server = settings.server
-    _check_bind(server.host, server.port)
-    check_not_in_use(settings)
     tls = {}
     if server.certfile and server.keyfile:
         tls = {"ssl_cert": Path(server.certfile), "ssl_key": Path(server.keyfile)}
@@ -157,7 +162,10 @@ def _serve(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # a command may ask for less (``set_defaults(log_level=...)``): what ``baobab user`` prints
+    # is its answer, not the databases opening and closing
+    level = getattr(args, "log_level", logging.INFO)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         if args.command == "serve":
             return _serve(args)

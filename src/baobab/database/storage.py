@@ -17,6 +17,7 @@ from ZODB.FileStorage import FileStorage
 from ZODB.MappingStorage import MappingStorage
 
 from baobab.config.settings import DatabaseSettings, Settings
+from baobab.database.holder import locked_message
 from baobab.errors import ConfigError
 
 __all__ = ["check_not_in_use", "is_network_storage", "open_database", "open_databases"]
@@ -33,10 +34,7 @@ def _filestorage_path(name: str, db: DatabaseSettings, var: Path) -> Path:
 
 
 def _in_use(name: str, path: Path) -> ConfigError:
-    return ConfigError(
-        f"Cannot open database {name!r}: {path} is in use by another process (FileStorage "
-        "is single-process: several workers or hosts need postgresql)"
-    )
+    return ConfigError(locked_message(name, path))
 
 
 def _filestorage(name: str, db: DatabaseSettings, var: Path) -> Any:

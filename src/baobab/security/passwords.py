@@ -14,13 +14,26 @@ from collections import OrderedDict
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-__all__ = ["PasswordVerifier", "hash_password"]
+from baobab.config.settings import Argon2Settings
+
+__all__ = ["MIN_PASSWORD_LENGTH", "PasswordVerifier", "hash_password", "settings_hasher"]
 
 _hasher = PasswordHasher()
+
+# the one password rule: what ``@users`` accepts for a site user, and the CLI for root and
+# configured users
+MIN_PASSWORD_LENGTH = 8
 
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+def settings_hasher(argon: Argon2Settings) -> PasswordHasher:
+    """The hasher for new hashes at the configured cost (``auth.argon2``)."""
+    return PasswordHasher(
+        time_cost=argon.time_cost, memory_cost=argon.memory_cost, parallelism=argon.parallelism
+    )
 
 
 class PasswordVerifier:

@@ -18,6 +18,7 @@ from baobab.content.interfaces import IContainer
 from baobab.errors import Forbidden, NotFound, Unauthorized, ValidationError
 from baobab.request import Request, Response, json_response
 from baobab.schema.checks import check_keys, string_field, string_list
+from baobab.security.passwords import MIN_PASSWORD_LENGTH
 from baobab.security.sharing import check_global_roles, check_may_manage, forget_principal
 from baobab.security.users import User, UserFolder, site_folder, validate_principal_id
 from baobab.security.vocabulary import MANAGE_USERS, SET_OWN_PASSWORD, SET_OWN_PROPERTIES
@@ -73,10 +74,12 @@ def users_get(request: Request) -> Response:
 
 
 def _set_password(request: Request, user: User, password: Any, field: str = "password") -> None:
-    if not isinstance(password, str) or len(password) < 8:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationError(
-            "A password needs at least 8 characters",
-            details=[{"field": field, "message": "needs at least 8 characters"}],
+            f"A password needs at least {MIN_PASSWORD_LENGTH} characters",
+            details=[
+                {"field": field, "message": f"needs at least {MIN_PASSWORD_LENGTH} characters"}
+            ],
         )
     user.password_hash = request.auth.hash(password, request.offload)
     user.tokens_not_before = time.time()
