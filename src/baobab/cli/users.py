@@ -18,8 +18,8 @@ line. Refusals are one line and exit 2, with nothing written.
 from __future__ import annotations
 
 import argparse
-import logging
 import asyncio
+import logging
 from typing import Any
 
 from baobab.asgi.local import Answer, LocalClient
