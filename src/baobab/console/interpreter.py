@@ -30,7 +30,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from baobab.console.output import bind_sink, routed, unrouted
+from baobab.console.output import bind_sink, ensure_routed, routed, unrouted
 from baobab.errors import BaobabError
 
 __all__ = ["FILENAME", "Console"]
@@ -148,6 +148,7 @@ class Console(code.InteractiveConsole):
     def runcode(self, code: types.CodeType) -> None:
         audit.info("console %s from %s: %r", self.operator, self.client, self._source)
         assert self.loop is not None
+        ensure_routed()
         self._running = True
         try:
             result = types.FunctionType(code, self.locals)()

@@ -99,15 +99,19 @@ class Helpers:
     def notify(self, event: Event) -> None:
         """Raise ``event`` in the running ``write`` (as a request's ``notify``: the plain
         subscribers now, the catalog queue, the rest after the commit)."""
-        unit: UnitOfWork | None = getattr(self._local, "unit", None)
-        if unit is None:
-            raise RuntimeError("notify() and modified() work inside a write(fn) only")
-        unit.notify(event)
+        self._unit().notify(event)
         follow(event, self.registry)
 
     def modified(self, obj: Any, *fields: str) -> None:
         """Say that ``obj``'s ``fields`` were changed (``ObjectModified``, as PATCH raises)."""
+        self._unit()  # outside a write: said before anything else goes wrong
         self.notify(object_event(ObjectModified, obj, self.actor, changed=tuple(sorted(fields))))
+
+    def _unit(self) -> UnitOfWork:
+        unit: UnitOfWork | None = getattr(self._local, "unit", None)
+        if unit is None:
+            raise RuntimeError("notify() and modified() work inside a write(fn) only")
+        return unit
 
     async def get(self, path: str) -> dict[str, Any]:
         """The object at ``path`` (``/db/site/doc``) as a plain dict."""

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["RoutedStream", "bind_sink", "routed", "unrouted"]
+__all__ = ["RoutedStream", "bind_sink", "ensure_routed", "routed", "unrouted"]
 
 Sink = Callable[[str], None]
 
@@ -58,9 +58,19 @@ def routed() -> None:
     global _users
     with _lock:
         _users += 1
-        if _users == 1:
-            sys.stdout = RoutedStream(sys.stdout)  # duck-typed: a TextIO to mypy
-            sys.stderr = RoutedStream(sys.stderr)  # duck-typed: a TextIO to mypy
+    ensure_routed()
+
+
+def ensure_routed() -> None:
+    """Route again if something replaced ``sys.stdout`` or ``sys.stderr`` since (a test
+    runner's capture does, between the phases of a test): called before each statement."""
+    with _lock:
+        if _users < 1:
+            return
+        for name in ("stdout", "stderr"):
+            stream = getattr(sys, name)
+            if not isinstance(stream, RoutedStream):
+                setattr(sys, name, RoutedStream(stream))
 
 
 def unrouted() -> None:
