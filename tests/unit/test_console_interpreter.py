@@ -12,6 +12,7 @@ import pytest
 
 from baobab.asgi.app import BaobabApp
 from baobab.console import Console, Helpers
+from baobab.console.interpreter import SWITCH_INTERVAL
 from baobab.console.output import RoutedStream
 from baobab.events import ObjectModified
 from baobab.events.outbox import Outbox
@@ -145,3 +146,10 @@ async def test_patch_validates_writes_and_hands_the_event_over(
     # notify() outside a write is a mistake said plainly
     with pytest.raises(RuntimeError, match="inside a write"):
         helpers.modified(object())
+
+
+def test_the_switch_interval_is_short_while_a_statement_runs(session: Session) -> None:
+    before = sys.getswitchinterval()
+    during = float(session.run("import sys", "sys.getswitchinterval()"))
+    assert during == pytest.approx(SWITCH_INTERVAL) and during < before
+    assert sys.getswitchinterval() == before
