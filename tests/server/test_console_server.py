@@ -11,6 +11,9 @@ PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import json
 import stat
 import subprocess
 from collections.abc import Iterator
@@ -20,6 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
+from websockets.asyncio.client import connect
 
 from baobab.testing import require_postgres, zap_postgres
 from baobab.testing.console import SSH_OPTIONS, make_key, public_line, ssh_argv, ssh_run
@@ -216,6 +220,24 @@ def test_a_write_in_the_console_is_what_http_answers_and_search_finds(console: C
         for words in ("zanzibar", "quokka"):
             found = client.get("/db/site/@search", params={"SearchableText": words})
             assert [item["id"] for item in found.json()["items"]] == ["memo"], words
+
+
+async def test_a_console_write_is_pushed_to_live_subscribers(console: Console) -> None:
+    with console.server.root_client() as client:
+        doc = {"@type": "Document", "id": "pushed", "title": "Before"}
+        assert client.post("/db/site", json=doc).status_code == 201
+    url = console.server.url.replace("http", "ws", 1) + "/db/site/@ws"
+    basic = base64.b64encode(f"root:{ROOT_PASSWORD}".encode()).decode()
+    async with connect(url, additional_headers={"Authorization": f"Basic {basic}"}) as sock:
+        await sock.send(json.dumps({"type": "subscribe", "id": 1, "path": "/db/site/pushed"}))
+        ack = json.loads(await asyncio.wait_for(sock.recv(), 20))
+        assert ack["type"] == "ack", ack
+        statement = "_ = await patch('/db/site/pushed', title='After')\n"
+        assert await asyncio.to_thread(run, console, statement) == ""
+        frame = json.loads(await asyncio.wait_for(sock.recv(), 20))
+    assert (frame["type"], frame["event"]) == ("event", "modified"), frame
+    assert frame["@id"].endswith("/db/site/pushed")
+    assert frame["actor"] == f"console:{OPERATOR}"
 
 
 # the event loop stays free -------------------------------------------------------------------

@@ -153,3 +153,15 @@ def test_the_switch_interval_is_short_while_a_statement_runs(session: Session) -
     during = float(session.run("import sys", "sys.getswitchinterval()"))
     assert during == pytest.approx(SWITCH_INTERVAL) and during < before
     assert sys.getswitchinterval() == before
+
+
+def test_closing_twice_unroutes_once() -> None:
+    first, second = Session(), Session()
+    first.console.close()
+    first.console.close()  # the server's shutdown and the session's end may both close it
+    assert second.run("print('still routed')") == "still routed\n"
+    assert isinstance(sys.stdout, RoutedStream)
+    second.console.close()
+    for s in (first, second):
+        s.console.join(10)
+    assert not isinstance(sys.stdout, RoutedStream)

@@ -59,7 +59,8 @@ def _client_host(host: str) -> str:
 
 
 def console(args: argparse.Namespace) -> int:
-    """Replace this process with ``ssh -p PORT [-i KEY] [OPTIONS] HOST``."""
+    """Replace this process with ``ssh -p PORT [-i KEY] [-T] [OPTIONS] HOST`` (``-T`` when
+    stdin is not a terminal)."""
     settings = load_settings(args.config)
     config = settings.console
     if not config.enabled:
@@ -74,7 +75,9 @@ def console(args: argparse.Namespace) -> int:
     if extra[:1] == ["--"]:
         extra = extra[1:]
     identity = ["-i", args.identity] if args.identity else []
-    argv = [ssh, "-p", str(config.port), *identity, *extra, _client_host(config.host)]
+    # statements piped in: no terminal to ask for (ssh would warn that it cannot)
+    terminal = [] if sys.stdin.isatty() else ["-T"]
+    argv = [ssh, "-p", str(config.port), *identity, *terminal, *extra, _client_host(config.host)]
     sys.stdout.flush()
     os.execv(ssh, argv)
     return 0  # pragma: no cover - execv does not return

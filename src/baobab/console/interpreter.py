@@ -72,6 +72,7 @@ class Console(code.InteractiveConsole):
         self._on_exit = on_exit
         self._source = ""
         self._running = False
+        self._closed = False
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self.loop: asyncio.AbstractEventLoop | None = None
         # A daemon thread, not a ThreadPoolExecutor's (joined at interpreter exit): a
@@ -133,7 +134,11 @@ class Console(code.InteractiveConsole):
         return True
 
     def close(self) -> None:
-        """End the session: a running statement is interrupted, the thread then ends."""
+        """End the session: a running statement is interrupted, the thread then ends.
+        A second call does nothing."""
+        if self._closed:
+            return
+        self._closed = True
         self.interrupt()
         self._jobs.put(None)
         unrouted()
