@@ -303,6 +303,34 @@ def _wait_for(path: Path, proc: subprocess.Popen[str], timeout: float = 60.0) ->
         time.sleep(0.02)
 
 
+def test_a_client_that_goes_interrupts_its_running_statement(
+    console: Console, tmp_path: Path
+) -> None:
+    started, ended = tmp_path / "started", tmp_path / "ended"
+    script = (
+        "import time\n"
+        "try:\n"
+        f"    open({str(started)!r}, 'w').close()\n"
+        "    while True:\n"
+        "        time.sleep(0.05)\n"
+        "finally:\n"
+        f"    open({str(ended)!r}, 'w').close()\n"
+        "\n"
+    )
+    with subprocess.Popen(
+        ssh_argv(console.port, console.key), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    ) as ssh:  # fmt: skip
+        assert ssh.stdin is not None
+        ssh.stdin.write(script)
+        ssh.stdin.flush()  # kept open: the session waits for more
+        _wait_for(started, ssh)
+        ssh.kill()
+        ssh.wait(30)
+        ssh.stdin.close()
+    _wait_until(ended.exists, console.server)  # KeyboardInterrupt ran the finally clause
+
+
 # the host key --------------------------------------------------------------------------------
 def test_the_host_key_is_made_once_and_kept(servers: Servers, keys: Keys, tmp_path: Path) -> None:
     port = free_port()

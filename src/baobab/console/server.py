@@ -211,9 +211,30 @@ async def _repl(process: asyncssh.SSHServerProcess[str], console: Console, tty: 
             continue
         if not line:  # Ctrl-D, or the end of piped input: finish a pending block
             if more:
-                await asyncio.wrap_future(console.submit(""))
+                await _statement(process, console, "")
             break
-        more = await asyncio.wrap_future(console.submit(line.rstrip("\r\n")))
+        outcome = await _statement(process, console, line.rstrip("\r\n"))
+        if outcome is None:
+            break
+        more = outcome
+
+
+async def _statement(
+    process: asyncssh.SSHServerProcess[str], console: Console, line: str
+) -> bool | None:
+    """Push ``line`` and wait for it — or for the client to go, which interrupts a running
+    statement (None: the session is over)."""
+    statement: asyncio.Future[Any] = asyncio.wrap_future(console.submit(line))
+    gone: asyncio.Future[Any] = asyncio.ensure_future(process.channel.wait_closed())
+    try:
+        await asyncio.wait({statement, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+    if not statement.done():
+        console.interrupt()
+        return None
+    more: bool = statement.result()
+    return more
 
 
 def console_prompt(more: bool) -> str:
