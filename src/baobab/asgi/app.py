@@ -9,12 +9,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from typing import Any
 
 from baobab.asgi.http import handle_http
 from baobab.asgi.state import AppState, start, stop
 from baobab.asgi.websocket import handle_websocket
 from baobab.config.settings import Settings
+from baobab.console import NamespaceFactory, build_namespace
 from baobab.errors import ConfigError
+from baobab.events.outbox import Outbox
 from baobab.security.secrets import confirm_started
 from baobab.types import Receive, Scope, Send
 
@@ -44,7 +47,14 @@ class BaobabApp:
                         policy=state.policy,
                         databases=state.databases,
                     )
+                    if state.settings.console.enabled:
+                        # imported here: asyncssh costs 0.3 s of start-up, for nothing if off
+                        from baobab.console.server import ConsoleServer
+
+                        state.console = ConsoleServer(state.settings, _console_namespace(state))
+                        await state.console.start()
                 except BaseException:
+                    await state.utilities.stop()
                     await state.live.close()
                     await loop.run_in_executor(None, stop, state)
                     raise
@@ -58,6 +68,8 @@ class BaobabApp:
         async with self._lock:
             if self.state is not None:
                 state, self.state = self.state, None
+                if state.console is not None:
+                    await state.console.close()  # sessions end before their databases do
                 await state.utilities.stop()  # first: a utility may still write on close
                 await state.live.close()
                 await state.delivery.close()
@@ -93,3 +105,25 @@ class BaobabApp:
                 await self.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _console_namespace(state: AppState) -> NamespaceFactory:
+    """A session's globals: the application's handles, its database helpers, and event
+    delivery handed back to this loop (``Delivery`` runs on the loop that serves)."""
+    loop = asyncio.get_running_loop()
+
+    def deliver(tid: int, outbox: Outbox) -> None:  # from a console thread
+        loop.call_soon_threadsafe(state.delivery.deliver, tid, outbox)
+
+    def namespace(operator: str) -> dict[str, Any]:
+        return build_namespace(
+            databases=state.databases,
+            settings=state.settings,
+            registry=state.registry,
+            operator=operator,
+            deliver=deliver,
+            policy=state.policy,
+            app=state,
+        )
+
+    return namespace

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from BTrees.OOBTree import OOBTree
 
@@ -30,6 +30,9 @@ from baobab.security.policy import SecurityPolicy
 from baobab.security.secrets import Secrets, ensure_secrets
 from baobab.security.workflows import Workflows
 from baobab.utilities import Utilities
+
+if TYPE_CHECKING:
+    from baobab.console.server import ConsoleServer
 
 __all__ = ["CONFIG_ENV", "AppState", "assemble", "build_registry", "start", "stop"]
 
@@ -60,6 +63,7 @@ class AppState:
     urls: PublicUrls
     secrets: Secrets
     utilities: Utilities = field(default_factory=Utilities)  # started by BaobabApp.startup
+    console: ConsoleServer | None = None  # the SSH console, started by BaobabApp.startup
 
 
 def build_registry(settings: Settings) -> Registry:

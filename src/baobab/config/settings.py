@@ -20,6 +20,7 @@ from baobab.errors import ConfigError
 __all__ = [
     "Argon2Settings",
     "AuthSettings",
+    "ConsoleSettings",
     "CorsSettings",
     "DatabaseSettings",
     "FileSettings",
@@ -234,6 +235,18 @@ class UtilitySettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=
     settings: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
+class ConsoleSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """The SSH console into the running process (docs/console.md): off unless enabled."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"  # another address (even 0.0.0.0) only when written here
+    port: int = 8022
+    # OpenSSH public key lines ("ssh-ed25519 AAAA… alice@laptop"): the comment names the
+    # operator in the audit log, so every line must have one
+    authorized_keys: list[str] = msgspec.field(default_factory=list)
+    host_key: str | None = None  # default <var_dir>/console_host_key, made on first start
+
+
 class ServerSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 8080
@@ -271,6 +284,7 @@ class Settings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
     live: LiveSettings = msgspec.field(default_factory=LiveSettings)
     pubsub: PubSubSettings = msgspec.field(default_factory=PubSubSettings)
     utilities: dict[str, UtilitySettings] = msgspec.field(default_factory=dict)
+    console: ConsoleSettings = msgspec.field(default_factory=ConsoleSettings)
 
     @property
     def var_path(self) -> Path:
@@ -279,6 +293,11 @@ class Settings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
     @property
     def spool_path(self) -> Path:
         return Path(self.files.spool_dir) if self.files.spool_dir else self.var_path / "spool"
+
+    @property
+    def console_host_key_path(self) -> Path:
+        key = self.console.host_key
+        return Path(key) if key else self.var_path / "console_host_key"
 
     @property
     def system_database(self) -> str:
@@ -364,7 +383,24 @@ def check_settings(settings: Settings) -> Settings:
     if bool(settings.server.certfile) != bool(settings.server.keyfile):
         raise ConfigError("Invalid configuration: `$.server.certfile` and `keyfile` go together")
     _check_public_urls(settings.server)
+    _check_console(settings.console)
     return settings
+
+
+def _check_console(console: ConsoleSettings) -> None:
+    if not 0 <= console.port <= 65535:
+        raise ConfigError("Invalid configuration: `$.console.port` must be between 0 and 65535")
+    for index, line in enumerate(console.authorized_keys):
+        if len(line.split(None, 2)) < 3:
+            raise ConfigError(
+                f"Invalid configuration: `$.console.authorized_keys[{index}]` must be an OpenSSH "
+                'public key line with a comment naming the operator ("ssh-ed25519 AAAA… alice")'
+            )
+    if console.enabled and not console.authorized_keys:
+        raise ConfigError(
+            "Invalid configuration: `$.console.enabled` needs at least one key in "
+            "`$.console.authorized_keys`"
+        )
 
 
 def _check_public_urls(server: ServerSettings) -> None:
