@@ -80,7 +80,7 @@ def _backup(servers: Servers, config: Path, dest: Path, *extra: str) -> str:
 @pytest.mark.parametrize(
     "storage", ["filestorage", pytest.param("postgresql", marks=pytest.mark.postgresql)]
 )
-def test_backup_under_writes_restores_every_acknowledged_write(
+def test_backup_under_writes_restores_every_acknowledged_write(  # noqa: PLR0915 - one story
     servers: Servers, storage: str, fresh_databases: list[str]
 ) -> None:
     dsn = None
@@ -133,6 +133,15 @@ def test_backup_under_writes_restores_every_acknowledged_write(
         with copy.root_client() as client:
             assert missing_or_wrong(client, acks) == []
         copy.stop()
+    if dsn is not None:  # --force drops the restored tables and restores over them
+        cache = servers.tmp_path / "latest" / "blobs" / "db-cache"
+        assert list(cache.rglob("*.blob"))  # the copy's server read the files through it
+        forced = run_cli([*argv, "--force"], servers.cwd)
+        assert forced.returncode == 0, forced.stderr
+        assert list(cache.iterdir()) == []  # the blob cache rule
+        copy = servers.serve(restored)
+        with copy.root_client() as client:
+            assert missing_or_wrong(client, later) == []
 
 
 def test_restore_refusals_and_force(servers: Servers) -> None:

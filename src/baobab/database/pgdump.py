@@ -50,7 +50,8 @@ def _run(argv: list[str], what: str) -> None:
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         lines = done.stderr.strip().splitlines()
-        raise BackupError(f"{what} failed: {lines[-1] if lines else done.returncode}")
+        errors = [line for line in lines if "error" in line.lower()] or lines
+        raise BackupError(f"{what} failed: {errors[0] if errors else done.returncode}")
 
 
 def backup_postgresql(
@@ -156,18 +157,12 @@ def restore_postgresql(
         say(f"{name}: dropping the existing RelStorage tables (--force)")
         _drop_relstorage(dsn)
     say(f"{name}: pg_restore {dump.name}")
-    _run(
-        [
-            pg_restore,
-            "--no-owner",
-            "--no-privileges",
-            "--exit-on-error",
-            "--single-transaction",
-            f"--dbname={dsn}",
-            str(dump),
-        ],
-        "pg_restore",
-    )
+    # after a drop, RelStorage's functions and sequence are still there: --clean drops what
+    # the dump is about to create (--if-exists: whatever is missing is no error)
+    clean = ["--clean", "--if-exists"] if force else []
+    argv = [pg_restore, "--no-owner", "--no-privileges", "--exit-on-error"]
+    argv += ["--single-transaction", *clean, f"--dbname={dsn}", str(dump)]
+    _run(argv, "pg_restore")
     emptied = empty_blob_cache(cache_dir)
     say(f"{name}: blob cache {cache_dir} emptied ({emptied} entries): the blob cache rule")
     return RestoreResult(
