@@ -14,6 +14,7 @@ from typing import Any
 
 __all__ = [
     "AlreadyExists",
+    "BackupError",
     "BadRequest",
     "BaobabError",
     "ChecksumMismatch",
@@ -25,6 +26,7 @@ __all__ = [
     "InsufficientStorage",
     "InvalidId",
     "InvalidQuery",
+    "MaintenanceRunning",
     "MalformedJSON",
     "MethodNotAllowed",
     "NotAllowedType",
@@ -72,6 +74,11 @@ class BaobabError(Exception):
 
 class ConfigError(BaobabError, ValueError):
     """The configuration is invalid; the message names the key path."""
+
+
+class BackupError(BaobabError):
+    """A backup or restore cannot be made as asked (a missing tool, a database in the way, a
+    repository without the files); the message says what to do."""
 
 
 class RegistrationConflict(ConfigError):
@@ -158,6 +165,12 @@ class OffsetMismatch(Conflict):
     """A TUS PATCH named an ``Upload-Offset`` other than the upload's current one."""
 
     default_message = "Upload-Offset does not match the upload's offset"
+
+
+class MaintenanceRunning(Conflict):
+    """A pack (or a backup) of this database is already running; try again once it is done."""
+
+    default_message = "A pack of this database is already running"
 
 
 class Gone(BaobabError):

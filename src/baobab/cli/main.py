@@ -21,7 +21,7 @@ import msgspec
 
 from baobab import __version__
 from baobab.asgi.state import build_registry
-from baobab.cli import catalog, console, rootpassword, users
+from baobab.cli import backup, catalog, console, pack, rootpassword, users
 from baobab.config.settings import Settings, check_settings, load_settings
 from baobab.database.databases import Databases
 from baobab.database.storage import check_not_in_use
@@ -38,7 +38,7 @@ __all__ = ["main"]
 EXIT_CONFIG = 2
 
 # modules adding commands: each has ``add_parser(sub)`` and sets ``run`` on its parser
-COMMANDS: tuple[Any, ...] = (catalog, console, rootpassword, users)
+COMMANDS: tuple[Any, ...] = (catalog, pack, backup, console, rootpassword, users)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -20,7 +20,16 @@ from baobab.config.settings import DatabaseSettings, Settings
 from baobab.database.holder import locked_message
 from baobab.errors import ConfigError
 
-__all__ = ["check_not_in_use", "is_network_storage", "open_database", "open_databases"]
+__all__ = [
+    "blob_cache_path",
+    "check_not_in_use",
+    "filestorage_blob_path",
+    "filestorage_in_use",
+    "filestorage_path",
+    "is_network_storage",
+    "open_database",
+    "open_databases",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +38,30 @@ def is_network_storage(db: DatabaseSettings) -> bool:
     return db.storage == "postgresql"
 
 
-def _filestorage_path(name: str, db: DatabaseSettings, var: Path) -> Path:
+def filestorage_path(name: str, db: DatabaseSettings, var: Path) -> Path:
+    """The ``.fs`` file of FileStorage database ``name``."""
     return Path(db.path) if db.path else var / f"{name}.fs"
+
+
+def filestorage_blob_path(name: str, db: DatabaseSettings, var: Path) -> Path:
+    """The blob directory beside FileStorage database ``name``."""
+    return Path(db.blob_dir) if db.blob_dir else var / "blobs" / name
+
+
+def blob_cache_path(name: str, db: DatabaseSettings, var: Path) -> Path:
+    """The local blob cache of PostgreSQL database ``name`` (the blobs live in the database)."""
+    return Path(db.blob_dir) if db.blob_dir else var / "blobs" / f"{name}-cache"
+
+
+def filestorage_in_use(path: Path) -> bool:
+    """Whether another process (a server) holds the FileStorage at ``path`` open."""
+    if not path.parent.is_dir():
+        return False  # a first start: nothing there yet, nobody has it open
+    try:
+        SimpleLockFile(f"{path}.lock").close()
+    except LockError:
+        return True
+    return False
 
 
 def _in_use(name: str, path: Path) -> ConfigError:
@@ -38,12 +69,15 @@ def _in_use(name: str, path: Path) -> ConfigError:
 
 
 def _filestorage(name: str, db: DatabaseSettings, var: Path) -> Any:
-    path = _filestorage_path(name, db, var)
-    blobs = Path(db.blob_dir) if db.blob_dir else var / "blobs" / name
+    path = filestorage_path(name, db, var)
+    blobs = filestorage_blob_path(name, db, var)
     path.parent.mkdir(parents=True, exist_ok=True)
     blobs.mkdir(parents=True, exist_ok=True)
     try:
-        return FileStorage(str(path), blob_dir=str(blobs))
+        # pack_keep_old=False: a pack removes the superseded file and blobs instead of keeping
+        # them as ``.fs.old`` and ``<blobs>.old`` (hard links to every blob), which would hold
+        # the space a pack is run to reclaim; backups are the safety net (docs/backup.md)
+        return FileStorage(str(path), blob_dir=str(blobs), pack_keep_old=False)
     except LockError:
         raise _in_use(name, path) from None
 
@@ -54,13 +88,9 @@ def check_not_in_use(settings: Settings) -> None:
     for name, db in settings.databases.items():
         if db.storage != "filestorage":
             continue
-        path = _filestorage_path(name, db, settings.var_path)
-        if not path.parent.is_dir():
-            continue  # a first start: nothing there yet, nobody has it open
-        try:
-            SimpleLockFile(f"{path}.lock").close()
-        except LockError:
-            raise _in_use(name, path) from None
+        path = filestorage_path(name, db, settings.var_path)
+        if filestorage_in_use(path):
+            raise _in_use(name, path)
 
 
 def _postgresql(name: str, db: DatabaseSettings, var: Path) -> Any:
@@ -68,7 +98,7 @@ def _postgresql(name: str, db: DatabaseSettings, var: Path) -> Any:
     from relstorage.options import Options
     from relstorage.storage import RelStorage
 
-    blobs = Path(db.blob_dir) if db.blob_dir else var / "blobs" / f"{name}-cache"
+    blobs = blob_cache_path(name, db, var)
     blobs.mkdir(parents=True, exist_ok=True)
     options = Options(
         keep_history=False,

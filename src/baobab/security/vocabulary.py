@@ -30,6 +30,7 @@ __all__ = [
     "EDITOR",
     "LIST_FOLDER_CONTENTS",
     "MANAGER",
+    "MANAGE_DATABASE",
     "MANAGE_SITE",
     "MANAGE_USERS",
     "MEMBER",
@@ -100,6 +101,9 @@ REQUEST_REVIEW = Permission("baobab.RequestReview", "Request review", (_M, _SA, 
 REVIEW_CONTENT = Permission("baobab.ReviewContent", "Review content", (_M, _SA, _RV))
 MANAGE_USERS = Permission("baobab.ManageUsers", "Manage users and groups", (_M, _SA))
 MANAGE_SITE = Permission("baobab.ManageSite", "Manage the site", (_M, _SA))
+# the storage under every site of a database (``@pack``): a Site Administrator runs one site,
+# not the database, so Manager only
+MANAGE_DATABASE = Permission("baobab.ManageDatabase", "Maintain a database (pack)", (_M,))
 # Plone's "Access inactive portal content": searches show content that is not yet effective,
 # or expired, only to those who hold it on the container (or who ask, with show_inactive)
 ACCESS_INACTIVE = Permission(
