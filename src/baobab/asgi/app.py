@@ -14,11 +14,28 @@ from baobab.asgi.http import handle_http
 from baobab.asgi.state import AppState, start, stop
 from baobab.asgi.websocket import handle_websocket
 from baobab.config.settings import Settings
+from baobab.telemetry.exposition import mark_dead
 from baobab.types import Receive, Scope, Send
 
 __all__ = ["BaobabApp"]
 
 logger = logging.getLogger(__name__)
+
+SAMPLE_INTERVAL = 5.0  # seconds between samples of what is cheap to read but not to count
+
+
+async def _sample_caches(state: AppState) -> None:
+    """Set the ZODB cache gauges now and then (DB.cacheSize() walks the open connections)."""
+    assert state.instruments is not None
+    gauge = state.instruments.cache_objects
+    children = {name: gauge.labels(name) for name in state.databases}
+    while True:
+        for name, child in children.items():
+            try:
+                child.set(state.databases[name].cacheSize())
+            except Exception:  # a background sampler: log, keep sampling
+                logger.exception("sampling the cache of database %s failed", name)
+        await asyncio.sleep(SAMPLE_INTERVAL)
 
 
 class BaobabApp:
@@ -26,6 +43,7 @@ class BaobabApp:
         self._settings = settings
         self.state: AppState | None = None
         self._lock = asyncio.Lock()
+        self._sampler: asyncio.Task[None] | None = None
 
     async def startup(self) -> AppState:
         async with self._lock:
@@ -47,6 +65,8 @@ class BaobabApp:
                     await loop.run_in_executor(None, stop, state)
                     raise
                 self.state = state
+                if state.instruments is not None:
+                    self._sampler = loop.create_task(_sample_caches(state))
                 logger.info("application started (pid %d)", os.getpid())
             return self.state
 
@@ -54,10 +74,16 @@ class BaobabApp:
         async with self._lock:
             if self.state is not None:
                 state, self.state = self.state, None
+                if self._sampler is not None:
+                    self._sampler.cancel()
+                    await asyncio.gather(self._sampler, return_exceptions=True)
+                    self._sampler = None
+                await state.readiness.close()
                 await state.utilities.stop()  # first: a utility may still write on close
                 await state.live.close()
                 await state.delivery.close()
                 await asyncio.get_running_loop().run_in_executor(None, stop, state)
+                mark_dead()  # this worker's live gauges leave the summed metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]

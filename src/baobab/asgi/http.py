@@ -9,16 +9,20 @@ after the database is released, by pathsend where the server offers it).
 from __future__ import annotations
 
 import logging
+from time import perf_counter
 
 from baobab.asgi.body import BODYLESS, read_body, read_later, release, timed
 from baobab.asgi.caching import cache_headers
 from baobab.asgi.errors import error_response, internal_error_response
+from baobab.asgi.health import FAST_VIEWS, fast_answer, is_fast
 from baobab.asgi.pipeline import publish
 from baobab.asgi.responses import conditional, send_response
 from baobab.asgi.scope import client_of, new_request, scope_headers, view_of
 from baobab.asgi.state import AppState
 from baobab.errors import BaobabError, IncompleteBody
 from baobab.request import Request, Response
+from baobab.telemetry.logs import access_line
+from baobab.telemetry.requestid import REQUEST_ID, request_id_of
 from baobab.types import Receive, Scope, Send
 
 __all__ = ["handle_http"]
@@ -66,12 +70,62 @@ def _origin(state: AppState, scope: Scope) -> str | None:
     return None
 
 
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            found: bytes = value
+            return found
+    return None
+
+
 async def handle_http(state: AppState, scope: Scope, receive: Receive, send: Send) -> None:
+    """One request, timed, counted and logged (when asked) whatever becomes of it."""
+    start = perf_counter()
+    request_id = request_id_of(_header(scope, b"x-request-id"))
+    token = REQUEST_ID.set(request_id)
+    metrics = state.instruments
+    if metrics is not None:
+        metrics.in_progress.inc()
+    method: str = scope["method"]
+    _, view = view_of(method, scope["path"])
+    status, request = 500, None  # what a failure to answer at all is counted as
+    try:
+        if view in FAST_VIEWS and is_fast(method, view, scope["path"]):
+            response = await fast_answer(view, state.readiness)
+            status = response.status
+            response.headers.append((b"x-request-id", request_id.encode()))
+            await send_response(send, response, head=method == "HEAD")
+        else:
+            status, request = await _handle(
+                state, scope, receive, send, view=view, request_id=request_id
+            )
+    finally:
+        seconds = perf_counter() - start
+        REQUEST_ID.reset(token)
+        if metrics is not None:
+            metrics.in_progress.dec()
+            metrics.request(view, method, status, seconds)
+        if state.json_logs:
+            access_line(
+                method=method,
+                path=scope["path"],
+                status=status,
+                seconds=seconds,
+                principal=None if request is None else request.principal.id,
+                request_id=request_id,
+                replays=0 if request is None else request.replays,
+                service=view,
+            )
+
+
+async def _handle(
+    state: AppState, scope: Scope, receive: Receive, send: Send, *, view: str, request_id: str
+) -> tuple[int, Request | None]:
     origin = _origin(state, scope)
     if origin is not None and scope["method"] == "OPTIONS":
-        await send_response(send, state.cors.preflight(origin), head=True)
-        return
-    _, view = view_of(scope["method"], scope["path"])
+        response = state.cors.preflight(origin)
+        await send_response(send, response, head=True)
+        return response.status, None
     body_receive = timed(receive, state.settings.request.body_timeout)
     request: Request | None = None
     ended = False  # the body ended early: the client may be gone, or its body was malformed
@@ -89,6 +143,7 @@ async def handle_http(state: AppState, scope: Scope, receive: Receive, send: Sen
     if origin is not None:
         state.cors.decorate(response, origin)
     response.headers.extend(state.registry.view_headers(view))
+    response.headers.append((b"x-request-id", request_id.encode()))
     cache_headers(scope, response)
     try:
         await send_response(
@@ -106,3 +161,4 @@ async def handle_http(state: AppState, scope: Scope, receive: Receive, send: Sen
         if not ended:
             raise
         logger.debug("the 400 for an incomplete body could not be sent", exc_info=True)
+    return response.status, request

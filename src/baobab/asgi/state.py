@@ -10,7 +10,9 @@ from typing import Any
 
 from BTrees.OOBTree import OOBTree
 
+from baobab import __version__
 from baobab.asgi.cors import Cors
+from baobab.asgi.health import Readiness
 from baobab.asgi.publish import Publisher
 from baobab.asgi.urls import PublicUrls
 from baobab.blobs.spool import clean_spool
@@ -29,6 +31,8 @@ from baobab.security.authentication import Authenticator
 from baobab.security.policy import SecurityPolicy
 from baobab.security.secrets import ensure_secrets
 from baobab.security.workflows import Workflows
+from baobab.telemetry.logs import configure_logging
+from baobab.telemetry.metrics import Instruments, instruments
 from baobab.utilities import Utilities
 
 __all__ = ["CONFIG_ENV", "AppState", "build_registry", "start", "stop"]
@@ -58,7 +62,10 @@ class AppState:
     delivery: Delivery
     live: Live
     urls: PublicUrls
+    readiness: Readiness
     utilities: Utilities = field(default_factory=Utilities)  # started by BaobabApp.startup
+    instruments: Instruments | None = None  # metrics.enabled: requests are counted and timed
+    json_logs: bool = False  # server.log_format "json": a JSON line per request
 
 
 def build_registry(settings: Settings) -> Registry:
@@ -107,6 +114,12 @@ def start(settings: Settings | None = None) -> AppState:
         upgrade=lambda name, db: prepare_catalogs(db, name, registry),
     )
     authenticator = Authenticator(settings, secrets)
+    configure_logging(settings.server.log_format)
+    metrics = None
+    if settings.metrics.enabled:
+        metrics = instruments()
+        metrics.know_views(info.name for info in registry.services() if info.name)
+        metrics.info.labels(__version__).set(1)
     live = Live(settings, databases.system, databases.last_tids())
     return AppState(
         settings=settings,
@@ -114,11 +127,16 @@ def start(settings: Settings | None = None) -> AppState:
         policy=SecurityPolicy(registry, workflows),
         databases=databases,
         authenticator=authenticator,
-        publisher=Publisher(databases, registry, authenticator, debug=settings.debug),
+        publisher=Publisher(
+            databases, registry, authenticator, debug=settings.debug, metrics=metrics
+        ),
         cors=Cors(settings.cors),
         delivery=Delivery([live.publish]),
         live=live,
         urls=PublicUrls(settings.server),
+        readiness=Readiness(settings, databases),
+        instruments=metrics,
+        json_logs=settings.server.log_format == "json",
     )
 
 

@@ -8,17 +8,21 @@ command lives in a module of its own that adds its parser with ``add_parser(sub)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import logging
 import os
+import shutil
 import socket
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
+from baobab import __version__
 from baobab.asgi.state import build_registry
 from baobab.cli import catalog
 from baobab.config.settings import Settings, check_settings, load_settings
@@ -31,6 +35,7 @@ from baobab.security.passwords import hash_password
 from baobab.security.policy import SecurityPolicy
 from baobab.security.secrets import ROOT_PASSWORD_HASH_ENV, ensure_secrets
 from baobab.security.workflows import Workflows
+from baobab.telemetry.exposition import MULTIPROC_ENV, prepare_directory, serve_metrics
 
 __all__ = ["main"]
 
@@ -42,6 +47,7 @@ COMMANDS: tuple[Any, ...] = (catalog,)
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="baobab", description="Baobab content server")
+    parser.add_argument("--version", action="version", version=f"baobab {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="serve the API (HTTP/1.1 and HTTP/2 on one port)")
     serve.add_argument("--config", "-c", help="JSON configuration file")
@@ -116,9 +122,6 @@ def _check_bind(host: str, port: int) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from granian import Granian
-    from granian.constants import HTTPModes, Interfaces, Loops
-
     config = str(Path(args.config).resolve()) if args.config else None
     settings = check_settings(_with_overrides(load_settings(config), args))
     secrets, generated = ensure_secrets(settings)
@@ -135,10 +138,50 @@ def _serve(args: argparse.Namespace) -> int:
         os.environ["BAOBAB_CONFIG"] = config
     server = settings.server
     _check_bind(server.host, server.port)
+    metrics = settings.metrics
+    if metrics.enabled and metrics.port is not None:
+        _check_bind(metrics.host, metrics.port)
     check_not_in_use(settings)
-    tls = {}
+    tls: dict[str, Path] = {}
     if server.certfile and server.keyfile:
         tls = {"ssl_cert": Path(server.certfile), "ssl_key": Path(server.keyfile)}
+    with _metrics(settings):
+        _granian(settings, tls)
+    return 0
+
+
+@contextlib.contextmanager
+def _metrics(settings: Settings) -> Iterator[None]:
+    """With metrics on: the workers' directory (``PROMETHEUS_MULTIPROC_DIR``, set here, in the
+    parent, before Granian forks: prometheus-client reads it when a worker first imports it)
+    and the metrics port, served by this process from a thread, summing every worker."""
+    metrics = settings.metrics
+    if not metrics.enabled:
+        yield
+        return
+    given = os.environ.get(MULTIPROC_ENV)
+    directory = Path(given) if given else Path(tempfile.mkdtemp(prefix="baobab-metrics-"))
+    os.environ[MULTIPROC_ENV] = str(prepare_directory(directory))
+    server = None
+    try:
+        if metrics.port is not None:
+            server = serve_metrics(metrics.host, metrics.port)
+            logging.getLogger(__name__).info(
+                "metrics on http://%s:%d/metrics", metrics.host, metrics.port
+            )
+        yield
+    finally:
+        if server is not None:
+            server.shutdown()
+        if not given:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def _granian(settings: Settings, tls: dict[str, Path]) -> None:
+    from granian import Granian
+    from granian.constants import HTTPModes, Interfaces, Loops
+
+    server = settings.server
     Granian(
         target="baobab.asgi:app",
         address=server.host,
@@ -152,7 +195,6 @@ def _serve(args: argparse.Namespace) -> int:
         log_access=server.access_log,
         **tls,  # type: ignore[arg-type]  # Path values for the ssl_* keywords
     ).serve()
-    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -45,6 +45,7 @@ __all__ = [
     "SITE_ADMINISTRATOR",
     "USE_WEBSOCKETS",
     "VIEW",
+    "VIEW_METRICS",
 ]
 
 # The group every authenticated principal belongs to (Plone's "Logged-in users").
@@ -100,6 +101,7 @@ REQUEST_REVIEW = Permission("baobab.RequestReview", "Request review", (_M, _SA, 
 REVIEW_CONTENT = Permission("baobab.ReviewContent", "Review content", (_M, _SA, _RV))
 MANAGE_USERS = Permission("baobab.ManageUsers", "Manage users and groups", (_M, _SA))
 MANAGE_SITE = Permission("baobab.ManageSite", "Manage the site", (_M, _SA))
+VIEW_METRICS = Permission("baobab.ViewMetrics", "Read the server's metrics (@metrics)", (_M,))
 # Plone's "Access inactive portal content": searches show content that is not yet effective,
 # or expired, only to those who hold it on the container (or who ask, with show_inactive)
 ACCESS_INACTIVE = Permission(
