@@ -114,7 +114,7 @@ async def handle_http(state: AppState, scope: Scope, receive: Receive, send: Sen
                 principal=None if request is None else request.principal.id,
                 request_id=request_id,
                 replays=0 if request is None else request.replays,
-                service=view,
+                view=view,
             )
 
 

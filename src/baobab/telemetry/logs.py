@@ -26,6 +26,7 @@ from baobab.telemetry.requestid import REQUEST_ID
 __all__ = ["JsonFormatter", "RequestIdFilter", "access_line", "configure_logging"]
 
 _STDOUT = 1
+_pid = os.getpid()  # this process's (set again by configure_logging in each worker)
 
 
 def _timestamp(created: float) -> str:
@@ -64,6 +65,8 @@ def configure_logging(log_format: Literal["text", "json"]) -> None:
     """Put the request id on the root logger's handlers (one added if there is none); JSON
     formatting too with ``json``. Idempotent: applications built again in one process (tests)
     do not stack filters."""
+    global _pid
+    _pid = os.getpid()
     root = logging.getLogger()
     if not root.handlers:
         handler: logging.Handler = logging.StreamHandler(sys.stderr)
@@ -87,7 +90,7 @@ def access_line(
     principal: str | None,
     request_id: str,
     replays: int,
-    service: str,
+    view: str,
 ) -> None:
     """Write one request's JSON line to standard output (see the module's docstring)."""
     now = time.time()
@@ -97,12 +100,13 @@ def access_line(
             "type": "access",
             "method": method,
             "path": path,
-            "service": service,
+            "view": view,
             "status": status,
             "duration_ms": round(seconds * 1000, 3),
             "principal": principal,
             "request_id": request_id,
             "conflicts": replays,
+            "pid": _pid,
         },
         option=orjson.OPT_APPEND_NEWLINE,
     )
