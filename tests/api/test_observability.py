@@ -41,7 +41,11 @@ def baobab_overrides() -> dict[str, Any]:
 
 
 def sample(name: str, **labels: str) -> float:
-    return instruments().registry.get_sample_value(name, labels) or 0.0
+    """A value as a scrape would see it: the request tallies handed over first (the app
+    does it every second)."""
+    metrics = instruments()
+    metrics.flush()
+    return metrics.registry.get_sample_value(name, labels) or 0.0
 
 
 async def test_health_answers_without_credentials_and_despite_bad_ones(
@@ -161,6 +165,7 @@ async def test_metrics_on_the_api_port_are_for_managers(
     assert_envelope(await anon_client.get("/@metrics"), 401, "Unauthorized")
     async with client.as_user("editor") as editor:
         assert_envelope(await editor.get("/@metrics"), 403, "Forbidden")
+    instruments().flush()
     resp = await client.get("/@metrics")
     assert resp.status_code == 200, resp.text
     assert resp.headers["content-type"].startswith("text/plain")

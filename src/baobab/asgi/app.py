@@ -7,6 +7,7 @@ unset), so it runs unchanged under Granian, uvicorn or hypercorn.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
 
@@ -21,21 +22,27 @@ __all__ = ["BaobabApp"]
 
 logger = logging.getLogger(__name__)
 
-SAMPLE_INTERVAL = 5.0  # seconds between samples of what is cheap to read but not to count
+FLUSH_INTERVAL = 1.0  # seconds between hand-overs of the request tallies to the metrics
+SAMPLE_EVERY = 5  # flushes between samples of the ZODB caches
 
 
-async def _sample_caches(state: AppState) -> None:
-    """Set the ZODB cache gauges now and then (DB.cacheSize() walks the open connections)."""
-    assert state.instruments is not None
-    gauge = state.instruments.cache_objects
+async def _flush_metrics(state: AppState) -> None:
+    """Hand the request tallies to prometheus-client every second (see
+    :mod:`baobab.telemetry.metrics`), and set the ZODB cache gauges every few seconds
+    (``DB.cacheSize()`` walks the open connections)."""
+    metrics = state.instruments
+    assert metrics is not None
+    gauge = metrics.cache_objects
     children = {name: gauge.labels(name) for name in state.databases}
-    while True:
-        for name, child in children.items():
-            try:
-                child.set(state.databases[name].cacheSize())
-            except Exception:  # a background sampler: log, keep sampling
-                logger.exception("sampling the cache of database %s failed", name)
-        await asyncio.sleep(SAMPLE_INTERVAL)
+    for tick in itertools.count():
+        try:
+            metrics.flush()
+            if tick % SAMPLE_EVERY == 0:
+                for name, child in children.items():
+                    child.set(state.databases[name].cacheSize())
+        except Exception:  # a background task: log, keep going
+            logger.exception("recording metrics failed")
+        await asyncio.sleep(FLUSH_INTERVAL)
 
 
 class BaobabApp:
@@ -66,7 +73,7 @@ class BaobabApp:
                     raise
                 self.state = state
                 if state.instruments is not None:
-                    self._sampler = loop.create_task(_sample_caches(state))
+                    self._sampler = loop.create_task(_flush_metrics(state))
                 logger.info("application started (pid %d)", os.getpid())
             return self.state
 
@@ -78,6 +85,10 @@ class BaobabApp:
                     self._sampler.cancel()
                     await asyncio.gather(self._sampler, return_exceptions=True)
                     self._sampler = None
+                if state.instruments is not None:
+                    state.instruments.flush()
+                if state.access_log is not None:
+                    state.access_log.flush()
                 await state.readiness.close()
                 await state.utilities.stop()  # first: a utility may still write on close
                 await state.live.close()

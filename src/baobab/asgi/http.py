@@ -21,7 +21,6 @@ from baobab.asgi.scope import client_of, new_request, scope_headers, view_of
 from baobab.asgi.state import AppState
 from baobab.errors import BaobabError, IncompleteBody
 from baobab.request import Request, Response
-from baobab.telemetry.logs import access_line
 from baobab.telemetry.requestid import REQUEST_ID, request_id_of
 from baobab.types import Receive, Scope, Send
 
@@ -85,7 +84,7 @@ async def handle_http(state: AppState, scope: Scope, receive: Receive, send: Sen
     token = REQUEST_ID.set(request_id)
     metrics = state.instruments
     if metrics is not None:
-        metrics.in_progress.inc()
+        metrics.in_flight += 1
     method: str = scope["method"]
     _, view = view_of(method, scope["path"])
     status, request = 500, None  # what a failure to answer at all is counted as
@@ -103,10 +102,10 @@ async def handle_http(state: AppState, scope: Scope, receive: Receive, send: Sen
         seconds = perf_counter() - start
         REQUEST_ID.reset(token)
         if metrics is not None:
-            metrics.in_progress.dec()
+            metrics.in_flight -= 1
             metrics.request(view, method, status, seconds)
-        if state.json_logs:
-            access_line(
+        if state.access_log is not None:
+            state.access_log.write(
                 method=method,
                 path=scope["path"],
                 status=status,

@@ -31,8 +31,9 @@ from baobab.security.authentication import Authenticator
 from baobab.security.policy import SecurityPolicy
 from baobab.security.secrets import ensure_secrets
 from baobab.security.workflows import Workflows
-from baobab.telemetry.logs import configure_logging
+from baobab.telemetry.logs import AccessLog, configure_logging
 from baobab.telemetry.metrics import Instruments, instruments
+from baobab.telemetry.requestid import reseed
 from baobab.utilities import Utilities
 
 __all__ = ["CONFIG_ENV", "AppState", "build_registry", "start", "stop"]
@@ -65,7 +66,7 @@ class AppState:
     readiness: Readiness
     utilities: Utilities = field(default_factory=Utilities)  # started by BaobabApp.startup
     instruments: Instruments | None = None  # metrics.enabled: requests are counted and timed
-    json_logs: bool = False  # server.log_format "json": a JSON line per request
+    access_log: AccessLog | None = None  # server.log_format "json": a JSON line per request
 
 
 def build_registry(settings: Settings) -> Registry:
@@ -115,6 +116,7 @@ def start(settings: Settings | None = None) -> AppState:
     )
     authenticator = Authenticator(settings, secrets)
     configure_logging(settings.server.log_format)
+    reseed()  # request ids unique to this process, a forked worker's too
     metrics = None
     if settings.metrics.enabled:
         metrics = instruments()
@@ -136,7 +138,7 @@ def start(settings: Settings | None = None) -> AppState:
         urls=PublicUrls(settings.server),
         readiness=Readiness(settings, databases),
         instruments=metrics,
-        json_logs=settings.server.log_format == "json",
+        access_log=AccessLog() if settings.server.log_format == "json" else None,
     )
 
 

@@ -91,5 +91,6 @@ def get_metrics(request: Request) -> Response:
     settings = request.settings.metrics
     if not (settings.enabled and settings.public):
         raise NotFound("Metrics are not served on this port (metrics.public)")
+    # what the workers flushed (each once a second: see baobab.telemetry.metrics)
     body, content_type = render(instruments().registry)
     return Response(status=200, body=body, content_type=content_type.encode("latin-1"))

@@ -7,15 +7,15 @@ the multiprocess directory that ``baobab serve`` sets up before Granian forks it
 
 from __future__ import annotations
 
-from baobab.telemetry.logs import JsonFormatter, access_line, configure_logging
+from baobab.telemetry.logs import AccessLog, JsonFormatter, configure_logging
 from baobab.telemetry.metrics import Instruments, instruments
 from baobab.telemetry.requestid import REQUEST_ID, request_id_of
 
 __all__ = [
     "REQUEST_ID",
+    "AccessLog",
     "Instruments",
     "JsonFormatter",
-    "access_line",
     "configure_logging",
     "instruments",
     "request_id_of",

@@ -12,11 +12,22 @@ Labels are bounded by construction: ``service`` is a view name the registry know
 cannot mint label values by inventing paths), ``method`` one of HTTP's usual methods or
 ``OTHER``. The request path records through :meth:`Instruments.request`, which keeps the
 labelled children it made (``labels()`` takes a lock and builds a key on every call).
+
+The request path does not touch prometheus-client at all: in multiprocess mode every
+``inc()`` takes a lock and writes the value into its memory-mapped file (about 2 µs, and a
+request's counter, histogram and in-flight gauge make five of them: 10 µs, 5 % of a 190 µs
+GET). :meth:`Instruments.request` adds to plain per-key tallies instead (the event loop's
+thread is the only writer), and :meth:`Instruments.flush` hands them to prometheus-client
+once a second (``baobab.asgi.app`` runs it, and once more at shutdown), so a scrape sees
+values at most a second old. The tallies go into the histogram's own bucket and sum values
+(``_buckets``, ``_sum``: the only private attributes used here; prometheus-client has no
+call to observe a value *n* times).
 """
 
 from __future__ import annotations
 
 import threading
+from bisect import bisect_left
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -127,9 +138,12 @@ class Instruments:
             multiprocess_mode="max",
             registry=r,
         )
+        self.in_flight = 0  # requests being handled (set as the gauge at each flush)
         self._views: frozenset[str] = frozenset()
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self._lock = threading.Lock()
+        # (view, method, status) → [count, seconds in all, count per latency bucket]
+        self._pending: dict[tuple[str, str, int], list[Any]] = {}
 
     def know_views(self, views: Iterable[str]) -> None:
         """The view names requests may be labelled with (the registry's)."""
@@ -141,13 +155,32 @@ class Instruments:
         return view if view in self._views else OTHER_VIEW
 
     def request(self, view: str, method: str, status: int, seconds: float) -> None:
-        """One request answered: counted and timed."""
+        """One request answered: counted and timed (on the event loop's thread only; handed
+        to prometheus-client by :meth:`flush`)."""
         key = (view, method, status)
-        pair = self._children.get(key)
-        if pair is None:
-            pair = self._child(key)
-        pair[0].inc()
-        pair[1].observe(seconds)
+        tally = self._pending.get(key)
+        if tally is None:
+            tally = self._pending[key] = [0, 0.0, [0] * (len(_LATENCY) + 1)]
+        tally[0] += 1
+        tally[1] += seconds
+        # the first bucket whose upper bound is >= seconds (the last one is +Inf)
+        tally[2][bisect_left(_LATENCY, seconds)] += 1
+
+    def flush(self) -> None:
+        """Hand the requests tallied since the last flush to prometheus-client, and the
+        number in flight to its gauge (on the event loop's thread, like :meth:`request`)."""
+        pending, self._pending = self._pending, {}
+        for key, (count, seconds, buckets) in pending.items():
+            pair = self._children.get(key)
+            if pair is None:
+                pair = self._child(key)
+            counter, histogram = pair
+            counter.inc(count)
+            histogram._sum.inc(seconds)
+            for index, hits in enumerate(buckets):
+                if hits:
+                    histogram._buckets[index].inc(hits)
+        self.in_progress.set(self.in_flight)
 
     def _child(self, key: tuple[str, str, int]) -> tuple[Any, Any]:
         view, method, status = key
