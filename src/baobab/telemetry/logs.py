@@ -27,6 +27,11 @@ from baobab.telemetry.requestid import REQUEST_ID
 __all__ = ["AccessLog", "JsonFormatter", "RequestIdFilter", "configure_logging"]
 
 _STDOUT = 1
+dumps = orjson.dumps
+_LINE = (
+    b'{"time":"%s","type":"access","method":%s,"path":%s,"view":%s,"status":%d,'
+    b'"duration_ms":%.3f,"principal":%s,"request_id":"%s","conflicts":%d,"pid":%d}\n'
+)
 _pid = os.getpid()  # this process's (set again by configure_logging in each worker)
 
 
@@ -102,14 +107,15 @@ class AccessLog:
         self._size = 0
         self._timer: asyncio.TimerHandle | None = None
         self._second = -1
-        self._stamp = ""
+        self._stamp = b""
 
-    def _time(self, now: float) -> str:
-        second = int(now)
-        if second != self._second:  # one strftime a second, not one a line
+    def _time(self) -> bytes:
+        """Now, RFC 3339 in UTC with milliseconds; one ``strftime`` a second, not a line."""
+        second, millis = divmod(time.time_ns() // 1_000_000, 1000)
+        if second != self._second:
             self._second = second
-            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        return f"{self._stamp}.{int((now - second) * 1000):03d}Z"
+            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)).encode()
+        return b"%s.%03dZ" % (self._stamp, millis)
 
     def write(
         self,
@@ -124,22 +130,22 @@ class AccessLog:
         view: str,
     ) -> None:
         """One request's line: method, path, view, status, duration (ms), principal (None
-        before authentication), request id, conflicts (replays) and the worker's pid."""
-        line = orjson.dumps(
-            {
-                "time": self._time(time.time()),
-                "type": "access",
-                "method": method,
-                "path": path,
-                "view": view,
-                "status": status,
-                "duration_ms": round(seconds * 1000, 3),
-                "principal": principal,
-                "request_id": request_id,
-                "conflicts": replays,
-                "pid": _pid,
-            },
-            option=orjson.OPT_APPEND_NEWLINE,
+        before authentication), request id, conflicts (replays) and the worker's pid.
+
+        Filled into a template rather than a dict given to ``orjson.dumps`` (a fifth
+        cheaper): what a client chose (method, path, view, principal) is still encoded by
+        orjson; the request id is checked to be safe as it is (:mod:`.requestid`)."""
+        line = _LINE % (
+            self._time(),
+            dumps(method),
+            dumps(path),
+            dumps(view),
+            status,
+            seconds * 1000,
+            dumps(principal),
+            request_id.encode(),
+            replays,
+            _pid,
         )
         if self._size + len(line) > self.BATCH:
             self.flush()
