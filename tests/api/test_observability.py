@@ -26,6 +26,7 @@ from tcp_proxy import TcpProxy
 
 from baobab import __version__
 from baobab.asgi import BaobabApp
+from baobab.asgi.health import PROBE_TIMEOUT
 from baobab.telemetry.logs import JsonFormatter, RequestIdFilter
 from baobab.telemetry.metrics import instruments
 from baobab.testing import BaobabClient, add, assert_envelope, make_settings, require_postgres
@@ -248,6 +249,31 @@ async def test_ready_is_503_while_postgresql_is_unreachable(
         proxy.start()
         back = await anon.get("/@ready")
         assert back.status_code == 200, back.text
+
+
+@pytest.mark.postgresql
+async def test_a_probe_that_gets_no_answer_is_bounded(
+    tmp_path: Path, postgres_proxy: tuple[TcpProxy, str]
+) -> None:
+    """PostgreSQL that accepts but never answers (a frozen server, a dropped network):
+    @ready says so within its probe's bound instead of waiting with it; a probe still
+    waiting is the answer to the next request, and an answer that comes ends it."""
+    proxy, dsn = postgres_proxy
+    async with _app(tmp_path, databases={"db": {"storage": "postgresql", "dsn": dsn}}) as anon:
+        assert (await anon.get("/@ready")).status_code == 200
+        proxy.stall()
+        for _ in range(2):
+            resp = await anon.get("/@ready")
+            assert resp.status_code == 503, resp.text
+            assert resp.json()["databases"]["db"] == f"no answer within {PROBE_TIMEOUT:g} s"
+        assert (await anon.get("/@health")).status_code == 200
+        proxy.resume()
+        for _ in range(100):  # the stalled probe finishes once the bytes flow again
+            resp = await anon.get("/@ready")
+            if resp.status_code == 200:
+                break
+            await asyncio.sleep(0.05)
+        assert resp.status_code == 200, resp.text
 
 
 async def test_ready_is_503_while_redis_is_unreachable(
