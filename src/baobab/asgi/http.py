@@ -123,6 +123,7 @@ async def _handle(
     origin = _origin(state, scope)
     if origin is not None and scope["method"] == "OPTIONS":
         response = state.cors.preflight(origin)
+        response.headers.append((b"x-request-id", request_id.encode()))
         await send_response(send, response, head=True)
         return response.status, None
     body_receive = timed(receive, state.settings.request.body_timeout)

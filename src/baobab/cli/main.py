@@ -36,10 +36,20 @@ from baobab.security.policy import SecurityPolicy
 from baobab.security.secrets import ROOT_PASSWORD_HASH_ENV, ensure_secrets
 from baobab.security.workflows import Workflows
 from baobab.telemetry.exposition import MULTIPROC_ENV, prepare_directory, serve_metrics
+from baobab.telemetry.logs import configure_logging
 
 __all__ = ["main"]
 
 EXIT_CONFIG = 2
+
+# Granian's logging configuration (it replaces its own top-level keys) with its lines as JSON,
+# for ``server.log_format: "json"``: its two handlers, each on standard output as by default
+GRANIAN_JSON_LOGS: dict[str, Any] = {
+    "formatters": {
+        "generic": {"()": "baobab.telemetry.logs.JsonFormatter"},
+        "access": {"()": "baobab.telemetry.logs.JsonFormatter"},
+    },
+}
 
 # modules adding commands: each has ``add_parser(sub)`` and sets ``run`` on its parser
 COMMANDS: tuple[Any, ...] = (catalog,)
@@ -145,6 +155,8 @@ def _serve(args: argparse.Namespace) -> int:
     tls: dict[str, Path] = {}
     if server.certfile and server.keyfile:
         tls = {"ssl_cert": Path(server.certfile), "ssl_key": Path(server.keyfile)}
+    if server.log_format == "json":
+        configure_logging("json")  # this process's own lines too (the metrics port's)
     with _metrics(settings):
         _granian(settings, tls)
     return 0
@@ -182,6 +194,9 @@ def _granian(settings: Settings, tls: dict[str, Path]) -> None:
     from granian.constants import HTTPModes, Interfaces, Loops
 
     server = settings.server
+    logs: dict[str, Any] = {}
+    if server.log_format == "json":
+        logs["log_dictconfig"] = GRANIAN_JSON_LOGS
     Granian(
         target="baobab.asgi:app",
         address=server.host,
@@ -193,6 +208,7 @@ def _granian(settings: Settings, tls: dict[str, Path]) -> None:
         websockets=True,
         backlog=server.backlog,
         log_access=server.access_log,
+        **logs,
         **tls,  # type: ignore[arg-type]  # Path values for the ssl_* keywords
     ).serve()
 
