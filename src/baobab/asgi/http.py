@@ -29,9 +29,10 @@ __all__ = ["handle_http"]
 logger = logging.getLogger(__name__)
 
 
-async def _request(state: AppState, scope: Scope, receive: Receive, view: str) -> Request:
+async def _request(
+    state: AppState, scope: Scope, receive: Receive, view: str, headers: dict[str, str]
+) -> Request:
     method: str = scope["method"]
-    headers = scope_headers(scope)
     base_url = state.urls.base_url(scope, headers)  # 400 for a Host not trusted, first
     body = b""
     streamed = read_later(state.registry, method, view, headers)
@@ -59,22 +60,11 @@ async def _respond(state: AppState, request: Request, receive: Receive) -> Respo
     return response
 
 
-def _origin(state: AppState, scope: Scope) -> str | None:
+def _origin(state: AppState, headers: dict[str, str]) -> str | None:
     if not state.cors.enabled:
         return None
-    for name, value in scope["headers"]:
-        if name == b"origin":
-            origin = value.decode("latin-1")
-            return origin if state.cors.allowed(origin) else None
-    return None
-
-
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            found: bytes = value
-            return found
-    return None
+    origin = headers.get("origin")
+    return origin if origin is not None and state.cors.allowed(origin) else None
 
 
 async def handle_http(state: AppState, scope: Scope, receive: Receive, send: Send) -> None:
@@ -84,7 +74,8 @@ async def handle_http(state: AppState, scope: Scope, receive: Receive, send: Sen
     point is resumed on every ``await`` that suspends (reading the body, sending), and a
     layer more for the accounting cost a measurable share of a GET (py-spy)."""
     start = perf_counter()
-    request_id = request_id_of(_header(scope, b"x-request-id"))
+    headers = scope_headers(scope)  # once: the request id, CORS and the request read them
+    request_id = request_id_of(headers.get("x-request-id"))
     token = REQUEST_ID.set(request_id)
     if state.instruments is not None:
         state.instruments.in_flight += 1
@@ -94,7 +85,7 @@ async def handle_http(state: AppState, scope: Scope, receive: Receive, send: Sen
     request: Request | None = None
     ended = False  # the body ended early: the client may be gone, or its body was malformed
     try:
-        origin = _origin(state, scope)
+        origin = _origin(state, headers)
         if (origin is not None and method == "OPTIONS") or view in FAST_VIEWS:
             response = await _short(
                 state, scope, send, origin=origin, view=view, request_id=request_id
@@ -102,7 +93,7 @@ async def handle_http(state: AppState, scope: Scope, receive: Receive, send: Sen
             if response is not None:
                 return
         try:
-            request = await _request(state, scope, receive, view)  # read_body times itself
+            request = await _request(state, scope, receive, view, headers)  # times its body
             response = await _respond(
                 state, request, timed(receive, state.settings.request.body_timeout)
             )

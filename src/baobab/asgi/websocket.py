@@ -130,8 +130,9 @@ async def _deny(send: Send, scope: Scope, response: Response) -> None:
 
 
 async def handle_websocket(state: AppState, scope: Scope, receive: Receive, send: Send) -> None:
-    header = next((v for k, v in scope["headers"] if k == b"x-request-id"), None)
-    REQUEST_ID.set(request_id_of(header))  # this task's: the socket's log lines carry it
+    header = next((v for k, v in scope["headers"] if k.lower() == b"x-request-id"), None)
+    # this task's: the socket's log lines carry it
+    REQUEST_ID.set(request_id_of(None if header is None else header.decode("latin-1")))
     if (await receive())["type"] != "websocket.connect":
         return
     if view_of("GET", scope["path"])[1] != _VIEW:

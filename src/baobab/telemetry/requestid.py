@@ -52,13 +52,9 @@ def new_request_id() -> str:
     return _ids.next()
 
 
-def request_id_of(header: bytes | None) -> str:
-    """The client's ``X-Request-ID`` if it is 1 to 128 safe ASCII characters, else a new id."""
-    if header is not None and len(header) <= MAX_LENGTH:
-        try:
-            value = header.decode("ascii")
-        except UnicodeDecodeError:
-            return new_request_id()
-        if _SAFE.fullmatch(value):
-            return value
+def request_id_of(header: str | None) -> str:
+    """The client's ``X-Request-ID`` (as the header's bytes decoded as latin-1) if it is 1 to
+    128 safe ASCII characters, else a new id."""
+    if header is not None and len(header) <= MAX_LENGTH and _SAFE.fullmatch(header):
+        return header
     return new_request_id()
