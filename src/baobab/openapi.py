@@ -351,6 +351,10 @@ _BASE_SCHEMAS: dict[str, Any] = {
             "type": {"type": "string", "description": "The error's class (NotFound, …)"},
             "message": {"type": "string"},
             "details": {"description": "What the error says of itself (JSON), or null"},
+            "request_id": {
+                "type": "string",
+                "description": "The request's id (X-Request-ID): quote it to find the log lines",
+            },
         },
     },
     "Summary": {

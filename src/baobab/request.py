@@ -159,6 +159,7 @@ class Request:
     websocket: bool = False  # the handshake of a WebSocket (``@ws``), not an HTTP request
     client: str = ""  # the client's address (the peer, or a trusted proxy's X-Forwarded-For)
     query_items: tuple[tuple[str, str], ...] = ()
+    replays: int = 0  # publish attempts run again after a conflict (metrics, the JSON log)
     _unit: UnitOfWork | None = None
     _json: Any = None
     _checker: Checker | None = None

@@ -154,4 +154,4 @@ async def test_unknown_paths_are_404(client: BaobabClient, site: str) -> None:
     ):
         resp = await client.get(path)
         assert resp.status_code == 404, path
-        assert set(resp.json()) == {"type", "message", "details"}
+        assert set(resp.json()) == {"type", "message", "details", "request_id"}

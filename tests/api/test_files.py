@@ -1044,7 +1044,7 @@ def envelope_of(got: Exchange, status: int, type_: str) -> dict[str, Any]:
     assert got.status == status, got.body
     assert got.headers["content-type"] == "application/json"
     body: dict[str, Any] = json.loads(got.body)
-    assert set(body) == {"type", "message", "details"}, body
+    assert set(body) == {"type", "message", "details", "request_id"}, body
     assert body["type"] == type_, body
     return body
 

@@ -48,7 +48,7 @@ async def test_an_odd_content_length_is_400(
         assert got.status == 400, got
         assert got.headers["content-type"] == "application/json"
         body = orjson.loads(got.body)
-        assert set(body) == {"type", "message", "details"}
+        assert set(body) == {"type", "message", "details", "request_id"}
         assert body["type"] == "BadRequest"
     assert leftovers(baobab_app) == []
 
@@ -63,4 +63,4 @@ async def test_a_destination_that_is_no_url_is_400(
     async with unchanged(site):
         resp = await client.post(f"{site}/doc/{view}", json={"destination": destination})
         assert resp.status_code == 400, resp.text
-        assert set(resp.json()) == {"type", "message", "details"}
+        assert set(resp.json()) == {"type", "message", "details", "request_id"}

@@ -314,7 +314,7 @@ async def _refused(app: BaobabApp, path: str, status: int, **kwargs: Any) -> dic
             pass
     assert refused.value.status == status, refused.value.body
     body: dict[str, Any] = refused.value.body
-    assert set(body) == {"type", "message", "details"}
+    assert set(body) == {"type", "message", "details", "request_id"}
     return body
 
 

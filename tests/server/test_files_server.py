@@ -185,7 +185,7 @@ def assert_error(reply: Reply, status: int, type_: str) -> dict[str, Any]:
     assert reply.status == status, reply.body[:500]
     assert reply.headers["content-type"] == "application/json"
     body: dict[str, Any] = reply.json()
-    assert set(body) == {"type", "message", "details"}, body
+    assert set(body) == {"type", "message", "details", "request_id"}, body
     assert body["type"] == type_, body
     assert isinstance(body["message"], str) and body["message"]
     return body

@@ -295,7 +295,7 @@ async def refused(server: ServerProcess, path: str = "/db/site", **kwargs: Any) 
             pytest.fail("the handshake was accepted")
     response = denied.value.response
     body = json.loads(response.body or b"{}")
-    assert set(body) == {"type", "message", "details"}, response.body
+    assert set(body) == {"type", "message", "details", "request_id"}, response.body
     status: int = response.status_code
     return status
 

@@ -16,7 +16,7 @@ def assert_envelope(response: httpx.Response, status: int) -> dict:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/json"
     data = response.json()
-    assert set(data) == {"type", "message", "details"}
+    assert set(data) == {"type", "message", "details", "request_id"}
     assert isinstance(data["type"], str)
     assert isinstance(data["message"], str)
     assert data["message"]

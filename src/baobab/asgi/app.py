@@ -7,6 +7,7 @@ unset), so it runs unchanged under Granian, uvicorn or hypercorn.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
 from typing import Any
@@ -19,11 +20,34 @@ from baobab.console import NamespaceFactory, build_namespace
 from baobab.errors import ConfigError
 from baobab.events.outbox import Outbox
 from baobab.security.secrets import confirm_started
+from baobab.telemetry.exposition import mark_dead
 from baobab.types import Receive, Scope, Send
 
 __all__ = ["BaobabApp"]
 
 logger = logging.getLogger(__name__)
+
+FLUSH_INTERVAL = 1.0  # seconds between hand-overs of the request tallies to the metrics
+SAMPLE_EVERY = 5  # flushes between samples of the ZODB caches
+
+
+async def _flush_metrics(state: AppState) -> None:
+    """Hand the request tallies to prometheus-client every second (see
+    :mod:`baobab.telemetry.metrics`), and set the ZODB cache gauges every few seconds
+    (``DB.cacheSize()`` walks the open connections)."""
+    metrics = state.instruments
+    assert metrics is not None
+    gauge = metrics.cache_objects
+    children = {name: gauge.labels(name) for name in state.databases}
+    for tick in itertools.count():
+        try:
+            metrics.flush()
+            if tick % SAMPLE_EVERY == 0:
+                for name, child in children.items():
+                    child.set(state.databases[name].cacheSize())
+        except Exception:  # a background task: log, keep going
+            logger.exception("recording metrics failed")
+        await asyncio.sleep(FLUSH_INTERVAL)
 
 
 class BaobabApp:
@@ -31,6 +55,7 @@ class BaobabApp:
         self._settings = settings
         self.state: AppState | None = None
         self._lock = asyncio.Lock()
+        self._sampler: asyncio.Task[None] | None = None
 
     async def startup(self) -> AppState:
         async with self._lock:
@@ -59,6 +84,8 @@ class BaobabApp:
                     await loop.run_in_executor(None, stop, state)
                     raise
                 self.state = state
+                if state.instruments is not None:
+                    self._sampler = loop.create_task(_flush_metrics(state))
                 # started: a generated root password is kept from now on (not replaced)
                 await loop.run_in_executor(None, confirm_started, state.settings, state.secrets)
                 logger.info("application started (pid %d)", os.getpid())
@@ -70,10 +97,20 @@ class BaobabApp:
                 state, self.state = self.state, None
                 if state.console is not None:
                     await state.console.close()  # sessions end before their databases do
+                if self._sampler is not None:
+                    self._sampler.cancel()
+                    await asyncio.gather(self._sampler, return_exceptions=True)
+                    self._sampler = None
+                if state.instruments is not None:
+                    state.instruments.flush()
+                if state.access_log is not None:
+                    state.access_log.flush()
+                await state.readiness.close()
                 await state.utilities.stop()  # first: a utility may still write on close
                 await state.live.close()
                 await state.delivery.close()
                 await asyncio.get_running_loop().run_in_executor(None, stop, state)
+                mark_dead()  # this worker's live gauges leave the summed metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]

@@ -26,6 +26,7 @@ from baobab.config.settings import RequestSettings
 from baobab.errors import BadRequest, RequestTimeout
 from baobab.inputs import non_negative
 from baobab.request import Request, StreamBody, is_file
+from baobab.telemetry.metrics import instruments
 from baobab.types import Message, Receive
 
 __all__ = ["BODYLESS", "read_body", "read_later", "read_now", "release", "spool", "timed"]
@@ -123,6 +124,9 @@ async def spool(state: AppState, request: Request, receive: Receive, needed: Str
             declared=declared,
             checksum=needed.checksum,
         )
+        instruments().upload_bytes.inc(
+            sum(f.spooled.size for f in request.form_data.files.values())
+        )
         return
     request.spooled = await spool_body(
         receive,
@@ -132,6 +136,7 @@ async def spool(state: AppState, request: Request, receive: Receive, needed: Str
         checksum=needed.checksum,
         keep_partial=needed.keep_partial,
     )
+    instruments().upload_bytes.inc(request.spooled.size)
 
 
 async def read_now(state: AppState, request: Request, receive: Receive) -> None:

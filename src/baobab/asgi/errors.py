@@ -10,6 +10,7 @@ import orjson
 
 from baobab import errors
 from baobab.request import Response
+from baobab.telemetry.requestid import REQUEST_ID
 
 __all__ = ["STATUS", "error_response", "internal_error", "internal_error_response"]
 
@@ -62,7 +63,16 @@ def error_response(exc: errors.BaobabError) -> Response:
     if isinstance(exc, errors.MethodNotAllowed) and exc.allow:
         headers.append((b"allow", ", ".join(exc.allow).encode()))
     headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers.items()]
-    return Response(status=status, body=orjson.dumps(exc.to_dict()), headers=headers)
+    return Response(status=status, body=orjson.dumps(_envelope(exc.to_dict())), headers=headers)
+
+
+def _envelope(data: dict[str, Any]) -> dict[str, Any]:
+    """The envelope with the request's id, when there is a request (see
+    :mod:`baobab.telemetry.requestid`): a client quotes it, an operator finds the log lines."""
+    request_id = REQUEST_ID.get()
+    if request_id is not None:
+        data["request_id"] = request_id
+    return data
 
 
 def internal_error(exc: BaseException, *, debug: bool) -> dict[str, Any]:
@@ -72,7 +82,9 @@ def internal_error(exc: BaseException, *, debug: bool) -> dict[str, Any]:
     details = None
     if debug:
         details = {"traceback": traceback.format_exception(exc)}
-    return {"type": "InternalServerError", "message": "Internal server error", "details": details}
+    return _envelope(
+        {"type": "InternalServerError", "message": "Internal server error", "details": details}
+    )
 
 
 def internal_error_response(exc: BaseException, *, debug: bool) -> Response:

@@ -11,6 +11,7 @@ publishes again. Everything in here is synchronous; the bridge decides on which 
 
 from __future__ import annotations
 
+from time import perf_counter
 from typing import Any
 
 from baobab.asgi.errors import error_response, internal_error_response
@@ -34,6 +35,7 @@ from baobab.security.authentication import Authenticator
 from baobab.security.gate import deepest_known, knows, require, unseen
 from baobab.security.tokens import is_revoked
 from baobab.security.vocabulary import PUBLIC
+from baobab.telemetry.metrics import Instruments
 from baobab.traversal import Reached, reach, split_path
 
 __all__ = ["SAFE_METHODS", "Publisher"]
@@ -45,12 +47,19 @@ Published = tuple[Response, UnitOfWork | None]
 
 class Publisher:
     def __init__(
-        self, databases: Databases, registry: Registry, auth: Authenticator, *, debug: bool
+        self,
+        databases: Databases,
+        registry: Registry,
+        auth: Authenticator,
+        *,
+        debug: bool,
+        metrics: Instruments | None = None,
     ) -> None:
         self.databases = databases
         self.registry = registry
         self.auth = auth
         self.debug = debug
+        self.metrics = metrics
         self.application = Application(list(databases))
 
     def publish(self, request: Request) -> Published:
@@ -64,9 +73,12 @@ class Publisher:
         db = self.databases.get(db_name)
         if db is None:
             return error_response(NotFound(f"No database named {db_name!r}")), None
-        registry, system = self.registry, self.databases.system
+        registry, system, metrics = self.registry, self.databases.system, self.metrics
+        attempts = 0
 
         def attempt(conn: Any) -> Response:
+            nonlocal attempts
+            attempts += 1
             # a new unit of work per attempt; the request keeps the last one (see end())
             request.begin(UnitOfWork(conn, registry, system))
             try:
@@ -78,12 +90,15 @@ class Publisher:
             response = attempt(conn)
             # a write commits unless it failed or its service said otherwise
             commit = response.commit if response.commit is not None else response.status < 400
+            if commit and metrics is not None:
+                _time_commit(conn, metrics, db_name)
             return response, commit
 
         def on_error(exc: Exception) -> Response:
             return internal_error_response(exc, debug=self.debug)
 
         connections = self.databases.connections
+        conflicted = False
         try:
             if request.method in SAFE_METHODS:  # never commits: no transaction at all
                 response = run_read(db, attempt, on_error=on_error, connections=connections)
@@ -96,9 +111,14 @@ class Publisher:
                     connections=connections,
                 )
         except Conflict as exc:
+            conflicted = True
             response = error_response(exc)
         finally:
             unit = request.end()  # also when NeedsMore goes out: the attempt is over
+            replays = max(0, attempts - 1)  # each replay follows a conflict
+            request.replays += replays
+            if metrics is not None:
+                _record(metrics, db_name, unit, replays, conflicted)
         return response, unit
 
     def _run(self, request: Request, conn: Any, rest: tuple[str, ...], at_top: bool) -> Response:
@@ -164,3 +184,31 @@ class Publisher:
                 f"{request.method} is not allowed here", details={"allow": allowed}, allow=allowed
             )
         return info
+
+
+def _time_commit(conn: Any, metrics: Instruments, database: str) -> None:
+    """Time the commit that follows (its before-commit hooks, catalog indexing among them,
+    and the two-phase commit) with an after-commit hook: nothing to undo if it fails."""
+    start = perf_counter()
+
+    def done(_ok: bool) -> None:
+        metrics.commit.labels(database).observe(perf_counter() - start)
+
+    conn.transaction_manager.get().addAfterCommitHook(done)
+
+
+def _record(
+    metrics: Instruments, database: str, unit: UnitOfWork | None, replays: int, conflicted: bool
+) -> None:
+    """Conflicts and replays of one publish step; the objects its last attempt loaded and
+    stored (ZODB's transfer counts of the thread's connection, reset as they are read)."""
+    if replays or conflicted:
+        metrics.conflicts.labels(database).inc(replays + conflicted)
+        if replays:
+            metrics.replays.labels(database).inc(replays)
+    if unit is not None:
+        loads, stores = unit.conn.getTransferCounts(True)
+        if loads:
+            metrics.loads.labels(database).inc(loads)
+        if stores:
+            metrics.stores.labels(database).inc(stores)

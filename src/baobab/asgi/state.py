@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from BTrees.OOBTree import OOBTree
 
+from baobab import __version__
 from baobab.asgi.cors import Cors
+from baobab.asgi.health import Readiness
 from baobab.asgi.publish import Publisher
 from baobab.asgi.urls import PublicUrls
 from baobab.blobs.spool import clean_spool
@@ -29,6 +31,9 @@ from baobab.security.authentication import Authenticator
 from baobab.security.policy import SecurityPolicy
 from baobab.security.secrets import Secrets, ensure_secrets
 from baobab.security.workflows import Workflows
+from baobab.telemetry.logs import AccessLog, configure_logging
+from baobab.telemetry.metrics import Instruments, instruments
+from baobab.telemetry.requestid import reseed
 from baobab.utilities import Utilities
 
 if TYPE_CHECKING:
@@ -62,8 +67,11 @@ class AppState:
     live: Live
     urls: PublicUrls
     secrets: Secrets
+    readiness: Readiness
     utilities: Utilities = field(default_factory=Utilities)  # started by BaobabApp.startup
     console: ConsoleServer | None = None  # the SSH console, started by BaobabApp.startup
+    instruments: Instruments | None = None  # metrics.enabled: requests are counted and timed
+    access_log: AccessLog | None = None  # server.log_format "json": a JSON line per request
 
 
 def build_registry(settings: Settings) -> Registry:
@@ -122,6 +130,13 @@ def assemble(settings: Settings, secrets: Secrets, *, prepare: bool = True) -> A
     else:
         databases = Databases.open(settings)
     authenticator = Authenticator(settings, secrets)
+    configure_logging(settings.server.log_format)
+    reseed()  # request ids unique to this process, a forked worker's too
+    metrics = None
+    if settings.metrics.enabled:
+        metrics = instruments()
+        metrics.know_views(info.name for info in registry.services() if info.name)
+        metrics.info.labels(__version__).set(1)
     live = Live(settings, databases.system, databases.last_tids())
     return AppState(
         settings=settings,
@@ -129,12 +144,17 @@ def assemble(settings: Settings, secrets: Secrets, *, prepare: bool = True) -> A
         policy=SecurityPolicy(registry, workflows),
         databases=databases,
         authenticator=authenticator,
-        publisher=Publisher(databases, registry, authenticator, debug=settings.debug),
+        publisher=Publisher(
+            databases, registry, authenticator, debug=settings.debug, metrics=metrics
+        ),
         cors=Cors(settings.cors),
         delivery=Delivery([live.publish]),
         live=live,
         urls=PublicUrls(settings.server),
         secrets=secrets,
+        readiness=Readiness(settings, databases),
+        instruments=metrics,
+        access_log=AccessLog() if settings.server.log_format == "json" else None,
     )
 
 

@@ -34,6 +34,8 @@ from baobab.request import Request, Response
 from baobab.security.authentication import Credentials
 from baobab.security.principals import Principal
 from baobab.security.tokens import is_revoked, revoke
+from baobab.telemetry.metrics import instruments
+from baobab.telemetry.requestid import REQUEST_ID, request_id_of
 from baobab.types import Receive, Scope, Send
 
 __all__ = ["handle_websocket"]
@@ -118,6 +120,9 @@ async def _handshake(state: AppState, scope: Scope, receive: Receive) -> tuple[R
 async def _deny(send: Send, scope: Scope, response: Response) -> None:
     if _DENIAL in (scope.get("extensions") or {}):
         headers = [*response.headers, (b"content-type", b"application/json")]
+        request_id = REQUEST_ID.get()
+        if request_id is not None:
+            headers.append((b"x-request-id", request_id.encode()))
         await send({"type": f"{_DENIAL}.start", "status": response.status, "headers": headers})
         await send({"type": f"{_DENIAL}.body", "body": response.body})
     else:
@@ -125,6 +130,9 @@ async def _deny(send: Send, scope: Scope, response: Response) -> None:
 
 
 async def handle_websocket(state: AppState, scope: Scope, receive: Receive, send: Send) -> None:
+    header = next((v for k, v in scope["headers"] if k.lower() == b"x-request-id"), None)
+    # this task's: the socket's log lines carry it
+    REQUEST_ID.set(request_id_of(None if header is None else header.decode("latin-1")))
     if (await receive())["type"] != "websocket.connect":
         return
     if view_of("GET", scope["path"])[1] != _VIEW:
@@ -182,6 +190,8 @@ async def _serve(
     )
     hub = state.live.hub
     hub.add(conn, mark)
+    open_sockets = instruments().websockets
+    open_sockets.inc()
     session = Session(hub, conn, path.split("/")[1])
     expiry = principal.token_expiry
     timer = None
@@ -203,6 +213,7 @@ async def _serve(
             if not conn.closed:
                 _handle(session, data, debug=state.settings.debug)
     finally:
+        open_sockets.dec()
         if timer is not None:
             timer.cancel()
         hub.remove(conn)

@@ -8,12 +8,15 @@ command lives in a module of its own that adds its parser with ``add_parser(sub)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import logging
 import os
+import shutil
 import socket
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +35,21 @@ from baobab.security.passwords import hash_password
 from baobab.security.policy import SecurityPolicy
 from baobab.security.secrets import ROOT_PASSWORD_HASH_ENV, ensure_secrets
 from baobab.security.workflows import Workflows
+from baobab.telemetry.exposition import MULTIPROC_ENV, prepare_directory, serve_metrics
+from baobab.telemetry.logs import configure_logging
 
 __all__ = ["main"]
 
 EXIT_CONFIG = 2
+
+# Granian's logging configuration (it replaces its own top-level keys) with its lines as JSON,
+# for ``server.log_format: "json"``: its two handlers, each on standard output as by default
+GRANIAN_JSON_LOGS: dict[str, Any] = {
+    "formatters": {
+        "generic": {"()": "baobab.telemetry.logs.JsonFormatter"},
+        "access": {"()": "baobab.telemetry.logs.JsonFormatter"},
+    },
+}
 
 # modules adding commands: each has ``add_parser(sub)`` and sets ``run`` on its parser
 COMMANDS: tuple[Any, ...] = (catalog, pack, backup, console, rootpassword, users)
@@ -118,15 +132,15 @@ def _check_bind(host: str, port: int) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from granian import Granian
-    from granian.constants import HTTPModes, Interfaces, Loops
-
     config = str(Path(args.config).resolve()) if args.config else None
     settings = check_settings(_with_overrides(load_settings(config), args))
     server = settings.server
     # Everything that can refuse at once comes before a password is generated: a start that
     # fails later leaves it unconfirmed, and the next start makes a new one (secrets.py).
     _check_bind(server.host, server.port)
+    metrics = settings.metrics
+    if metrics.enabled and metrics.port is not None:
+        _check_bind(metrics.host, metrics.port)
     check_not_in_use(settings)
     secrets, generated = ensure_secrets(settings)
     # Hand the hash to the workers: each would otherwise argon2-hash a plain password again
@@ -141,9 +155,51 @@ def _serve(args: argparse.Namespace) -> int:
         )
     if config:
         os.environ["BAOBAB_CONFIG"] = config
-    tls = {}
+    tls: dict[str, Path] = {}
     if server.certfile and server.keyfile:
         tls = {"ssl_cert": Path(server.certfile), "ssl_key": Path(server.keyfile)}
+    if server.log_format == "json":
+        configure_logging("json")  # this process's own lines too (the metrics port's)
+    with _metrics(settings):
+        _granian(settings, tls)
+    return 0
+
+
+@contextlib.contextmanager
+def _metrics(settings: Settings) -> Iterator[None]:
+    """With metrics on: the workers' directory (``PROMETHEUS_MULTIPROC_DIR``, set here, in the
+    parent, before Granian forks: prometheus-client reads it when a worker first imports it)
+    and the metrics port, served by this process from a thread, summing every worker."""
+    metrics = settings.metrics
+    if not metrics.enabled:
+        yield
+        return
+    given = os.environ.get(MULTIPROC_ENV)
+    directory = Path(given) if given else Path(tempfile.mkdtemp(prefix="baobab-metrics-"))
+    os.environ[MULTIPROC_ENV] = str(prepare_directory(directory))
+    server = None
+    try:
+        if metrics.port is not None:
+            server = serve_metrics(metrics.host, metrics.port)
+            logging.getLogger(__name__).info(
+                "metrics on http://%s:%d/metrics", metrics.host, metrics.port
+            )
+        yield
+    finally:
+        if server is not None:
+            server.shutdown()
+        if not given:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def _granian(settings: Settings, tls: dict[str, Path]) -> None:
+    from granian import Granian
+    from granian.constants import HTTPModes, Interfaces, Loops
+
+    server = settings.server
+    logs: dict[str, Any] = {}
+    if server.log_format == "json":
+        logs["log_dictconfig"] = GRANIAN_JSON_LOGS
     Granian(
         target="baobab.asgi:app",
         address=server.host,
@@ -155,9 +211,9 @@ def _serve(args: argparse.Namespace) -> int:
         websockets=True,
         backlog=server.backlog,
         log_access=server.access_log,
+        **logs,
         **tls,  # type: ignore[arg-type]  # Path values for the ssl_* keywords
     ).serve()
-    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -25,6 +25,7 @@ __all__ = [
     "DatabaseSettings",
     "FileSettings",
     "LiveSettings",
+    "MetricsSettings",
     "NotificationRule",
     "PubSubSettings",
     "RequestSettings",
@@ -253,7 +254,10 @@ class ServerSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=T
     workers: int = 1  # FileStorage is single-process: more than 1 needs PostgreSQL
     certfile: str | None = None
     keyfile: str | None = None
-    access_log: bool = True
+    access_log: bool = True  # Granian's access log (text), beside Baobab's own JSON lines
+    # "json": one JSON line per request on standard output (method, path, status, duration,
+    # principal, request id, conflicts) and every log record as JSON (docs/observability.md)
+    log_format: Literal["text", "json"] = "text"
     backlog: int = 2048
     # scheme://host[:port][/prefix] the clients use (behind a proxy): every absolute URL
     # (@id, Location, batching links, pushed frames) starts with it instead of being built
@@ -265,6 +269,17 @@ class ServerSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=T
     # client addresses (IPs or networks, "*" for any) whose X-Forwarded-Proto and
     # X-Forwarded-Host are believed: the reverse proxy's. Empty: those headers are ignored.
     forwarded_allow_ips: list[str] = msgspec.field(default_factory=list)
+
+
+class MetricsSettings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Prometheus metrics (docs/observability.md): off unless ``enabled``; then served by
+    ``baobab serve`` on ``host:port`` (every worker's values summed), and also as
+    ``GET /@metrics`` on the API's port, for Managers only, when ``public`` is set."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int | None = 9464  # null: no port of its own (with ``public``: the API's only)
+    public: bool = False
 
 
 class Settings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -285,6 +300,7 @@ class Settings(_Strict, frozen=True, forbid_unknown_fields=True, kw_only=True):
     pubsub: PubSubSettings = msgspec.field(default_factory=PubSubSettings)
     utilities: dict[str, UtilitySettings] = msgspec.field(default_factory=dict)
     console: ConsoleSettings = msgspec.field(default_factory=ConsoleSettings)
+    metrics: MetricsSettings = msgspec.field(default_factory=MetricsSettings)
 
     @property
     def var_path(self) -> Path:
@@ -325,6 +341,15 @@ def _check_throttle(throttle: ThrottleSettings) -> None:
             raise ConfigError(f"Invalid configuration: `$.auth.throttle.{key}` must be >= 0")
 
 
+def _check_ports(settings: Settings) -> None:
+    for path, port in {
+        "$.server.port": settings.server.port,
+        "$.metrics.port": settings.metrics.port,
+    }.items():
+        if port is not None and not 0 <= port <= 65535:
+            raise ConfigError(f"Invalid configuration: `{path}` must be between 0 and 65535")
+
+
 def check_settings(settings: Settings) -> Settings:
     """Rules a type cannot express, each naming its key path."""
     _check_databases(settings)
@@ -358,8 +383,7 @@ def check_settings(settings: Settings) -> Settings:
     }.items():
         if not seconds > 0:
             raise ConfigError(f"Invalid configuration: `{path}` must be more than 0 seconds")
-    if not 0 <= settings.server.port <= 65535:
-        raise ConfigError("Invalid configuration: `$.server.port` must be between 0 and 65535")
+    _check_ports(settings)
     if settings.auth.jwt_secret is not None and len(settings.auth.jwt_secret) < 32:
         raise ConfigError("Invalid configuration: `$.auth.jwt_secret` needs at least 32 characters")
     if settings.auth.argon2.memory_cost < 8 * settings.auth.argon2.parallelism:

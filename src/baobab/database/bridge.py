@@ -23,6 +23,7 @@ The measurements behind this are in docs/architecture.md.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -54,7 +55,10 @@ class Bridge:
         inline = self._inline_writes if write else self._inline_reads
         if inline or self._executor is None:
             return fn()
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
+        # in the caller's context: what it set (the request id) holds on the worker thread too
+        # (``run_in_executor`` alone runs ``fn`` in the thread's own, empty context)
+        context = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(self._executor, context.run, fn)
 
     def close(self) -> None:
         if self._executor is not None:

@@ -44,6 +44,7 @@ from baobab.live.wire import (
     withheld_for,
 )
 from baobab.security.principals import Principal
+from baobab.telemetry.metrics import instruments
 
 __all__ = [
     "CLOSE_AUTH",
@@ -131,12 +132,14 @@ class Connection:
     async def _write(self) -> None:
         """Send queued frames in order; after :meth:`close`, the ``close`` frame and then the
         WebSocket close."""
+        frames_sent = instruments().frames
         try:
             while not self.gone:
                 if self.queue:
                     frame = self.queue.popleft()
                     self.queued -= len(frame)
                     await self.send(frame)
+                    frames_sent.inc()
                 elif self.closing is not None:
                     await self.close_socket(*self.closing)
                     return

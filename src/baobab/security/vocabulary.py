@@ -46,6 +46,7 @@ __all__ = [
     "SITE_ADMINISTRATOR",
     "USE_WEBSOCKETS",
     "VIEW",
+    "VIEW_METRICS",
 ]
 
 # The group every authenticated principal belongs to (Plone's "Logged-in users").
@@ -104,6 +105,7 @@ MANAGE_SITE = Permission("baobab.ManageSite", "Manage the site", (_M, _SA))
 # the storage under every site of a database (``@pack``): a Site Administrator runs one site,
 # not the database, so Manager only
 MANAGE_DATABASE = Permission("baobab.ManageDatabase", "Maintain a database (pack)", (_M,))
+VIEW_METRICS = Permission("baobab.ViewMetrics", "Read the server's metrics (@metrics)", (_M,))
 # Plone's "Access inactive portal content": searches show content that is not yet effective,
 # or expired, only to those who hold it on the container (or who ask, with show_inactive)
 ACCESS_INACTIVE = Permission(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from time import perf_counter
 from typing import Any
 
 from baobab.catalog.params import parse_search
@@ -26,6 +27,7 @@ from baobab.request import Request, Response, json_response
 from baobab.security.vocabulary import ACCESS_INACTIVE, VIEW
 from baobab.serialization.content import batch_window, batching, serialize
 from baobab.services import shapes
+from baobab.telemetry.metrics import instruments
 
 __all__ = ["Shown", "check_fields", "run_search", "search", "search_container"]
 
@@ -111,7 +113,9 @@ def run_search(
         raise NotFound("This container has no catalog: run baobab reindex-catalog")
     if not search.show_inactive and not request.security.permits(ACCESS_INACTIVE.id, container):
         only_active(search, utcnow())
+    began = perf_counter()
     results = execute(catalog, search, sorted(request.principal.tokens), start, size)
+    instruments().catalog.observe(perf_counter() - began)
     items = []
     for docid in results.docids:
         path = catalog.paths.path_of(docid) or ""

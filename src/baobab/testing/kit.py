@@ -168,11 +168,13 @@ Unchanged = Callable[..., AbstractAsyncContextManager[None]]
 
 def assert_envelope(resp: Any, status: int, type_: str | None = None) -> dict[str, Any]:
     """``resp`` is an error with ``status`` in the one envelope ``{"type", "message",
-    "details"}`` (of ``type_`` if given), as JSON, with no traceback; returns the body."""
+    "details", "request_id"}`` (of ``type_`` if given; the request id the ``X-Request-ID``
+    header gave back), as JSON, with no traceback; returns the body."""
     assert resp.status_code == status, resp.text
     assert resp.headers["content-type"] == "application/json"
     body: dict[str, Any] = resp.json()
-    assert set(body) == {"type", "message", "details"}, body
+    assert set(body) == {"type", "message", "details", "request_id"}, body
+    assert body["request_id"] == resp.headers["x-request-id"], body
     assert isinstance(body["type"], str)
     assert isinstance(body["message"], str) and body["message"]
     if type_ is not None:
