@@ -16,6 +16,9 @@ each commit's virtualenv::
     .venv/bin/python bench/instructions.py
     /path/to/other/checkout/.venv/bin/python bench/instructions.py
 
+``--observe`` turns on what an operator adds (``metrics.enabled`` and ``server.log_format``
+``"json"``, issue 14): run once with it and once without to see their cost per request.
+
 Needs valgrind (``apt-get install valgrind``). Each case takes a minute or two.
 """
 
@@ -88,12 +91,29 @@ async def _call(app: Any, method: str, path: str, body: bytes, auth: bytes) -> t
     return status[0], b"".join(chunks)
 
 
-async def _child(case: str, count: int) -> None:
-    """Seed, log in, warm up, then ``count`` requests of ``case`` (run under callgrind)."""
-    from baobab.asgi.app import BaobabApp
+def _settings(observe: bool) -> Any:
     from baobab.testing import make_settings
 
-    app = BaobabApp(make_settings(Path(tempfile.mkdtemp()) / "var", "filestorage"))
+    settings = make_settings(Path(tempfile.mkdtemp()) / "var", "filestorage")
+    if not observe:
+        return settings
+    import msgspec
+
+    return msgspec.convert(
+        {
+            **msgspec.to_builtins(settings),
+            "metrics": {"enabled": True, "port": None},
+            "server": {**msgspec.to_builtins(settings.server), "log_format": "json"},
+        },
+        type=type(settings),
+    )
+
+
+async def _child(case: str, count: int, observe: bool) -> None:
+    """Seed, log in, warm up, then ``count`` requests of ``case`` (run under callgrind)."""
+    from baobab.asgi.app import BaobabApp
+
+    app = BaobabApp(_settings(observe))
     await app.startup()
     try:
         login = orjson.dumps({"login": "root", "password": ROOT_PASSWORD})
@@ -119,7 +139,7 @@ async def _child(case: str, count: int) -> None:
         await app.shutdown()
 
 
-def _instructions(case: str, count: int) -> int:
+def _instructions(case: str, count: int, observe: bool) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
         command = [
@@ -131,6 +151,7 @@ def _instructions(case: str, count: int) -> int:
             "--child",
             case,
             str(count),
+            *(["--observe"] if observe else []),
         ]
         env = {**os.environ, "PYTHONHASHSEED": "0"}
         done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
@@ -145,16 +166,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", choices=list(CASES), default=list(CASES))
     parser.add_argument("--small", type=int, default=100, help="requests in the first run")
     parser.add_argument("--large", type=int, default=500, help="requests in the second run")
+    parser.add_argument(
+        "--observe", action="store_true", help="metrics on and JSON logs (issue 14)"
+    )
     parser.add_argument("--child", nargs=2, metavar=("CASE", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        asyncio.run(_child(args.child[0], int(args.child[1])))
+        asyncio.run(_child(args.child[0], int(args.child[1]), args.observe))
         return 0
     import baobab
 
     print(f"baobab from {Path(baobab.__file__).parent}")
     for case in args.only:
-        small, large = _instructions(case, args.small), _instructions(case, args.large)
+        small = _instructions(case, args.small, args.observe)
+        large = _instructions(case, args.large, args.observe)
         per_request = (large - small) / (args.large - args.small)
         print(f"{case:6} {per_request:12,.0f} instructions per request")
     return 0

@@ -157,10 +157,10 @@ def as_actor(client: BaobabClient, actor: str | None) -> BaobabClient:
 
 
 async def ws_answer(app: BaobabApp, path: str, actor: str | None) -> tuple[int, Any]:
-    headers = {}
+    headers = {"X-Request-ID": "probe"}  # echoed in the refusal's body
     if actor is not None:
         password = password_of(actor) if actor == "carol" else TEST_USERS[actor][0]
-        headers = basic(actor, password)
+        headers.update(basic(actor, password))
     with pytest.raises(Rejected) as refused:
         async with ws_connect(app, path, headers=headers):
             pass
@@ -172,7 +172,10 @@ async def answers(
 ) -> dict[str, Answer | tuple[int, Any]]:
     out: dict[str, Answer | tuple[int, Any]] = {}
     for name, method, below, kwargs in KINDS:
-        out[name] = answer(await who.request(method, f"{site}/{below}", **kwargs))
+        # the same request id both times: it is echoed in the header and the error body
+        headers = {**kwargs.get("headers", {}), "X-Request-ID": "probe"}
+        sent = {**kwargs, "headers": headers}
+        out[name] = answer(await who.request(method, f"{site}/{below}", **sent))
     out["@ws upgrade"] = await ws_answer(app, f"{site}/{H}/@ws", actor)
     out["@ws upgrade below"] = await ws_answer(app, f"{site}/{H}/doc/@ws", actor)
     return out
