@@ -20,7 +20,7 @@ from typing import Any
 import msgspec
 
 from baobab.asgi.state import build_registry
-from baobab.cli import catalog
+from baobab.cli import catalog, transfer
 from baobab.config.settings import Settings, check_settings, load_settings
 from baobab.database.databases import Databases
 from baobab.database.storage import check_not_in_use
@@ -37,7 +37,7 @@ __all__ = ["main"]
 EXIT_CONFIG = 2
 
 # modules adding commands: each has ``add_parser(sub)`` and sets ``run`` on its parser
-COMMANDS: tuple[Any, ...] = (catalog,)
+COMMANDS: tuple[Any, ...] = (catalog, transfer)
 
 
 def _parser() -> argparse.ArgumentParser:
