@@ -170,10 +170,13 @@ def copy_blob(source: IO[bytes], target: IO[bytes], size: int, name: str) -> tup
     """Copy a blob member in chunks; (bytes copied, their SHA-256)."""
     digest = hashlib.sha256()
     copied = 0
-    while chunk := source.read(CHUNK):
-        digest.update(chunk)
-        target.write(chunk)
-        copied += len(chunk)
+    try:
+        while chunk := source.read(CHUNK):
+            digest.update(chunk)
+            target.write(chunk)
+            copied += len(chunk)
+    except (tarfile.TarError, EOFError, zlib.error) as exc:
+        raise ArchiveError(f"the archive is truncated or damaged in {name}: {exc}") from None
     if copied != size:
         raise ArchiveError(f"the archive is truncated in {name}")
     return copied, digest.hexdigest()
