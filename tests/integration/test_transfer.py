@@ -99,12 +99,11 @@ def test_a_subtree_with_the_folders_leading_to_it(source: Path, tmp_path: Path) 
     assert sorted(got) == sorted(["", "private", *below])
     for path in below:  # the subtree exactly, its tokens included (the ancestors' roles came)
         assert got[path] == whole[path], path
-    for path in ("", "private"):  # the folders on the way: themselves, without other children
+    on_the_way = {"": ["private"], "private": ["inner"]}  # without their other children
+    for path, children in on_the_way.items():
         assert got[path]["uid"] == whole[path]["uid"]
         assert got[path]["_local_roles"] == whole[path]["_local_roles"]
-        assert [name for name, _ in got[path]["order"]] == [
-            below[0].split("/")[len(path.split("/")) - (path == "")]
-        ]
+        assert [name for name, _ in got[path]["order"]] == children
 
 
 def test_a_taken_id_is_refused_then_replaced_on_request(
