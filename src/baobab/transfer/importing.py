@@ -113,7 +113,7 @@ class _Import:
         self.in_batch += 1
         if self.in_batch >= self.batch and not self.pending:
             self.tm.commit()
-            self.conn.cacheMinimize()
+            self.conn.cacheGC()  # down to the cache size: the catalog's hot buckets stay
             self.tm.begin()
             self.in_batch = 0
 
