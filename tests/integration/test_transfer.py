@@ -82,6 +82,7 @@ def test_a_compressed_archive_by_its_name(source: Path, tmp_path: Path) -> None:
     packed = tmp_path / "site.tar.gz"
     assert main(["export", "-c", str(source), "--container", "site", str(packed)]) == 0
     assert packed.read_bytes()[:2] == b"\x1f\x8b"  # gzip
+    assert packed.stat().st_mode & 0o777 == 0o600  # it holds password hashes
     assert not (tmp_path / "site.tar.gz.part").exists()
     target = fs_config(tmp_path, "target")
     assert main(["import", "-c", str(target), str(packed), "--batch-size", "3"]) == 0

@@ -139,3 +139,45 @@ def test_round_trip_filestorage_postgresql_filestorage(servers: Servers, tmp_pat
     )
     fresh = servers.serve(fresh_config)
     check_security(fresh, "copy")
+
+
+# The README's "Operating Baobab" snippet for export and import (the README itself is merged
+# by hand; this is the text proposed for it, run here as the README test will run it).
+README_SNIPPET = """\
+# move the site to another instance: export it while the server runs (a read-only
+# FileStorage takes no lock) …
+baobab export --config "$CONFIG" --container site site.tar.gz
+tar -tzf site.tar.gz | head -2
+# … and import it under a new id into the other instance's database (FileStorage: with that
+# instance stopped; PostgreSQL: while it runs), then serve it there
+echo "{\\"var_dir\\": \\"copy-var\\", \\"auth\\": {\\"root_password\\": \\"$PW\\"}}" > copy.json
+baobab import --config copy.json --container site2 site.tar.gz
+baobab serve --config copy.json --port 8081 >copy.log 2>&1 & COPY=$!
+until curl -s -o /dev/null http://127.0.0.1:8081/; do sleep 0.2; done
+curl -s -u root:$PW http://127.0.0.1:8081/db/site2 | head -c 100; echo
+kill $COPY; wait $COPY; echo "copy stopped"
+"""
+
+
+def test_readme_snippet(servers: Servers) -> None:
+    import os
+    import subprocess
+
+    from baobab.testing.server import BAOBAB, free_port
+
+    server = servers.serve()
+    with server.root_client() as root:
+        build_site(root)
+    port = str(free_port())
+    script = README_SNIPPET.replace("8081", port)
+    env = {**os.environ, "CONFIG": str(servers.tmp_path / "baobab.json"), "PW": ROOT_PASSWORD,
+           "PATH": f"{BAOBAB.parent}:{os.environ['PATH']}"}  # fmt: skip
+    done = subprocess.run(["bash", "-c", f"set -u\n{script}"], capture_output=True, text=True,
+                          timeout=120, check=False, cwd=servers.cwd, env=env)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("/db/site: 16 objects, 2 files")
+    assert lines[1:3] == ["manifest.json", "content/000000000.json"]
+    assert lines[3].startswith("/db/site2: 16 objects, 2 files")
+    assert lines[4].startswith('{"@id":"http://127.0.0.1:') and "/db/site2" in lines[4], lines
+    assert lines[-1] == "copy stopped"

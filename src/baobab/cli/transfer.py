@@ -108,7 +108,8 @@ def _copy(progress: Progress, phase: str) -> Progress:
 @contextlib.contextmanager
 def _output(file: str) -> Iterator[IO[bytes]]:
     """The archive's file, written as ``FILE.part`` and renamed when complete (a failed
-    export leaves no file that looks whole); ``-``: standard output."""
+    export leaves no file that looks whole), readable by its owner only (it holds password
+    hashes); ``-``: standard output."""
     if file == "-":
         yield sys.stdout.buffer
         sys.stdout.buffer.flush()
@@ -116,7 +117,8 @@ def _output(file: str) -> Iterator[IO[bytes]]:
     path = Path(file)
     part = path.with_name(path.name + ".part")
     try:
-        with part.open("wb") as out:
+        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(fd, "wb") as out:
             yield out
             out.flush()
             os.fsync(out.fileno())
