@@ -99,7 +99,7 @@ def test_round_trip_filestorage_postgresql_filestorage(servers: Servers, tmp_pat
         ["export", "--config", str(source_config), "--container", "site", str(archive)], servers.cwd
     )
     assert done.returncode == 0, done.stderr
-    assert "objects" in done.stdout and "4 users" not in done.stdout
+    assert "/db/site: 16 objects, 2 files (3145822 bytes), 3 users, 1 groups" in done.stdout
     with tarfile.open(archive, "r:gz") as tar:
         names = tar.getnames()
     assert names[0] == "manifest.json" and names[-1] == "end.json"

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import ZODB
+from ZODB.POSException import ConflictError
 
 from baobab.asgi.state import build_registry
 from baobab.catalog.rebuild import Progress
@@ -150,6 +151,8 @@ def export(args: argparse.Namespace) -> int:
                 batch=args.batch_size,
                 report=_Printer(),
             )
+    except ConflictError as exc:  # RelStorage refuses to mix a newer state into the snapshot
+        raise ConfigError(f"the export met a read conflict, run it again: {exc}") from None
     finally:
         db.close()
     print(
