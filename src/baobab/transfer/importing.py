@@ -128,7 +128,8 @@ class _Import:
 
     def stage(self, record: dict[str, Any]) -> None:
         """The container from its record, in the staging mapping (stale entries dropped)."""
-        if record.get("@baobab", {}).get("path") != "":
+        extra = record.get("@baobab")
+        if not isinstance(extra, dict) or extra.get("path") != "":
             raise ArchiveError("the archive's first object is not its container")
         obj = build_object(self.registry, record, "the container")
         if not IContainer.providedBy(obj):
@@ -240,6 +241,28 @@ class _Import:
             missing = ", ".join(sorted(self.pending))
             raise ArchiveError(f"object {self.current_seq}: the blob of {missing} is missing")
 
+    def take(self, member: archive.Member) -> dict[str, Any] | None:
+        """Apply one member (after the manifest); the end record's data once it comes."""
+        if member.kind == "content" and not self.stack:
+            if member.seq != 0:
+                raise ArchiveError(f"{member.name}: the container's record must come first")
+            self.stage(member.data)
+        elif not self.stack:
+            raise ArchiveError(f"{member.name} before the container's record")
+        elif member.kind == "content":
+            self.content(member)
+        elif member.kind in ("group", "user"):
+            self.principal(member)
+        elif member.kind == "blob":
+            self.blob(member)
+        elif member.kind == "end":
+            self.finish_current()
+            end: dict[str, Any] = member.data
+            return end
+        else:
+            raise ArchiveError(f"{member.name}: a second manifest")
+        return None
+
     # -- the end ----------------------------------------------------------------------
 
     def close_batch(self) -> None:
@@ -309,26 +332,14 @@ def _read(
     report: Report,
 ) -> None:
     """The members after the manifest, in the order the archive must have."""
-    progress.total = int((manifest.get("counts") or {}).get("objects") or 0)
+    counts = manifest.get("counts")
+    total = counts.get("objects") if isinstance(counts, dict) else None
+    progress.total = total if isinstance(total, int) else 0  # only for the progress bar
     end: dict[str, Any] | None = None
     for member in members:
         if end is not None:
             raise ArchiveError(f"{member.name} after the end record")
-        if member.kind == "content" and member.seq == 0:
-            work.stage(member.data)
-        elif not work.stack:
-            raise ArchiveError(f"{member.name} before the container's record")
-        elif member.kind == "content":
-            work.content(member)
-        elif member.kind in ("group", "user"):
-            work.principal(member)
-        elif member.kind == "blob":
-            work.blob(member)
-        elif member.kind == "end":
-            work.finish_current()
-            end = member.data
-        else:
-            raise ArchiveError(f"{member.name}: a second manifest")
+        end = work.take(member)
         if work.counts.objects != progress.done:
             progress.done = work.counts.objects
             report(progress)
@@ -359,7 +370,9 @@ def import_container(
     if first is None:
         raise ArchiveError("the archive is empty")
     manifest = archive.check_manifest(first)
-    name = target or str((manifest.get("source") or {}).get("container") or "")
+    source_info = manifest.get("source")
+    exported = source_info.get("container") if isinstance(source_info, dict) else None
+    name = target or (exported if isinstance(exported, str) else "")
     try:
         validate_id(name)
     except BaobabError as exc:
