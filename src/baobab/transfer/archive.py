@@ -70,6 +70,13 @@ def _compression(name: str) -> str:
     return "gz" if name.endswith((".gz", ".tgz")) else ""
 
 
+def _forget(tar: tarfile.TarFile) -> None:
+    """Drop the headers tarfile keeps of every member read or written (for random access,
+    which a stream has not): else memory grows with the number of members, 100,000 and
+    more. ``members`` is tarfile's own list, which its stream modes only ever append to."""
+    tar.members.clear()  # type: ignore[attr-defined]  # an attribute typeshed leaves out
+
+
 class ArchiveWriter:
     """Writes members in order to ``fileobj`` (compressed when ``name`` says so)."""
 
@@ -85,12 +92,14 @@ class ArchiveWriter:
         info = tarfile.TarInfo(name)
         info.size, info.mtime, info.mode = len(data), self._mtime, 0o644
         self._tar.addfile(info, io.BytesIO(data))
+        _forget(self._tar)
 
     def stream(self, name: str, source: IO[bytes], size: int) -> None:
         """Copy ``size`` bytes of ``source`` in as ``name`` (tarfile copies in chunks)."""
         info = tarfile.TarInfo(name)
         info.size, info.mtime, info.mode = size, self._mtime, 0o644
         self._tar.addfile(info, source)
+        _forget(self._tar)
 
     def close(self) -> None:
         self._tar.close()
@@ -136,7 +145,8 @@ class ArchiveReader:
 
     def members(self) -> Iterator[Member]:
         try:
-            for info in self._tar:
+            while (info := self._tar.next()) is not None:
+                _forget(self._tar)
                 yield self._member(info)
         except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
             raise ArchiveError(f"the archive is truncated or damaged: {exc}") from None
