@@ -14,6 +14,7 @@ from typing import Any
 
 __all__ = [
     "AlreadyExists",
+    "ArchiveError",
     "BackupError",
     "BadRequest",
     "BaobabError",
@@ -114,6 +115,10 @@ class UnknownType(BadRequest):
 
 class NotAllowedType(BadRequest):
     default_message = "This type may not be added here"
+
+
+class ArchiveError(BadRequest):
+    """An export archive is malformed, truncated or of an unknown format (``baobab import``)."""
 
 
 class ValidationError(BaobabError, ValueError):

@@ -24,7 +24,7 @@ import msgspec
 
 from baobab import __version__
 from baobab.asgi.state import build_registry
-from baobab.cli import backup, catalog, console, pack, rootpassword, users
+from baobab.cli import backup, catalog, console, pack, rootpassword, transfer, users
 from baobab.config.settings import Settings, check_settings, load_settings
 from baobab.database.databases import Databases
 from baobab.database.storage import check_not_in_use
@@ -52,7 +52,7 @@ GRANIAN_JSON_LOGS: dict[str, Any] = {
 }
 
 # modules adding commands: each has ``add_parser(sub)`` and sets ``run`` on its parser
-COMMANDS: tuple[Any, ...] = (catalog, pack, backup, console, rootpassword, users)
+COMMANDS: tuple[Any, ...] = (catalog, pack, backup, transfer, console, rootpassword, users)
 
 
 def _parser() -> argparse.ArgumentParser:

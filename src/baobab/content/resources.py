@@ -276,6 +276,18 @@ class Folder(Resource):
         self._count.change(1)
         return ordering.append(self, name)
 
+    def _restore_child(self, name: str, child: Resource, key: int) -> None:
+        """Add ``child`` as ``name`` at position key ``key`` (an import restoring a folder's
+        order exactly; ``child._allowed`` is already computed, and indexed here)."""
+        order = self._ordered()[0]
+        if name in self._children or key in order:
+            raise ValueError(f"child {name!r} or position {key} is taken")
+        child.__name__ = name
+        child.__parent__ = self
+        self._children[name] = child
+        self._count.change(1)
+        self._rekey({name: key})
+
     def _del_child(self, name: str) -> Resource:
         order, positions, visible = self._ordered()
         child: Resource = self._children.pop(name)

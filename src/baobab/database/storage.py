@@ -68,9 +68,16 @@ def _in_use(name: str, path: Path) -> ConfigError:
     return ConfigError(locked_message(name, path))
 
 
-def _filestorage(name: str, db: DatabaseSettings, var: Path) -> Any:
+def _filestorage(name: str, db: DatabaseSettings, var: Path, read_only: bool = False) -> Any:
     path = filestorage_path(name, db, var)
     blobs = filestorage_blob_path(name, db, var)
+    if read_only:
+        # A read-only FileStorage takes no lock (ZODB.FileStorage only locks to write), so it
+        # opens beside a running server: it reads the file as it was when opened (an
+        # unfinished transaction at the end is left out, never truncated), a snapshot.
+        if not path.is_file():
+            raise ConfigError(f"Cannot open database {name!r}: no file {path}")
+        return FileStorage(str(path), blob_dir=str(blobs), read_only=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     blobs.mkdir(parents=True, exist_ok=True)
     try:
@@ -93,7 +100,7 @@ def check_not_in_use(settings: Settings) -> None:
             raise _in_use(name, path)
 
 
-def _postgresql(name: str, db: DatabaseSettings, var: Path) -> Any:
+def _postgresql(name: str, db: DatabaseSettings, var: Path, read_only: bool = False) -> Any:
     from relstorage.adapters.postgresql import PostgreSQLAdapter
     from relstorage.options import Options
     from relstorage.storage import RelStorage
@@ -113,7 +120,7 @@ def _postgresql(name: str, db: DatabaseSettings, var: Path) -> Any:
         raise ConfigError(f"Cannot open database {name!r} on PostgreSQL: {exc}") from exc
 
 
-def _memory(name: str, db: DatabaseSettings, var: Path) -> Any:
+def _memory(name: str, db: DatabaseSettings, var: Path, read_only: bool = False) -> Any:
     # DemoStorage over MappingStorage supports blobs in a temporary directory.
     return DemoStorage(name=name, base=MappingStorage(name))
 
@@ -121,10 +128,14 @@ def _memory(name: str, db: DatabaseSettings, var: Path) -> Any:
 _FACTORIES = {"filestorage": _filestorage, "postgresql": _postgresql, "memory": _memory}
 
 
-def open_database(settings: Settings, name: str, databases: dict[str, ZODB.DB]) -> ZODB.DB:
-    """Open database ``name`` into the multi-database ``databases`` (blocking)."""
+def open_database(
+    settings: Settings, name: str, databases: dict[str, ZODB.DB], *, read_only: bool = False
+) -> ZODB.DB:
+    """Open database ``name`` into the multi-database ``databases`` (blocking).
+    ``read_only``: a FileStorage is opened without its lock, beside a server that holds it
+    (``baobab export``); other storages open as usual (PostgreSQL serves many processes)."""
     db = settings.databases[name]
-    storage = _FACTORIES[db.storage](name, db, settings.var_path)
+    storage = _FACTORIES[db.storage](name, db, settings.var_path, read_only)
     opened = ZODB.DB(
         storage,
         database_name=name,

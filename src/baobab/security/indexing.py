@@ -24,7 +24,7 @@ from baobab.content.resources import Folder, Resource
 from baobab.security.policy import MANAGER, VIEW, SecurityPolicy, effective_local_roles
 from baobab.security.principals import user_token
 
-__all__ = ["VIEW", "allowed_tokens", "reindex"]
+__all__ = ["VIEW", "allowed_tokens", "reindex", "step"]
 
 
 def allowed_tokens(
@@ -55,15 +55,24 @@ def _merge(
 _SECURITY = (SECURITY_INDEX,)
 
 
+def step(
+    obj: Resource, inherited: Mapping[str, frozenset[str]], parent_view: frozenset[str]
+) -> tuple[dict[str, frozenset[str]], frozenset[str], tuple[str, ...]]:
+    """One step down the tree: (the local roles in effect at ``obj``, the roles granting View
+    there, its tokens), from its parent's two. For code that builds a tree top-down (an
+    import) and sets each object's tokens as it goes, without a second walk."""
+    local = _merge(obj._local_roles, inherited, obj._inherit_roles)
+    view = _view_roles_here(obj, parent_view)
+    return local, view, allowed_tokens(view, local)
+
+
 def _walk(
     obj: Resource,
     inherited: Mapping[str, frozenset[str]],
     parent_view: frozenset[str],
     queue: IndexQueue | None,
 ) -> int:
-    local = _merge(obj._local_roles, inherited, obj._inherit_roles)
-    view = _view_roles_here(obj, parent_view)
-    new = allowed_tokens(view, local)
+    local, view, new = step(obj, inherited, parent_view)
     changed = 0
     if new != tuple(obj._allowed):
         parent = obj.__parent__
