@@ -45,7 +45,14 @@ from security_model import (
 )
 
 from baobab.asgi import BaobabApp
-from baobab.testing import BaobabClient, add_group, add_user, password_of, update_sharing
+from baobab.testing import (
+    BaobabClient,
+    add_group,
+    add_user,
+    password_of,
+    update_sharing,
+    without_request_id,
+)
 from baobab.testing.websocket import Rejected, WebSocket, basic, ws_connect
 
 BASE = "http://baobab.test"
@@ -66,7 +73,7 @@ def b64(text: str) -> str:
 
 def telling(resp: httpx.Response, names: dict[str, str]) -> tuple[int, dict[str, str | None], str]:
     """What a client can compare of an answer, with ``names`` replaced by placeholders."""
-    text = resp.text
+    text = without_request_id(resp.text)
     headers = {key: resp.headers.get(key) for key in TELLING_HEADERS}
     for name, placeholder in names.items():
         pattern = re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w])")
@@ -457,7 +464,7 @@ class Campaign:
         except Rejected as refused:
             text = json.dumps(refused.body)
             self.no_markers("hidden-vs-missing", seen, f"WebSocket {url}/@ws", text, "")
-            return refused.status, text
+            return refused.status, without_request_id(text)
 
     # -- copy, move, TUS -------------------------------------------------------------------
 

@@ -40,6 +40,7 @@ from baobab.testing.kit import (
     require_postgres,
     require_redis,
     unavailable,
+    without_request_id,
     zap_postgres,
 )
 
@@ -78,5 +79,6 @@ __all__ = [
     "unavailable",
     "update_sharing",
     "user_call",
+    "without_request_id",
     "zap_postgres",
 ]

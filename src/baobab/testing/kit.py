@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -29,6 +30,7 @@ __all__ = [
     "require_postgres",
     "require_redis",
     "unavailable",
+    "without_request_id",
     "zap_postgres",
 ]
 
@@ -185,6 +187,15 @@ def assert_envelope(resp: Any, status: int, type_: str | None = None) -> dict[st
     assert "Traceback" not in resp.text
     del body["request_id"]
     return body
+
+
+_REQUEST_ID = re.compile(r',\s*"request_id":\s*"[^"]*"')
+
+
+def without_request_id(text: str) -> str:
+    """An error body's JSON text without its ``request_id`` (new for every request): what
+    two answers that must not differ are compared on."""
+    return _REQUEST_ID.sub("", text)
 
 
 def last_commit(db: Any) -> bytes:
