@@ -14,7 +14,14 @@ from typing import Any
 
 import pytest
 
-from baobab.testing.server import BAOBAB, JWT_SECRET, ROOT_PASSWORD, clean_env, free_port
+from baobab.testing.server import (
+    BAOBAB,
+    JWT_SECRET,
+    ROOT_PASSWORD,
+    clean_env,
+    free_port,
+    signal_group,
+)
 
 pytestmark = pytest.mark.server
 
@@ -51,10 +58,7 @@ def _run(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     try:
         stdout, stderr = process.communicate(timeout=300)
     finally:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        signal_group(process.pid, signal.SIGKILL)
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
