@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
+import shutil
 import stat
 import subprocess
 from collections.abc import Iterator
@@ -38,6 +40,9 @@ from baobab.testing.server import (
 )
 
 pytestmark = pytest.mark.server
+
+if shutil.which("ssh") is None and not os.environ.get("CI"):  # under CI: fail, loudly
+    pytest.skip("needs the OpenSSH client: apt-get install openssh-client", allow_module_level=True)
 
 OPERATOR = "alice@ops-laptop"
 
