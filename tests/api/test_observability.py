@@ -246,7 +246,9 @@ async def test_ready_is_503_while_postgresql_is_unreachable(
         # the process itself is fine
         assert (await anon.get("/@health")).status_code == 200
         again = await anon.get("/@ready")  # a new connection is refused: still 503
-        assert again.status_code == 503 and "OperationalError" in again.json()["databases"]["db"]
+        assert again.status_code == 503
+        reason = again.json()["databases"]["db"]
+        assert reason == "unavailable: OperationalError", reason  # no host, port or user
         proxy.start()
         back = await anon.get("/@ready")
         assert back.status_code == 200, back.text
@@ -314,7 +316,9 @@ async def test_ready_with_redis_on_a_closed_port_names_redis(tmp_path: Path) -> 
         databases.close()
     assert report["status"] == "unavailable"
     assert report["databases"] == {"db": "ok"}
-    assert "Connect" in report["redis"] or "refused" in report["redis"], report
+    # the error's class, never its message (hosts, ports, users are for the log)
+    assert report["redis"].startswith("unavailable: "), report
+    assert "127.0.0.1" not in report["redis"] and str(port) not in report["redis"], report
 
 
 # -- the request id in log lines ------------------------------------------------------------

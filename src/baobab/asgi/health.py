@@ -4,8 +4,9 @@ A load balancer asks often and must get its answer even when the rest is wrong: 
 never read a header but ``X-Request-ID``, never authenticate (a bad ``Authorization`` header
 changes nothing), never open a database connection's view of content or a site. ``@health``
 says the process answers (and its version); ``@ready`` says every configured database and
-Redis (when ``pubsub.redis`` is set) answer a probe now: 200, else 503 with each failure's
-reason. Every probe is bounded (:data:`PROBE_TIMEOUT`) and the blocking ones run on a thread
+Redis (when ``pubsub.redis`` is set) answer a probe now: 200, else 503 naming each one that
+does not and the error's class (its message, which may name hosts and users, goes to the log
+only). Every probe is bounded (:data:`PROBE_TIMEOUT`) and the blocking ones run on a thread
 of their own, so a database that stopped answering is reported within two seconds.
 
 The probes: a PostgreSQL database gets ``SELECT 1`` on a connection of the prober's own, kept
@@ -43,9 +44,12 @@ PROBE_TIMEOUT = 1.5  # seconds per probe; probes run concurrently, so @ready ans
 _NO_STORE = [(b"cache-control", b"no-store")]
 
 
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+def _reason(exc: BaseException, what: str) -> str:
+    """The answer's reason: the error's class only. Its message (a host, a port, a user
+    name of the database server) is for the operator's log, not for whoever asks: the
+    probes answer without credentials."""
+    logger.warning("readiness: %s does not answer: %s", what, exc)
+    return f"unavailable: {type(exc).__name__}"
 
 
 class Readiness:
@@ -90,7 +94,7 @@ class Readiness:
             try:
                 self._databases[name].storage.lastTransaction()
             except Exception as exc:  # a probe reports, it never raises
-                return _reason(exc)
+                return _reason(exc, f"database {name!r}")
             return "ok"
         pending = self._pending.get(name)
         if pending is not None and not pending.done():
@@ -104,7 +108,7 @@ class Readiness:
         except TimeoutError:
             return f"no answer within {PROBE_TIMEOUT:g} s"
         except Exception as exc:
-            return _reason(exc)
+            return _reason(exc, f"database {name!r}")
         return "ok"
 
     def _select(self, name: str) -> None:
@@ -143,7 +147,7 @@ class Readiness:
         except TimeoutError:
             return f"no answer within {PROBE_TIMEOUT:g} s"
         except Exception as exc:
-            return _reason(exc)
+            return _reason(exc, "Redis")
         return "ok"
 
     async def close(self) -> None:
